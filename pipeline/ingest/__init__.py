@@ -1,0 +1,1 @@
+"""Readers: every export our users have, into :mod:`pipeline.model`'s tables."""
