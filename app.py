@@ -5,21 +5,30 @@ is drawn here once for every page; each page is a thin script in ``pages/`` that
 reads the current view from :func:`pages.common.current_view`.
 """
 
+from pathlib import Path
+
 import streamlit as st
 
 from pages import common
+
+HERE = Path(__file__).resolve().parent
+PAGES = [
+    ("pages/overview.py", "Overview", "🧭"),
+    ("pages/funnel.py", "Funnel", "🔻"),
+    ("pages/customer_value.py", "Customer value", "💎"),
+    ("pages/attribution.py", "Attribution", "🧩"),
+    ("pages/leads.py", "Leads and exports", "📤"),
+]
 
 st.set_page_config(page_title="Pipeline Lens", page_icon="🔭", layout="wide")
 
 common.sidebar()
 
+present = [(path, title, icon) for path, title, icon in PAGES if (HERE / path).exists()]
 navigation = st.navigation(
     [
-        st.Page("pages/overview.py", title="Overview", icon="🧭", default=True),
-        st.Page("pages/funnel.py", title="Funnel", icon="🔻"),
-        st.Page("pages/customer_value.py", title="Customer value", icon="💎"),
-        st.Page("pages/attribution.py", title="Attribution", icon="🧩"),
-        st.Page("pages/leads.py", title="Leads and exports", icon="📤"),
+        st.Page(path, title=title, icon=icon, default=index == 0)
+        for index, (path, title, icon) in enumerate(present)
     ]
 )
 navigation.run()

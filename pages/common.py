@@ -2,11 +2,17 @@
 
 Nothing per user is kept in module globals or ``st.cache_resource``: uploaded bytes
 live in the session's memory and in ``st.cache_data`` keyed on the bytes themselves.
+
+The view is shareable: the "as of" date and every stage-rule widget are bound to the
+URL's query parameters (``bind="query-params"``, keyed by the widget key), so a copied
+link reopens the same settings. Rule presets save to and load from a JSON file
+(:meth:`pipeline.rules.StageRules.to_json`), and one button restores the defaults.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +26,16 @@ from pipeline.stages import StageEngine
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
 VIEW_KEY = "_lens_view"
+PRESET_APPLIED_KEY = "_lens_preset_applied"
+SAMPLE_SUFFIXES = {
+    ".csv", ".gz", ".zip", ".json", ".ndjson", ".parquet", ".xlsx", ".tsv"
+}
+UPLOAD_HELP = (
+    "Shopify orders, customers and abandoned checkouts; GA4 reports or its BigQuery "
+    "export; Klaviyo profiles, events and reports; Meta or Google Ads spend; or an "
+    "events CSV (person, timestamp, event, ...). Files stay in this session's memory; "
+    "nothing is written to disk. Up to 1 GB per file."
+)
 
 
 @dataclass
@@ -33,21 +49,36 @@ class View:
     leads: pd.DataFrame
     is_sample: bool
     file_names: tuple[str, ...]
+    data_key: str = ""
 
 
 def sample_files() -> list[tuple[str, bytes]]:
     """The bundled demo brand's export files, as (name, bytes)."""
+    if not SAMPLE_DIR.is_dir():
+        return []
     return [
         (path.name, path.read_bytes())
         for path in sorted(SAMPLE_DIR.iterdir())
-        if path.is_file() and path.suffix in {".csv", ".gz", ".zip", ".json", ".ndjson"}
+        if path.is_file() and path.suffix in SAMPLE_SUFFIXES
     ]
 
 
 @st.cache_data(show_spinner="Reading your exports…", max_entries=8)
-def cached_dataset(files: tuple[tuple[str, bytes], ...], timezone: str | None) -> Dataset:
+def cached_dataset(
+    files: tuple[tuple[str, bytes], ...], timezone: str | None
+) -> Dataset:
     """Load uploaded files once per distinct content and time zone."""
     return load_files(list(files), timezone=timezone)
+
+
+def content_key(files: tuple[tuple[str, bytes], ...]) -> str:
+    """A short digest of the files' names and bytes, naming the data in caches."""
+    digest = hashlib.blake2b(digest_size=12)
+    for name, data in files:
+        digest.update(name.encode())
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
+    return digest.hexdigest()
 
 
 def session_engine(dataset: Dataset, key: str) -> StageEngine:
@@ -55,58 +86,139 @@ def session_engine(dataset: Dataset, key: str) -> StageEngine:
     cache = st.session_state.setdefault("_lens_engines", {})
     if key not in cache:
         cache.clear()
-        cache[key] = StageEngine(dataset)
+        with st.status("Building the event layer…", expanded=False) as status:
+            cache[key] = StageEngine(dataset)
+            status.update(label="Event layer ready", state="complete")
     return cache[key]
 
 
-def rules_from_widgets() -> StageRules:
-    """Draw the stage-rule widgets and return the rules they set."""
-    rules = StageRules()
-    st.sidebar.subheader("Stage rules")
+def rule_key(name: str, field: str) -> str:
+    """The widget key (and URL parameter) of one field of one stage rule."""
+    return f"rule_{name}_{field}"
+
+
+def rules_from_state(rules: StageRules) -> None:
+    """Put ``rules`` into the rule widgets' session state (presets, defaults)."""
     for name in RULE_NAMES:
         rule = rules.rules[name]
-        with st.sidebar.expander(f"{rule.stage.replace('_', ' ')}: {rule.label}"):
-            enabled = st.checkbox("Rule on", value=rule.enabled, key=f"rule_{name}_enabled")
+        st.session_state[rule_key(name, "enabled")] = rule.enabled
+        st.session_state[rule_key(name, "min_count")] = rule.min_count
+        st.session_state[rule_key(name, "window_days")] = rule.window_days
+
+
+def restore_default_rules() -> None:
+    """Button callback: every stage rule back to its default."""
+    rules_from_state(StageRules())
+    st.session_state[PRESET_APPLIED_KEY] = None
+
+
+def rules_from_widgets(container=None) -> StageRules:
+    """Draw the stage-rule widgets and return the rules they set.
+
+    Every widget is bound to a query parameter named by its key, so the URL carries
+    the rules.
+    """
+    box = container if container is not None else st.sidebar
+    rules = StageRules()
+    box.subheader("Stage rules")
+    for name in RULE_NAMES:
+        rule = rules.rules[name]
+        stage = rule.stage.replace("_", " ")
+        with box.expander(f"{stage}: {rule.label}"):
+            enabled = st.checkbox(
+                "Rule on", value=rule.enabled, key=rule_key(name, "enabled"),
+                bind="query-params",
+            )
             count = st.slider(
-                "At least (events)", 1, 20, rule.min_count, key=f"rule_{name}_min_count",
-                disabled=not enabled,
+                "At least (events)", 1, 20, rule.min_count,
+                key=rule_key(name, "min_count"), disabled=not enabled,
+                bind="query-params",
             )
             window = st.slider(
-                "Within (days)", 1, 90, rule.window_days, key=f"rule_{name}_window_days",
-                disabled=not enabled,
+                "Within (days)", 1, 90, rule.window_days,
+                key=rule_key(name, "window_days"), disabled=not enabled,
+                bind="query-params",
             )
-        rules = rules.with_rule(name, enabled=enabled, min_count=count, window_days=window)
+        rules = rules.with_rule(
+            name, enabled=enabled, min_count=count, window_days=window
+        )
     return rules
+
+
+def load_preset(container) -> None:
+    """The preset uploader: apply an uploaded rules JSON once, before the widgets."""
+    upload = container.file_uploader(
+        "Load a rules preset (JSON)", type=["json"], key="preset_load",
+        help="A file saved with 'Save rules preset'.",
+    )
+    if upload is None:
+        return
+    data = upload.getvalue()
+    digest = hashlib.blake2b(data, digest_size=12).hexdigest()
+    if st.session_state.get(PRESET_APPLIED_KEY) == digest:
+        return
+    try:
+        rules = StageRules.from_json(data.decode("utf-8-sig"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        container.error(
+            f"file {upload.name!r}: not a rules preset ({exc}). Save one with "
+            "'Save rules preset' and load that file."
+        )
+        return
+    rules_from_state(rules)
+    st.session_state[PRESET_APPLIED_KEY] = digest
+    container.success(f"Rules loaded from {upload.name}.")
 
 
 def sidebar() -> None:
     """Draw the sidebar and store the resulting :class:`View` in the session."""
     st.sidebar.title("Pipeline Lens")
     uploads = st.sidebar.file_uploader(
-        "Upload exports (Shopify, GA4, Klaviyo, ads, events CSV)",
-        accept_multiple_files=True,
-        key="uploads",
-        help="Files stay in this session's memory; nothing is written to disk.",
+        "Upload exports", accept_multiple_files=True, key="uploads", help=UPLOAD_HELP,
     )
     files = tuple((u.name, u.getvalue()) for u in uploads or [])
     is_sample = not files
     if is_sample:
         files = tuple(sample_files())
+        if not files:
+            st.info(
+                "Upload your exports in the sidebar to start: Shopify orders (and "
+                "abandoned checkouts, customers), Klaviyo profiles and events, GA4 "
+                "reports or an events CSV. The demo brand is not installed here "
+                "(run `python -m pipeline sample` to make it)."
+            )
+            st.stop()
         st.sidebar.caption("Showing the demo brand. Upload your exports to see yours.")
 
     try:
         dataset = cached_dataset(files, None)
     except InputError as exc:
-        st.error(str(exc))
+        st.error(f"Nothing could be loaded. {exc}")
         st.stop()
-    key = str(hash(files))
+    key = content_key(files)
     engine = session_engine(dataset, key)
 
-    as_of = st.sidebar.date_input("As of", value=engine.default_as_of, key="as_of")
-    rules = rules_from_widgets()
+    as_of = st.sidebar.date_input(
+        "As of", value=engine.default_as_of, key="as_of", bind="query-params",
+        help="Stages are evaluated at the end of this day (store time zone).",
+    )
+    rules_box = st.sidebar.container()
+    presets = st.sidebar.expander("Rule presets")
+    load_preset(presets)
+    rules = rules_from_widgets(rules_box)
+    presets.download_button(
+        "Save rules preset", rules.to_json(), file_name="stage_rules.json",
+        mime="application/json", key="preset_save",
+    )
+    st.sidebar.button(
+        "Restore default rules", key="restore_defaults", on_click=restore_default_rules,
+        disabled=rules == StageRules(),
+    )
+    st.sidebar.caption("The page's address keeps these settings: copy it to share.")
+
     leads = engine.leads(rules, as_of)
     st.session_state[VIEW_KEY] = View(
-        dataset, engine, rules, as_of, leads, is_sample, tuple(n for n, _ in files)
+        dataset, engine, rules, as_of, leads, is_sample, tuple(n for n, _ in files), key
     )
 
 

@@ -1,1 +1,202 @@
-"""Readers: every export our users have, into :mod:`pipeline.model`'s tables."""
+"""Readers: every export our users have, into :mod:`pipeline.model`'s tables.
+
+:func:`load_files` is the one entry point: it unpacks each upload
+(:mod:`~pipeline.ingest.raw`), detects its kind (:mod:`~pipeline.ingest.detect`),
+hands it to the registered reader, and merges what the readers return into one
+:class:`~pipeline.model.Dataset` (:mod:`~pipeline.ingest.merge`): orders deduplicated
+across files, people merged by their ``person_id`` (:mod:`~pipeline.ingest.identity`),
+the store's time zone inferred, coverage gaps noted.
+
+Writing a reader
+----------------
+A reader module calls :func:`pipeline.ingest.base.register` at import time with its
+kind, a scorer (``SourceFile -> float`` in [0, 1], from the header and values) and a
+read function (``(SourceFile, ReadContext) -> ReadResult``), and is listed in
+:data:`READER_MODULES`. Tables it returns follow :mod:`pipeline.model`'s columns, with
+these optional extras that the merge understands:
+
+- ``orders["_rows"]``: how many rows of the file made up the order (line items), so
+  that a duplicate order moves that many rows to ``rows_duplicate``; 1 when absent.
+- ``people["alias"]``: another key of the same person (``shopify:123``,
+  ``ga4:abc``, ``tel:+1...``) that links to the row's ``person_id``.
+- ``report.meta["utc_offsets"]``: ``{offset_minutes: count}`` seen in the file's
+  timestamps, used to infer the store's time zone.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+
+from pipeline.ingest.base import REGISTRY, ReadContext, ReadResult, SourceFile
+from pipeline.ingest.detect import detect, supported_kinds
+from pipeline.ingest.merge import match_rates, merge
+from pipeline.ingest.raw import MAX_BYTES, read_table, rows_read, unpack
+from pipeline.model import Dataset, FileReport, InputError, Problem
+
+logger = logging.getLogger(__name__)
+
+READER_MODULES: tuple[str, ...] = (
+    "pipeline.ingest.shopify",
+    "pipeline.ingest.events_csv",
+    "pipeline.ingest.transactions",
+    "pipeline.ingest.mapping",
+    "pipeline.ingest.ga4",
+    "pipeline.ingest.klaviyo",
+    "pipeline.ingest.ads",
+)
+"""Modules that register readers; one not written yet is skipped."""
+
+
+def _import_readers() -> None:
+    for name in READER_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            logger.debug("reader module %s not available", name)
+
+
+_import_readers()
+
+SUPPORTED_KINDS: str = supported_kinds()
+"""The kinds of file understood, as one sentence for messages."""
+
+__all__ = [
+    "SUPPORTED_KINDS",
+    "load_files",
+    "match_rates",
+    "read_paths",
+    "read_source",
+]
+
+
+def read_paths(paths: list[str]) -> list[tuple[str, bytes]]:
+    """Read files from disk as ``(name, bytes)`` for :func:`load_files` (never writes).
+
+    Raises
+    ------
+    InputError
+        When a path does not exist or is a folder.
+    """
+    files = []
+    for path in paths:
+        p = Path(path)
+        if not p.is_file():
+            raise InputError("no such file: check the path", file=str(path))
+        files.append((p.name, p.read_bytes()))
+    return files
+
+
+def read_source(source: SourceFile, context: ReadContext) -> ReadResult:
+    """Detect one decoded file's kind and read it; a failure becomes its report.
+
+    Never raises: a file that cannot be read returns a result with no tables and a
+    report holding the problem, every row it could count rejected.
+    """
+    kind = "unknown"
+    try:
+        kind = detect(source, context.mapping)
+        result = REGISTRY[kind].read(source, context)
+        result.report.kind = result.report.kind or kind
+        result.report.check()
+        return result
+    except InputError as exc:
+        message = exc.reason
+        column = exc.column
+        row = exc.row
+    except Exception as exc:  # noqa: BLE001 - one file must never stop the upload
+        logger.exception("reading a file as %s failed", kind)
+        message = (
+            f"the file could not be read as {kind} ({type(exc).__name__}: {exc}); "
+            "please report this with the file's first rows"
+        )
+        column = row = None
+    return ReadResult(_failed_report(source, kind, message, row, column))
+
+
+def _failed_report(
+    source: SourceFile, kind: str, message: str, row: int | None, column: str | None
+) -> FileReport:
+    """A report for a file no reader could use: every countable row rejected."""
+    try:
+        count = rows_read(read_table(source))
+    except Exception:  # noqa: BLE001 - a file we cannot even split has 0 rows
+        count = 0
+    return FileReport(
+        file=source.name,
+        kind=kind,
+        rows_read=count,
+        rows_rejected=count,
+        problems=[Problem(row, column, message)],
+        meta={"failed": True},
+    )
+
+
+def load_files(
+    files: list[tuple[str, bytes]],
+    timezone: str | None = None,
+    mapping: dict | None = None,
+    dayfirst: bool | None = None,
+) -> Dataset:
+    """Read uploaded files into one dataset, accounting for every row.
+
+    Parameters
+    ----------
+    files
+        ``(name, bytes)`` per upload; ``.zip`` members become separate files named
+        ``archive.zip/inner.csv``.
+    timezone
+        The store's time zone (IANA name); ``None`` infers it from Shopify's UTC
+        offsets, else UTC.
+    mapping
+        A column mapping for tables of no known kind (see
+        :mod:`pipeline.ingest.mapping`).
+    dayfirst
+        How ``a/b/yyyy`` dates are written; ``None`` infers it from the values.
+
+    Returns
+    -------
+    Dataset
+        The merged tables, one :class:`~pipeline.model.FileReport` per file (each
+        satisfying :meth:`~pipeline.model.FileReport.check`) and notes on coverage.
+
+    Raises
+    ------
+    InputError
+        Only when no file at all could be used; its message lists each file's
+        problem.
+    """
+    context = ReadContext(timezone=timezone, mapping=mapping, dayfirst=dayfirst)
+    results: list[ReadResult] = []
+    for name, data in files:
+        try:
+            sources = unpack(name, data, max_bytes=MAX_BYTES)
+        except InputError as exc:
+            report = FileReport(
+                file=exc.file or name,
+                kind="unreadable",
+                problems=[Problem(exc.row, exc.column, exc.reason)],
+                meta={"failed": True},
+            )
+            results.append(ReadResult(report))
+            continue
+        for source in sources:
+            results.append(read_source(source, context))
+
+    used = [r for r in results if _used(r)]
+    if not used:
+        problems = "; ".join(
+            f"{r.report.file}: {p.message}" for r in results for p in r.report.problems
+        )
+        raise InputError(
+            "no file could be used" + (f" ({problems})" if problems else "")
+        )
+    return merge(results, timezone=timezone)
+
+
+def _used(result: ReadResult) -> bool:
+    """Whether a file was read (an empty report table counts as read)."""
+    return not result.report.meta.get("failed", False)

@@ -1,0 +1,119 @@
+"""``python -m pipeline attribution FILE...``: every attribution model, side by side.
+
+Prints ``{"conversions", "revenue", "coverage", "models", "revenue_models",
+"intervals", "klaviyo"}`` with ``--json`` (``klaviyo`` only when email or SMS
+events exist), else a table. Aggregated path files
+(``path;total_conversions;...``) are analysed as paths; models that need touch
+times are left out for them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+import pandas as pd
+
+from pipeline.attribution.analysis import Analysis, analyse_dataset, analyse_paths
+from pipeline.attribution.journeys import JourneySettings
+from pipeline.attribution.models import MODEL_NAMES, ModelSettings
+from pipeline.ingest import load_files, read_paths
+from pipeline.model import InputError
+
+log = logging.getLogger(__name__)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``attribution`` command."""
+    p = subparsers.add_parser(
+        "attribution",
+        help="credit conversions and revenue to channels with every model",
+        description="First/last/last non-direct click, linear, time decay, position "
+        "based, exact Markov removal effects and exact Shapley values, with "
+        "bootstrap intervals and Klaviyo's overstatement.",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="export files or path files")
+    p.add_argument("--lookback-days", type=float, default=30.0,
+                   help="touches this many days before a conversion count (30)")
+    p.add_argument("--models", nargs="+", choices=MODEL_NAMES, default=None,
+                   metavar="MODEL", help=f"models to run: {', '.join(MODEL_NAMES)}")
+    p.add_argument("--timezone", default=None, help="the store's IANA time zone")
+    p.add_argument("--opens", action="store_true", help="count email opens as touches")
+    p.add_argument("--first-purchase-only", action="store_true",
+                   help="only each person's first purchase converts")
+    p.add_argument("--collapse-repeats", action="store_true",
+                   help="merge runs of one channel into one touch")
+    p.add_argument("--markov-order", type=int, default=1, choices=(1, 2, 3))
+    p.add_argument("--half-life-days", type=float, default=7.0)
+    p.add_argument("--bootstrap", type=int, default=100, metavar="N",
+                   help="bootstrap replicates for intervals (0: none; default 100)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--reference", default="markov", choices=MODEL_NAMES,
+                   help="model that Klaviyo's claim is compared with")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=run)
+
+
+def analysis_of(args: argparse.Namespace) -> Analysis | None:
+    """Load the files and run the analysis; ``None`` when nothing could be used."""
+    dataset = load_files(read_paths(args.files), timezone=args.timezone)
+    settings = ModelSettings(
+        half_life_days=args.half_life_days,
+        markov_order=args.markov_order,
+        collapse_repeats=args.collapse_repeats,
+    )
+    models = tuple(args.models) if args.models else None
+    path_tables = [
+        r.meta["paths"] for r in dataset.reports if isinstance(r.meta.get("paths"),
+                                                                pd.DataFrame)
+    ]
+    if len(dataset.purchases()) or (dataset.events["event"] == "order").any():
+        journeys = JourneySettings(
+            lookback_days=args.lookback_days,
+            opens_as_touches=args.opens,
+            first_purchase_only=args.first_purchase_only,
+        )
+        return analyse_dataset(
+            dataset, journeys, models, settings, args.bootstrap, args.seed,
+            args.reference,
+        )
+    if path_tables:
+        frame = pd.concat(path_tables, ignore_index=True)
+        return analyse_paths(frame, models, settings, args.bootstrap, args.seed)
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the command; exit status 2 when no file could be used."""
+    try:
+        analysis = analysis_of(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if analysis is None:
+        print(
+            "error: no purchases and no conversion paths in the files; upload Shopify "
+            "orders with GA4/Klaviyo events, or a path;total_conversions file",
+            file=sys.stderr,
+        )
+        return 2
+    out = analysis.to_json()
+    if args.json:
+        json.dump(out, sys.stdout, indent=2, allow_nan=False)
+        sys.stdout.write("\n")
+        return 0
+    table = analysis.attribution.conversions.round(1)
+    sys.stdout.write(
+        f"{out['conversions']:,.0f} conversions, revenue {out['revenue']:,.2f}, "
+        f"coverage {out['coverage'] or 0:.1%}\n\n{table.to_string()}\n"
+    )
+    if "klaviyo" in out:
+        k = out["klaviyo"]
+        sys.stdout.write(
+            f"\nKlaviyo claims {k['claimed_revenue']:,.2f} of {k['total_revenue']:,.2f}"
+            f" ({k['claimed_opens_only_revenue']:,.2f} on opens alone); "
+            f"overstatement x{k['overstatement'] or 0:.2f}\n"
+        )
+    return 0

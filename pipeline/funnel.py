@@ -1,0 +1,386 @@
+"""Funnel and velocity metrics from the leads of :class:`pipeline.stages.StageEngine`.
+
+Every function takes the leads as of one day (one row per person, with ``stage``,
+``orders``, ``first_order_value`` and the ``entered_*`` times) and returns a small
+table for the Funnel page and the command line. The figures are plain counts, shares
+and medians over the leads; right-censoring (recent leads have had less time to
+convert) is not corrected here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from pipeline import eventlayer
+from pipeline.model import STAGES, Dataset
+
+log = logging.getLogger(__name__)
+
+OPEN_STAGES: tuple[str, ...] = ("captured", "engaged", "purchase_intent")
+"""Stages of leads that have not bought yet: the open pipeline."""
+
+ENTRY_COLUMNS: dict[str, str] = {
+    "captured": "entered_captured",
+    "engaged": "entered_engaged",
+    "purchase_intent": "entered_purchase_intent",
+    "customer": "entered_customer",
+}
+
+ENGAGEMENT_EVENTS = ("email_open", "email_click", "product_view", "wishlist_add")
+INTENT_EVENTS = ("add_to_cart", "checkout_started", "sizing_view")
+CART_EVENTS = ("add_to_cart", "checkout_started")
+
+
+def _rank(leads: pd.DataFrame) -> np.ndarray:
+    """Each lead's stage as its rank, awareness 0 up to customer 4."""
+    order = {stage: rank for rank, stage in enumerate(STAGES)}
+    return leads["stage"].astype(str).map(order).to_numpy(int)
+
+
+def reached_stages(leads: pd.DataFrame) -> pd.DataFrame:
+    """Whether each lead has reached each stage or a later one, as of the leads' day.
+
+    A lead has reached a stage when its current stage is that one or higher, or
+    when it entered that stage or a higher one at some moment (stages other than
+    customer lapse, so a captured lead may once have been engaged).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One boolean column per stage of :data:`pipeline.model.STAGES`, aligned with
+        ``leads``; each column is contained in the one before.
+    """
+    rank = _rank(leads)
+    entered = {
+        stage: leads[col].notna().to_numpy() for stage, col in ENTRY_COLUMNS.items()
+    }
+    out = {"awareness": np.ones(len(leads), dtype=bool)}
+    out["captured"] = leads["identified"].to_numpy(bool) | (rank >= 1)
+    out["customer"] = rank >= 4
+    out["purchase_intent"] = (rank >= 3) | entered["purchase_intent"]
+    out["engaged"] = (rank >= 2) | entered["engaged"] | out["purchase_intent"]
+    return pd.DataFrame({stage: out[stage] for stage in STAGES}, index=leads.index)
+
+
+def funnel_table(leads: pd.DataFrame) -> pd.DataFrame:
+    """Stage counts and stage-to-stage conversion.
+
+    Parameters
+    ----------
+    leads
+        The leads from :meth:`pipeline.stages.StageEngine.leads`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per stage, lowest first: ``stage``, ``leads`` (leads in the stage
+        now), ``share`` (of all leads), ``reached`` (leads that reached the stage or
+        a later one) and ``conversion`` (the share of those that reached the next
+        stage; NaN for customer and where nobody reached the stage).
+    """
+    reached = reached_stages(leads).sum()
+    current = leads["stage"].astype(str).value_counts()
+    total = len(leads)
+    rows = []
+    for i, stage in enumerate(STAGES):
+        here = int(reached[stage])
+        after = int(reached[STAGES[i + 1]]) if i + 1 < len(STAGES) else None
+        rows.append(
+            {
+                "stage": stage,
+                "leads": int(current.get(stage, 0)),
+                "share": current.get(stage, 0) / total if total else np.nan,
+                "reached": here,
+                "conversion": after / here if after is not None and here else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def days_to_convert(leads: pd.DataFrame) -> pd.Series:
+    """Days from capture to first purchase of each customer with both dates.
+
+    Customers captured at their first order (a Shopify buyer) count 0 days; a
+    purchase before capture also counts 0.
+    """
+    done = leads[
+        (leads["stage"].astype(str) == "customer")
+        & leads["entered_captured"].notna()
+        & leads["entered_customer"].notna()
+    ]
+    gap = done["entered_customer"] - done["entered_captured"]
+    return (gap.dt.total_seconds() / 86_400).clip(lower=0)
+
+
+def stage_win_rates(leads: pd.DataFrame) -> pd.DataFrame:
+    """Each open stage's empirical win rate and the pipeline value it holds.
+
+    The win rate of a stage is the share of the leads that ever entered it
+    (captured: every identified lead) who are customers now. The value a stage
+    holds is its current leads × its win rate × the average first order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``stage``, ``leads`` (now in the stage), ``entered``, ``won``, ``win_rate``
+        and ``value``, one row per open stage.
+    """
+    is_customer = leads["stage"].astype(str) == "customer"
+    average = leads.loc[is_customer, "first_order_value"].mean()
+    current = leads["stage"].astype(str).value_counts()
+    rows = []
+    for stage in OPEN_STAGES:
+        if stage == "captured":
+            entered = leads["identified"].astype(bool)
+        else:
+            entered = leads[ENTRY_COLUMNS[stage]].notna()
+        won = int((entered & is_customer).sum())
+        rate = won / int(entered.sum()) if entered.any() else np.nan
+        now = int(current.get(stage, 0))
+        rows.append(
+            {
+                "stage": stage,
+                "leads": now,
+                "entered": int(entered.sum()),
+                "won": won,
+                "win_rate": rate,
+                "value": 0.0 if now == 0 else now * rate * average,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def velocity_table(
+    leads: pd.DataFrame, currencies: Sequence[str] = ()
+) -> pd.DataFrame:
+    """Pipeline velocity and its parts, one metric per row.
+
+    Parameters
+    ----------
+    leads
+        The leads from :meth:`pipeline.stages.StageEngine.leads`.
+    currencies
+        The currencies of the orders; with more than one, money metrics are not
+        computed (amounts in different currencies are never added up).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``metric``, ``value``, ``unit`` and ``how`` for: identified leads,
+        customers, win rate (identified leads that are customers), open leads
+        (identified, not customers), median days from capture to first order (over
+        customers with both dates), captured-to-customer conversion, average first
+        order, pipeline velocity (open leads × win rate × average first order ÷
+        median days) and pipeline value (Σ over open stages of leads × the stage's
+        win rate × average first order, see :func:`stage_win_rates`).
+    """
+    stage = leads["stage"].astype(str)
+    identified = int(leads["identified"].astype(bool).sum())
+    customers = int((stage == "customer").sum())
+    open_leads = int(stage.isin(OPEN_STAGES).sum())
+    win_rate = customers / identified if identified else np.nan
+    days = days_to_convert(leads)
+    median_days = float(days.median()) if len(days) else np.nan
+    mixed = len(set(currencies)) > 1
+    first_orders = leads.loc[stage == "customer", "first_order_value"]
+    average = np.nan if mixed else first_orders.mean()
+    velocity = (
+        open_leads * win_rate * average / median_days
+        if median_days and median_days > 0
+        else np.nan
+    )
+    value = np.nan if mixed else stage_win_rates(leads)["value"].sum(min_count=1)
+    money = " (not computed: orders in several currencies)" if mixed else ""
+    rows = [
+        ("identified leads", identified, "leads", "persons with an email or phone"),
+        ("customers", customers, "leads", "identified leads with a purchase"),
+        ("win rate", win_rate, "share", "customers ÷ identified leads"),
+        ("open leads", open_leads, "leads", "captured, engaged and intent leads"),
+        ("median days to convert", median_days, "days",
+         f"capture to first order, over {len(days)} customers with both dates"),
+        ("average first order", average, "currency", "mean first order value" + money),
+        ("pipeline velocity", velocity, "currency per day",
+         "open leads × win rate × average first order ÷ median days"
+         + ("" if median_days and median_days > 0 else
+            " (not computed: median days to convert is 0 or unknown)") + money),
+        ("pipeline value", value, "currency",
+         "Σ open stages: leads × stage win rate × average first order" + money),
+    ]
+    return pd.DataFrame(rows, columns=["metric", "value", "unit", "how"])
+
+
+def weekly_conversion(leads: pd.DataFrame, timezone: str = "UTC") -> pd.DataFrame:
+    """Entries into each stage per week and the share of them that advanced.
+
+    A lead that entered a stage advanced when it later (or at the same moment)
+    entered a higher stage; for customers, when it made a repeat purchase.
+
+    Parameters
+    ----------
+    leads
+        The leads from :meth:`pipeline.stages.StageEngine.leads`.
+    timezone
+        The store's time zone; weeks start on Monday in it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``week`` (the Monday, a date), ``stage``, ``entered``, ``advanced`` and
+        ``share_advanced``, sorted by week and stage. Recent weeks have had less
+        time to advance.
+    """
+    targets = {
+        "captured": ["entered_engaged", "entered_purchase_intent", "entered_customer"],
+        "engaged": ["entered_purchase_intent", "entered_customer"],
+        "purchase_intent": ["entered_customer"],
+        "customer": ["entered_repeat"],
+    }
+    parts = []
+    for stage, later in targets.items():
+        start = leads[ENTRY_COLUMNS[stage]]
+        dated = start.notna()
+        if not dated.any():
+            continue
+        advanced = np.zeros(len(leads), dtype=bool)
+        for col in later:
+            advanced |= (leads[col].notna() & (leads[col] >= start)).to_numpy()
+        local = start[dated].dt.tz_convert(timezone).dt.tz_localize(None)
+        week = (local.dt.normalize() - pd.to_timedelta(local.dt.weekday, "D")).dt.date
+        parts.append(
+            pd.DataFrame(
+                {"week": week.to_numpy(), "stage": stage,
+                 "advanced": advanced[dated.to_numpy()]}
+            )
+        )
+    columns = ["week", "stage", "entered", "advanced", "share_advanced"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    table = (
+        pd.concat(parts, ignore_index=True)
+        .groupby(["week", "stage"], sort=False)
+        .agg(entered=("advanced", "size"), advanced=("advanced", "sum"))
+        .reset_index()
+    )
+    table["advanced"] = table["advanced"].astype(int)
+    table["share_advanced"] = table["advanced"] / table["entered"]
+    table["stage"] = pd.Categorical(table["stage"], categories=STAGES)
+    table = table.sort_values(["week", "stage"]).reset_index(drop=True)
+    table["stage"] = table["stage"].astype(str)
+    return table[columns]
+
+
+def stalled_leads(
+    leads: pd.DataFrame, as_of: dt.date, days: int, timezone: str = "UTC"
+) -> pd.DataFrame:
+    """Open leads that have been in their stage more than ``days`` days.
+
+    Time in stage counts whole local days from the day the lead first entered its
+    current stage to ``as_of``. Undated captures are left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``person_id``, ``stage``, ``rule``, ``entered`` and ``days_in_stage``, the
+        longest-stalled first.
+    """
+    stage = leads["stage"].astype(str)
+    entered = pd.Series(pd.NaT, index=leads.index, dtype="datetime64[us, UTC]")
+    for name in OPEN_STAGES:
+        here = stage == name
+        entered[here] = leads.loc[here, ENTRY_COLUMNS[name]]
+    dated = entered.notna()
+    in_stage = pd.Series(np.nan, index=leads.index)
+    in_stage[dated] = eventlayer.date_to_day(as_of) - eventlayer.local_days(
+        entered[dated], timezone
+    )
+    stalled = dated & (in_stage > days)
+    out = pd.DataFrame(
+        {
+            "person_id": leads["person_id"],
+            "stage": stage,
+            "rule": leads["rule"].astype(str),
+            "entered": entered,
+            "days_in_stage": in_stage,
+        }
+    )[stalled]
+    out["days_in_stage"] = out["days_in_stage"].astype(int)
+    return out.sort_values("days_in_stage", ascending=False).reset_index(drop=True)
+
+
+def _last(values: pd.Series) -> pd.Timestamp | None:
+    values = values.dropna()
+    return values.max() if len(values) else None
+
+
+def coverage_warnings(dataset: Dataset) -> list[str]:
+    """What the loaded data cannot show, each with what to upload or know.
+
+    Returns
+    -------
+    list of str
+        Sentences for the page: missing engagement, intent or order data; carts
+        and checkouts running past the last order ("no order after it" cannot be
+        known beyond the order data); captures without a date; several currencies.
+    """
+    notes = []
+    events = dataset.events
+    kinds = set(events["event"].dropna().astype(str))
+    if not kinds & set(ENGAGEMENT_EVENTS):
+        notes.append(
+            "No engagement events uploaded (email opens or clicks, product views, "
+            "wishlist adds): the engaged stage stays empty. Add Klaviyo events or a "
+            "GA4 BigQuery export to fill it."
+        )
+    if not kinds & set(INTENT_EVENTS) and "product_view" not in kinds:
+        notes.append(
+            "No carts, checkouts, sizing or product views uploaded: the purchase-"
+            "intent stage stays empty. Add Shopify abandoned checkouts or a GA4 "
+            "BigQuery export to fill it."
+        )
+
+    orders = dataset.orders
+    order_times = orders["ts"] if len(orders) else events.loc[
+        events["event"] == "order", "ts"
+    ]
+    last_order = _last(order_times)
+    if last_order is None:
+        notes.append(
+            "No orders uploaded: nobody can be a customer. Add a Shopify orders "
+            "export or order events."
+        )
+    last_cart = _last(events.loc[events["event"].isin(CART_EVENTS), "ts"])
+    if last_order is not None and last_cart is not None and last_cart > last_order:
+        tz = dataset.timezone or "UTC"
+        notes.append(
+            f"Carts and checkouts run to {last_cart.tz_convert(tz).date()} but the "
+            f"orders end on {last_order.tz_convert(tz).date()}: whether those later "
+            "carts were followed by an order cannot be known, so they count as "
+            "purchase intent. Upload the orders of that period to close the gap."
+        )
+
+    people = dataset.people
+    if len(people):
+        contact = people["email"].notna() | people["phone"].notna()
+        seen = set(events["person_id"].dropna())
+        undated = (
+            contact & people["first_seen"].isna() & ~people["person_id"].isin(seen)
+        )
+        if undated.any():
+            notes.append(
+                f"{int(undated.sum())} captured leads have no date (no sign-up date "
+                "and no events): they count as captured but stay out of timing "
+                "metrics."
+            )
+    currencies = sorted(set(orders["currency"].dropna().astype(str)))
+    if len(currencies) > 1:
+        notes.append(
+            f"Orders are in several currencies ({', '.join(currencies)}): money "
+            "figures are not added up across them; give exchange rates to combine "
+            "them."
+        )
+    return notes

@@ -1,0 +1,237 @@
+"""The generic events CSV, documented in the README, and the core that reads it.
+
+Columns (names in any case and order; extra columns are ignored)::
+
+    person,timestamp,event,channel,campaign,product,order_id,value
+
+plus optional ``source`` and ``medium``. ``person`` is an email, a phone with its
+country code, or any id (keyed ``id:<id>`` unless it carries a prefix such as
+``ga4:``); ``timestamp`` is ISO 8601, UTC when it has no offset; ``event`` one of
+:data:`pipeline.model.EVENT_TYPES`; ``value`` the net amount in the store's currency.
+Rows with ``event=order`` are orders too (status purchase). One ``order_id`` seen
+twice in a file is one order: the later rows count as duplicates (and across files,
+the merge does the same).
+
+:func:`events_from_table` is shared with the column-mapping reader.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+
+from pipeline.ingest import raw
+from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
+from pipeline.ingest.identity import person_key
+from pipeline.ingest.values import parse_numbers, parse_timestamps
+from pipeline.model import EVENT_TYPES, TS, FileReport, Problem
+
+logger = logging.getLogger(__name__)
+
+FIELDS = (
+    "person",
+    "timestamp",
+    "event",
+    "channel",
+    "source",
+    "medium",
+    "campaign",
+    "product",
+    "order_id",
+    "value",
+    "currency",
+)
+REQUIRED = ("person", "timestamp", "event")
+MAX_PROBLEMS = 1000
+"""Problems listed per file; further rejected rows are counted, not listed."""
+
+
+def score(source: SourceFile) -> float:
+    """Score for the events CSV: its three required columns in the header."""
+    cols = {str(c).strip().lower() for c in raw.peek(source).columns}
+    if not all(c in cols for c in REQUIRED):
+        return 0.0
+    optional = sum(c in cols for c in FIELDS if c not in REQUIRED)
+    return 0.85 + 0.1 * optional / (len(FIELDS) - len(REQUIRED))
+
+
+def _keys(person: pd.Series) -> pd.Series:
+    """``person_id`` of each distinct person value, spread back to the rows."""
+    codes, uniques = pd.factorize(person, use_na_sentinel=True)
+    if not len(uniques):
+        return pd.Series(pd.NA, index=person.index, dtype="string")
+    text = pd.Series(uniques, dtype="string").str.strip()
+    phone_like = text.str.fullmatch(r"\+[\d\s().\-]{7,}", na=False)
+    keys = person_key(text, text.where(phone_like), text, platform="id")
+    values = keys.to_numpy(dtype=object, na_value=None)
+    taken = pd.array(
+        [None] * len(codes) if not len(values) else values.take(codes.clip(0)),
+        dtype="string",
+    )
+    out = pd.Series(taken, index=person.index, dtype="string")
+    return out.mask(codes < 0)
+
+
+def _add_problems(
+    report: FileReport, rows: pd.Index, column: str, message: str
+) -> None:
+    room = max(MAX_PROBLEMS - len(report.problems), 0)
+    for row in rows[:room]:
+        report.problems.append(Problem(int(row), column, message))
+
+
+def events_from_table(
+    frame: pd.DataFrame,
+    columns: dict[str, str],
+    constants: dict[str, str],
+    report: FileReport,
+    context: ReadContext,
+    file: str,
+) -> ReadResult:
+    """Events (and orders for ``event=order``) from a text table.
+
+    Parameters
+    ----------
+    frame
+        The table from :func:`pipeline.ingest.raw.read_table` (index = spreadsheet
+        row numbers).
+    columns
+        Field name (``person``, ``timestamp``, ...) -> the table's column.
+    constants
+        Field name -> a value for every row (``{"event": "order"}``).
+    report
+        The file's report; rows are accounted into it.
+    context
+        Reading settings (time zone for naive times is UTC, as documented).
+    file
+        The file's name.
+    """
+    n = len(frame)
+
+    def field(name: str) -> pd.Series:
+        if name in columns:
+            return frame[columns[name]]
+        if name in constants:
+            return pd.Series(constants[name], index=frame.index, dtype="string")
+        return pd.Series(pd.NA, index=frame.index, dtype="string")
+
+    # person, time, event: each required, each rejection named
+    person = _keys(field("person"))
+    ts, bad_ts = parse_timestamps(field("timestamp"), dayfirst=context.dayfirst)
+    event = field("event").str.strip().str.lower().str.replace(" ", "_", regex=False)
+    known = event.isin(EVENT_TYPES).fillna(False).astype(bool)
+    value, bad_value = parse_numbers(field("value"))
+
+    reject = pd.Series(False, index=frame.index)
+    checks = (
+        (person.isna(), "person", "no person: give an email, phone or id"),
+        (
+            ts.isna(),
+            "timestamp",
+            "no readable time: write it as ISO 8601 (2024-03-05T14:30:00Z)",
+        ),
+        (
+            ~known,
+            "event",
+            "not an event type: use one of " + ", ".join(EVENT_TYPES),
+        ),
+        (bad_value, "value", "the value is not a number"),
+    )
+    for mask, name, message in checks:
+        mask = mask.fillna(True).astype(bool) & ~reject
+        if mask.any():
+            _add_problems(
+                report, frame.index[mask], columns.get(name, name), message
+            )
+        reject |= mask
+    report.rows_rejected += int(reject.sum())
+
+    order_id = field("order_id").str.strip()
+    is_order = (event == "order").fillna(False).astype(bool) & ~reject
+    # an order row without an id gets a stable one: file and row
+    row_ids = pd.Series(frame.index.astype(str), index=frame.index)
+    order_id = order_id.mask(is_order & order_id.isna(), file + ":row" + row_ids)
+    repeat = pd.Series(False, index=frame.index)
+    repeat[is_order] = order_id[is_order].duplicated(keep="first").to_numpy()
+    report.rows_duplicate += int(repeat.sum())
+    report.rows_loaded += n - int(reject.sum()) - int(repeat.sum())
+    keep = ~reject & ~repeat
+
+    events = pd.DataFrame(
+        {
+            "person_id": person,
+            "ts": ts,
+            "event": event,
+            "channel": field("channel").str.strip(),
+            "source": field("source").str.strip(),
+            "medium": field("medium").str.strip(),
+            "campaign": field("campaign").str.strip(),
+            "product": field("product").str.strip(),
+            "order_id": order_id,
+            "value": value,
+            "source_file": file,
+        }
+    )[keep.to_numpy()]
+
+    orders = None
+    order_rows = events["event"] == "order"
+    if order_rows.any():
+        o = events[order_rows.to_numpy()]
+        orders = pd.DataFrame(
+            {
+                "order_id": o["order_id"],
+                "order_name": o["order_id"],
+                "store": file,
+                "person_id": o["person_id"],
+                "ts": o["ts"],
+                "total": o["value"],
+                "refunded": 0.0,
+                "net_value": o["value"],
+                "currency": field("currency")[keep & is_order].str.upper(),
+                "status": "purchase",
+                "is_purchase": True,
+                "source_file": file,
+            }
+        )
+
+    if len(events):
+        report.date_min = events["ts"].min()
+        report.date_max = events["ts"].max()
+    people = pd.DataFrame(
+        {
+            "person_id": events["person_id"],
+            "email": events["person_id"].where(
+                events["person_id"].str.contains("@", regex=False)
+            ),
+            "phone": events["person_id"]
+            .where(events["person_id"].str.startswith("tel:"))
+            .str.slice(4),
+            "first_seen": events["ts"],
+            "source_file": file,
+        }
+    )
+    people = people.sort_values("first_seen").drop_duplicates("person_id")
+    people["first_seen"] = people["first_seen"].astype(TS)
+    return ReadResult(report, people=people, events=events, orders=orders)
+
+
+def read(source: SourceFile, context: ReadContext) -> ReadResult:
+    """Read the documented events CSV."""
+    frame = raw.read_table(source)
+    report = FileReport(file=source.name, kind="events_csv")
+    report.rows_read = raw.rows_read(frame)
+    report.problems.extend(raw.table_problems(frame))
+    report.rows_rejected += len(report.problems)
+    lower = {str(c).strip().lower(): c for c in frame.columns}
+    columns = {name: lower[name] for name in FIELDS if name in lower}
+    return events_from_table(frame, columns, {}, report, context, source.name)
+
+
+register(
+    "events_csv",
+    score,
+    read,
+    "events CSV (person, timestamp, event, channel, campaign, product, order_id, "
+    "value)",
+)

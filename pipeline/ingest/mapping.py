@@ -1,0 +1,131 @@
+"""Any other table, read through a user's column mapping.
+
+A mapping names the table's columns for the model's fields, or gives a constant::
+
+    {"person": "Email", "timestamp": "Signup date", "event": "signup",
+     "channel": "Source", "value": "=0"}
+
+``person``, ``timestamp`` and ``event`` are required; ``channel``, ``source``,
+``medium``, ``campaign``, ``product``, ``order_id``, ``value`` and ``currency`` are
+optional. A value that starts with ``=`` is a constant for every row; for ``event``,
+an event type that is not a column of the table is a constant too. Column names
+match case-insensitively. The app's column-mapping step builds the mapping from
+:func:`mapping_candidates`; the command line reads it from ``--mapping FILE.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from pipeline.ingest import raw
+from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
+from pipeline.ingest.events_csv import FIELDS, REQUIRED, events_from_table
+from pipeline.model import EVENT_TYPES, FileReport, InputError
+
+logger = logging.getLogger(__name__)
+
+
+def mapping_candidates(source: SourceFile) -> list[str]:
+    """The columns a mapping can name for this file, in the file's order."""
+    return [str(c) for c in raw.peek(source, rows=5).columns]
+
+
+def load_mapping(path: str) -> dict:
+    """Read a mapping from a JSON file.
+
+    Raises
+    ------
+    InputError
+        When the file is missing, is not JSON, or is not an object of strings.
+    """
+    try:
+        mapping = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(
+            f"the mapping cannot be read ({exc}): write it as a JSON object such as "
+            '{"person": "Email", "timestamp": "Date", "event": "order"}',
+            file=path,
+        ) from exc
+    validate_mapping(mapping, file=path)
+    return mapping
+
+
+def validate_mapping(mapping: object, file: str | None = None) -> None:
+    """Check a mapping's shape: an object of strings naming the required fields."""
+    if not isinstance(mapping, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
+    ):
+        raise InputError(
+            "the mapping must be a JSON object of field names to column names",
+            file=file,
+        )
+    unknown = sorted(set(mapping) - set(FIELDS))
+    if unknown:
+        raise InputError(
+            f"the mapping names unknown fields {unknown}: use {', '.join(FIELDS)}",
+            file=file,
+        )
+    missing = [f for f in REQUIRED if f not in mapping]
+    if missing:
+        raise InputError(
+            f"the mapping needs {', '.join(missing)}: name a column (or a constant "
+            "such as \"event\": \"order\")",
+            file=file,
+        )
+
+
+def split_mapping(
+    mapping: dict, columns: list[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """A mapping's column references (resolved to the table's own names) and constants.
+
+    Raises
+    ------
+    InputError
+        When a named column is not in the table.
+    """
+    lower = {c.strip().lower(): c for c in columns}
+    refs: dict[str, str] = {}
+    constants: dict[str, str] = {}
+    for name, target in mapping.items():
+        if target.startswith("="):
+            constants[name] = target[1:]
+        elif target.strip().lower() in lower:
+            refs[name] = lower[target.strip().lower()]
+        elif name == "event" and target.strip().lower() in EVENT_TYPES:
+            constants[name] = target.strip().lower()
+        else:
+            raise InputError(
+                f"the mapping names the column {target!r} for {name}, but the file has "
+                f"no such column (it has: {', '.join(columns)})",
+                column=target,
+            )
+    return refs, constants
+
+
+def score(source: SourceFile) -> float:
+    """Mapped tables are chosen by the mapping, never by a score."""
+    return 0.0
+
+
+def read(source: SourceFile, context: ReadContext) -> ReadResult:
+    """Read a table through the context's mapping."""
+    if not context.mapping:
+        raise InputError(
+            "no column mapping given: map the person, timestamp and event columns",
+            file=source.name,
+        )
+    validate_mapping(context.mapping, file=source.name)
+    frame = raw.read_table(source)
+    refs, constants = split_mapping(context.mapping, [str(c) for c in frame.columns])
+    report = FileReport(file=source.name, kind="mapped")
+    report.rows_read = raw.rows_read(frame)
+    report.problems.extend(raw.table_problems(frame))
+    report.rows_rejected += len(report.problems)
+    report.meta["mapping"] = dict(context.mapping)
+    return events_from_table(frame, refs, constants, report, context, source.name)
+
+
+register("mapped", score, read, "any table, with a column mapping")

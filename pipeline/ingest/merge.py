@@ -1,0 +1,431 @@
+"""Merge what each file's reader returned into one :class:`~pipeline.model.Dataset`.
+
+- Orders are deduplicated by ``order_id`` across files (the first file uploaded
+  keeps the order; a later copy's rows count as duplicates in its own report), and so
+  are their ``order`` events.
+- People are merged by ``person_id`` after linking phones and platform ids seen
+  beside an email to that email (:mod:`pipeline.ingest.identity`).
+- The store's time zone is inferred from the UTC offsets readers saw, unless given.
+- Notes say what the data cannot tell: orders without a person, undated captures,
+  intent events past the end of the order data, several currencies.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from itertools import permutations
+
+import pandas as pd
+
+from pipeline.ingest.base import ReadResult
+from pipeline.ingest.identity import apply_links, link_map
+from pipeline.model import (
+    AGGREGATE_COLUMNS,
+    CLAIM_COLUMNS,
+    EVENT_COLUMNS,
+    ORDER_COLUMNS,
+    PEOPLE_COLUMNS,
+    SPEND_COLUMNS,
+    Dataset,
+    FileReport,
+    conform,
+    empty_frame,
+)
+
+logger = logging.getLogger(__name__)
+
+OFFSET_PAIRS: dict[tuple[int, int], str] = {
+    (-600, -540): "America/Anchorage",
+    (-480, -420): "America/Los_Angeles",
+    (-420, -360): "America/Denver",
+    (-360, -300): "America/Chicago",
+    (-300, -240): "America/New_York",
+    (-240, -180): "America/Halifax",
+    (-210, -150): "America/St_Johns",
+    (-180, -120): "America/Sao_Paulo",
+    (0, 60): "Europe/London",
+    (60, 120): "Europe/Berlin",
+    (120, 180): "Europe/Helsinki",
+    (570, 630): "Australia/Adelaide",
+    (600, 660): "Australia/Sydney",
+    (720, 780): "Pacific/Auckland",
+}
+"""(standard, daylight) UTC offsets in minutes and the most populous zone using them.
+
+Pairs shared by several zones (-0800/-0700 is also Tijuana) resolve to the zone
+with the most online stores; the user can set another in the app.
+"""
+
+UNEVEN_OFFSETS: dict[int, str] = {
+    330: "Asia/Kolkata",
+    345: "Asia/Kathmandu",
+    390: "Asia/Yangon",
+    570: "Australia/Darwin",
+    -570: "Pacific/Marquesas",
+    210: "Asia/Tehran",
+    270: "Asia/Kabul",
+}
+"""Offsets that are not whole hours, which ``Etc/GMT±N`` zones cannot express."""
+
+INTENT_EVENTS = ("checkout_started", "add_to_cart")
+
+
+def infer_timezone(offsets: Counter) -> str:
+    """The store's time zone from the UTC offsets of its timestamps.
+
+    Parameters
+    ----------
+    offsets
+        Minutes east of UTC and how often each was seen.
+
+    Returns
+    -------
+    str
+        A zone from :data:`OFFSET_PAIRS` when the two offsets seen most form a known
+        (standard, daylight) pair; a fixed ``Etc/GMT±N`` zone (or a zone of
+        :data:`UNEVEN_OFFSETS`) when one offset covers nearly every timestamp;
+        ``"UTC"`` otherwise.
+    """
+    total = sum(offsets.values())
+    if not total:
+        return "UTC"
+    common = [o for o, n in offsets.most_common() if n >= 0.02 * total]
+    if len(common) >= 2:
+        pair = tuple(sorted(common[:2]))
+        if pair in OFFSET_PAIRS and len(common) == 2:
+            return OFFSET_PAIRS[pair]
+    if len(common) == 1:
+        minutes = common[0]
+        if minutes == 0:
+            return "UTC"
+        if minutes % 60 == 0:
+            hours = minutes // 60
+            # Etc/GMT signs are inverted: UTC+5 is Etc/GMT-5
+            return f"Etc/GMT{-hours:+d}"
+        return UNEVEN_OFFSETS.get(minutes, "UTC")
+    return "UTC"
+
+
+def merge(results: list[ReadResult], timezone: str | None = None) -> Dataset:
+    """One dataset from every file's result (reports updated for duplicates).
+
+    Parameters
+    ----------
+    results
+        Per file, in upload order.
+    timezone
+        The store's time zone if the user set it; inferred otherwise.
+
+    Returns
+    -------
+    Dataset
+    """
+    reports = [r.report for r in results]
+    orders, duplicates = _deduplicated_orders(results)
+    events = _concat([r.events for r in results], EVENT_COLUMNS)
+    if duplicates and len(events):
+        pairs = pd.MultiIndex.from_frame(
+            events[["order_id", "source_file"]].astype("string")
+        )
+        dup_index = pd.MultiIndex.from_tuples(sorted(duplicates))
+        drop = (events["event"] == "order").to_numpy() & pairs.isin(dup_index)
+        events = events[~drop]
+
+    people = _concat([r.people for r in results], PEOPLE_COLUMNS, extra=("alias",))
+    links = _links(people)
+    if links:
+        people["person_id"] = apply_links(people["person_id"], links)
+        events["person_id"] = apply_links(events["person_id"], links)
+        orders["person_id"] = apply_links(orders["person_id"], links)
+    sources = _person_sources(people, events, orders, reports)
+    people = _merged_people(people, events, orders)
+
+    offsets: Counter = Counter()
+    for report in reports:
+        offsets.update(report.meta.get("utc_offsets", {}))
+    tz = timezone or infer_timezone(offsets)
+
+    for report in reports:
+        report.check()
+    dataset = Dataset(
+        people=people,
+        events=conform(events, EVENT_COLUMNS),
+        orders=conform(orders, ORDER_COLUMNS),
+        aggregates=_concat([r.aggregates for r in results], AGGREGATE_COLUMNS),
+        spend=_concat([r.spend for r in results], SPEND_COLUMNS),
+        claims=_concat([r.claims for r in results], CLAIM_COLUMNS),
+        reports=reports,
+        timezone=tz,
+    )
+    # which kinds of file named each person, for match rates (not a model table)
+    dataset.person_sources = sources
+    dataset.notes = coverage_notes(dataset, orders, offsets, timezone)
+    for report in reports:
+        dataset.notes.extend(f"{report.file}: {note}" for note in report.notes)
+    return dataset
+
+
+def _concat(
+    frames: list[pd.DataFrame | None],
+    columns: dict[str, str],
+    extra: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """Frames stacked in the model's columns (plus the named extra columns)."""
+    present = [f for f in frames if f is not None and len(f)]
+    if not present:
+        out = empty_frame(columns)
+        for name in extra:
+            out[name] = pd.Series(dtype="string")
+        return out
+    parts = []
+    for frame in present:
+        part = conform(frame, columns)
+        for name in extra:
+            part[name] = (
+                frame[name].astype("string").to_numpy()
+                if name in frame
+                else pd.array([pd.NA] * len(frame), dtype="string")
+            )
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _deduplicated_orders(
+    results: list[ReadResult],
+) -> tuple[pd.DataFrame, set[tuple[str, str]]]:
+    """Orders with later copies of an ``order_id`` removed; reports updated.
+
+    Returns the orders (with the private ``_flags`` column kept for notes) and the
+    ``(order_id, source_file)`` pairs that were dropped as duplicates.
+    """
+    parts = []
+    for index, result in enumerate(results):
+        frame = result.orders
+        if frame is None or not len(frame):
+            continue
+        part = conform(frame, ORDER_COLUMNS)
+        part["_rows"] = (
+            frame["_rows"].to_numpy() if "_rows" in frame else 1
+        )
+        part["_flags"] = (
+            frame["_flags"].astype("string").to_numpy()
+            if "_flags" in frame
+            else part["status"].where(part["status"] != "purchase", "")
+        )
+        part["_file"] = index
+        parts.append(part)
+    if not parts:
+        out = empty_frame(ORDER_COLUMNS)
+        out["_flags"] = pd.Series(dtype="string")
+        return out, set()
+
+    orders = pd.concat(parts, ignore_index=True)
+    keyed = orders["order_id"].notna()
+    repeat = keyed & orders.duplicated("order_id", keep="first")
+    # repeats inside one file are the reader's to count; across files, ours
+    first_file = orders.groupby("order_id")["_file"].transform("first")
+    repeat &= orders["_file"] != first_file
+
+    duplicates: set[tuple[str, str]] = set()
+    for (file_index, status), group in orders[repeat].groupby(["_file", "status"]):
+        report = results[int(file_index)].report
+        rows = int(group["_rows"].sum())
+        report.rows_duplicate += rows
+        if status == "purchase":
+            report.rows_loaded -= rows
+        else:
+            report.rows_excluded -= rows
+            left = report.excluded_by.get(str(status), 0) - rows
+            report.excluded_by[str(status)] = max(left, 0)
+        duplicates.update(
+            zip(group["order_id"], group["source_file"].astype(str), strict=True)
+        )
+    kept = orders[~repeat].drop(columns=["_rows", "_file"])
+    return kept.reset_index(drop=True), duplicates
+
+
+def _links(people: pd.DataFrame) -> dict[str, str]:
+    """Alias keys (phones, platform ids) linked to the email seen with them."""
+    if people.empty:
+        return {}
+    pairs = [
+        people[["person_id", "alias"]],
+        pd.DataFrame(
+            {"person_id": people["person_id"], "alias": "tel:" + people["phone"]}
+        ),
+    ]
+    return link_map(pd.concat(pairs, ignore_index=True))
+
+
+def _person_sources(
+    people: pd.DataFrame,
+    events: pd.DataFrame,
+    orders: pd.DataFrame,
+    reports: list[FileReport],
+) -> pd.DataFrame:
+    """Distinct (person_id, kind) pairs: which kinds of file name each person."""
+    kind_of = {r.file: r.kind for r in reports}
+    seen = pd.concat(
+        [t[["person_id", "source_file"]] for t in (people, events, orders)],
+        ignore_index=True,
+    ).dropna()
+    seen = seen.drop_duplicates()
+    seen["kind"] = seen["source_file"].map(kind_of).astype("string")
+    return seen.dropna(subset=["kind"])[["person_id", "kind"]].drop_duplicates()
+
+
+def _merged_people(
+    people: pd.DataFrame, events: pd.DataFrame, orders: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per person_id from every table that names people."""
+    seen = pd.concat(
+        [
+            events[["person_id", "ts", "source_file"]],
+            orders[["person_id", "ts", "source_file"]],
+        ],
+        ignore_index=True,
+    ).dropna(subset=["person_id"])
+    first_ts = seen.groupby("person_id")["ts"].min()
+    first_file = seen.groupby("person_id")["source_file"].first()
+
+    rows = people.dropna(subset=["person_id"]).drop(columns=["alias"], errors="ignore")
+    missing = first_ts.index.difference(rows["person_id"])
+    if len(missing):
+        extra = pd.DataFrame({"person_id": missing})
+        extra["source_file"] = first_file.reindex(missing).to_numpy()
+        rows = pd.concat([rows, conform(extra, PEOPLE_COLUMNS)], ignore_index=True)
+    if rows.empty:
+        return empty_frame(PEOPLE_COLUMNS)
+
+    grouped = rows.groupby("person_id", sort=True)
+    merged = grouped.agg(
+        {
+            "email": "first",
+            "phone": "first",
+            "first_seen": "min",
+            "signup_source": "first",
+            "consent_email": "first",
+            "consent_sms": "first",
+            "source_file": "first",
+        }
+    )
+    from_events = first_ts.reindex(merged.index)
+    merged["first_seen"] = merged["first_seen"].where(
+        merged["first_seen"].notna()
+        & ~(from_events.notna() & (from_events < merged["first_seen"])),
+        from_events,
+    )
+    email_key = merged.index.to_series().str.contains("@", regex=False)
+    merged["email"] = merged["email"].fillna(
+        merged.index.to_series().where(email_key)
+    )
+    return conform(merged.reset_index(), PEOPLE_COLUMNS)
+
+
+def coverage_notes(
+    dataset: Dataset,
+    orders: pd.DataFrame,
+    offsets: Counter,
+    timezone: str | None,
+) -> list[str]:
+    """What the data cannot tell, in sentences for the overview page."""
+    notes: list[str] = []
+    purchases = dataset.purchases()
+
+    no_person = int(purchases["person_id"].isna().sum())
+    if no_person:
+        notes.append(
+            f"{no_person:,} orders without a person (no email or phone): kept as "
+            "revenue, left out of lead stages and customer counts."
+        )
+
+    flags = orders.get("_flags")
+    if flags is not None and len(orders):
+        counts = {
+            name: int(flags.fillna("").str.contains(name, regex=False).sum())
+            for name in ("test", "voided", "cancelled", "refunded")
+        }
+        if any(counts.values()):
+            parts = ", ".join(f"{n:,} {name}" for name, n in counts.items() if n)
+            notes.append(
+                f"Orders not counted as purchases: {parts} (an order can be in "
+                f"several groups); {len(purchases):,} purchases remain."
+            )
+
+    undated = int(dataset.people["first_seen"].isna().sum())
+    if undated:
+        notes.append(
+            f"{undated:,} people have no date (a customers export gives none): they "
+            "count as captured leads but stay out of timing metrics."
+        )
+
+    events = dataset.events
+    if len(dataset.orders) and len(events):
+        last_order = dataset.orders["ts"].max()
+        intent = events[events["event"].isin(INTENT_EVENTS)]
+        late = intent[intent["ts"] > last_order]
+        if len(late) and pd.notna(last_order):
+            notes.append(
+                f"Checkout and cart events run to {late['ts'].max():%Y-%m-%d} but the "
+                f"order data ends {last_order:%Y-%m-%d}: \"no order after it\" cannot "
+                f"be known past {last_order:%Y-%m-%d} ({len(late):,} events after it)."
+            )
+
+    currencies = purchases["currency"].dropna().unique()
+    if len(currencies) > 1:
+        notes.append(
+            f"Orders are in {len(currencies)} currencies ({', '.join(sorted(currencies))})"
+            ": amounts are shown per currency and never added up without rates."
+        )
+
+    if timezone is None and offsets:
+        notes.append(
+            f"Store time zone taken as {dataset.timezone} from the UTC offsets of the "
+            "order times; set it in the sidebar if that is wrong."
+        )
+    return notes
+
+
+def match_rates(dataset: Dataset) -> list[dict]:
+    """How many people of one source kind are also found in another.
+
+    Parameters
+    ----------
+    dataset
+        A loaded dataset.
+
+    Returns
+    -------
+    list of dict
+        One per ordered pair of kinds that name people: ``{"from": kind, "to": kind,
+        "people": n, "matched": m}``, ``n`` the people of ``from`` and ``m`` how many
+        of them also appear in ``to``.
+    """
+    seen = getattr(dataset, "person_sources", None)
+    if seen is None:
+        seen = _person_sources(
+            dataset.people, dataset.events, dataset.orders, dataset.reports
+        )
+    if seen.empty:
+        return []
+    members = {k: set(g["person_id"]) for k, g in seen.groupby("kind")}
+    out = []
+    for a, b in permutations(sorted(members), 2):
+        out.append(
+            {
+                "from": a,
+                "to": b,
+                "people": len(members[a]),
+                "matched": len(members[a] & members[b]),
+            }
+        )
+    return out
+
+
+def exclusions(reports: list[FileReport]) -> dict[str, int]:
+    """Rows excluded by each rule, summed over files."""
+    total: Counter = Counter()
+    for report in reports:
+        total.update(report.excluded_by)
+    return dict(total)

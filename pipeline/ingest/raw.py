@@ -1,0 +1,744 @@
+"""From uploaded bytes to decoded files and tables of text.
+
+Three steps, each raising :class:`~pipeline.model.InputError` that names the file
+and says what to do when it cannot go on:
+
+1. :func:`unpack` opens containers: ``.gz`` and ``.zip`` (each member becomes its
+   own file, named ``archive.zip/inner.csv``), and turns every sheet of an ``.xlsx``
+   workbook into a CSV text.
+2. :func:`decode` finds the text encoding: a byte-order mark (UTF-8, UTF-16, UTF-32),
+   else strict UTF-8, else what :mod:`charset_normalizer` finds (cp1252 and the
+   like), refusing binary data.
+3. :func:`read_table` splits the text into a table whose every column is text, with
+   the delimiter sniffed from ``, ; tab |`` or runs of whitespace and the header
+   found from the values. Row labels are the rows as a spreadsheet shows them (the
+   header is row 1), so readers can name the row of any problem.
+
+JSON, NDJSON and Parquet are read with :mod:`pyarrow` (:func:`read_arrow`) and
+flattened into text tables by :func:`read_table` as well.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import logging
+import os
+import re
+import zipfile
+import zlib
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+
+from pipeline.ingest.base import SourceFile
+from pipeline.model import InputError, Problem
+
+logger = logging.getLogger(__name__)
+
+MAX_BYTES = int(os.environ.get("PIPELINE_MAX_FILE_MB", "1024")) * 1024 * 1024
+"""Largest file (after decompression) accepted; the app's upload limit is the same."""
+
+TEXT_EXTENSIONS = (".csv", ".tsv", ".txt", ".json", ".ndjson", ".jsonl", ".tab")
+BINARY_EXTENSIONS = (".xlsx", ".parquet")
+SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS + BINARY_EXTENSIONS
+DELIMITERS = (",", ";", "\t", "|")
+WHITESPACE = "whitespace"
+SNIFF_LINES = 60
+
+
+def _too_big(name: str, size: int, limit: int) -> InputError:
+    return InputError(
+        f"the file is {size / 2**20:,.0f} MB, over the {limit / 2**20:,.0f} MB limit: "
+        "load it with the command line (python -m pipeline inspect FILE) or split it",
+        file=name,
+    )
+
+
+# ------------------------------------------------------------------------ containers
+
+
+def unpack(name: str, data: bytes, *, max_bytes: int = MAX_BYTES) -> list[SourceFile]:
+    """Open containers and return the files inside, decoded.
+
+    Parameters
+    ----------
+    name
+        The upload's file name.
+    data
+        Its bytes.
+    max_bytes
+        Largest size accepted for any file, before or after decompression.
+
+    Returns
+    -------
+    list of SourceFile
+        One per file found: the file itself, a ``.gz``'s content, each member of a
+        ``.zip`` (``archive.zip/inner.csv``), each non-empty sheet of an ``.xlsx``.
+
+    Raises
+    ------
+    InputError
+        Empty, cut-off, binary or oversize files, and archives with nothing usable.
+    """
+    if len(data) > max_bytes:
+        raise _too_big(name, len(data), max_bytes)
+    if not data.strip():
+        raise InputError(
+            "the file is empty: export it again and upload the new file", file=name
+        )
+
+    lower = name.lower()
+    if data[:2] == b"\x1f\x8b":
+        inner = name[:-3] if lower.endswith(".gz") else name + ".unzipped"
+        return unpack(inner, _gunzip(name, data, max_bytes), max_bytes=max_bytes)
+    if data[:4] == b"PK\x03\x04" or lower.endswith(".zip"):
+        return _unzip(name, data, max_bytes)
+    if data[:4] == b"PAR1":
+        return [SourceFile(name, data, None, None, ".parquet")]
+    return [_decoded(name, data)]
+
+
+def _gunzip(name: str, data: bytes, max_bytes: int) -> bytes:
+    """A ``.gz`` file's content, refusing cut-off and oversize streams."""
+    try:
+        out = zlib.decompressobj(wbits=31)
+        content = out.decompress(data, max_bytes + 1)
+        if len(content) > max_bytes:
+            raise _too_big(name, len(content), max_bytes)
+        if not out.eof:
+            raise EOFError
+        return content
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise InputError(
+            "the .gz file is cut off or damaged: compress or download it again",
+            file=name,
+        ) from exc
+
+
+def _unzip(name: str, data: bytes, max_bytes: int) -> list[SourceFile]:
+    """Every usable member of a zip archive (or the sheets of an xlsx workbook)."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = [
+            info
+            for info in archive.infolist()
+            if not info.is_dir()
+            and not info.filename.startswith("__MACOSX/")
+            and not os.path.basename(info.filename).startswith(".")
+        ]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
+        raise InputError(
+            "the archive is cut off or damaged: zip or download it again", file=name
+        ) from exc
+
+    if any(m.filename == "xl/workbook.xml" for m in members):
+        return _xlsx_sheets(name, data)
+
+    files: list[SourceFile] = []
+    for info in members:
+        inner_name = f"{name}/{info.filename}"
+        if info.file_size > max_bytes:
+            raise _too_big(inner_name, info.file_size, max_bytes)
+        try:
+            content = archive.read(info)
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error, KeyError) as exc:
+            raise InputError(
+                "this member of the archive is damaged: zip the files again",
+                file=inner_name,
+            ) from exc
+        if not content.strip():
+            continue
+        files.extend(unpack(inner_name, content, max_bytes=max_bytes))
+    if not files:
+        raise InputError(
+            "the archive holds no data files: put the .csv, .xlsx, .json or .parquet "
+            "exports in it",
+            file=name,
+        )
+    return files
+
+
+def _xlsx_sheets(name: str, data: bytes) -> list[SourceFile]:
+    """Each non-empty sheet of a workbook, as CSV text (every cell as text)."""
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on bad files
+        raise InputError(
+            "the workbook cannot be opened (damaged or not an .xlsx): save it again "
+            "from Excel as .xlsx or .csv",
+            file=name,
+        ) from exc
+
+    sheets: list[tuple[str, str]] = []
+    for sheet in book.worksheets:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        rows = 0
+        for row in sheet.iter_rows(values_only=True):
+            cells = [_cell_text(v) for v in row]
+            while cells and cells[-1] == "":
+                cells.pop()
+            writer.writerow(cells)
+            rows += any(cells)
+        if rows:
+            sheets.append((sheet.title, buffer.getvalue()))
+    book.close()
+
+    if not sheets:
+        raise InputError("the workbook has no filled sheet", file=name)
+    many = len(sheets) > 1
+    return [
+        SourceFile(
+            f"{name}[{title}]" if many else name,
+            text.encode("utf-8"),
+            text,
+            "xlsx",
+            ".csv",
+        )
+        for title, text in sheets
+    ]
+
+
+def _cell_text(value: Any) -> str:
+    """A workbook cell as the text a CSV export would hold."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        return value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()
+    return str(value)
+
+
+# ------------------------------------------------------------------------- encodings
+
+
+def _decoded(name: str, data: bytes) -> SourceFile:
+    """A text or binary file as a :class:`SourceFile` (text decoded when text)."""
+    extension = os.path.splitext(name.lower())[1]
+    if extension == ".parquet":
+        raise InputError(
+            "the file is named .parquet but is not a Parquet file: export it again",
+            file=name,
+        )
+    text, encoding = decode(name, data)
+    return SourceFile(name, data, text, encoding, extension)
+
+
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+
+
+def decode(name: str, data: bytes) -> tuple[str, str]:
+    """Decode a text file, finding its encoding.
+
+    Parameters
+    ----------
+    name
+        The file's name, for messages.
+    data
+        Its bytes.
+
+    Returns
+    -------
+    text, encoding
+        The text (without byte-order mark, line endings kept) and the encoding's
+        name.
+
+    Raises
+    ------
+    InputError
+        When the bytes are not text (a binary file, or an unknown format).
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(encoding.replace("-sig", "")), encoding
+            except UnicodeDecodeError as exc:
+                raise _not_text(name) from exc
+
+    utf16 = _utf16_without_bom(data)
+    if utf16:
+        try:
+            return data.decode(utf16), utf16
+        except UnicodeDecodeError:
+            pass
+
+    head = data[:65536]
+    if b"\x00" in head:
+        raise _not_text(name)
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(data) - 3 and data[: exc.start].strip():
+            # a multi-byte character cut in half at the very end
+            return data[: exc.start].decode("utf-8"), "utf-8"
+
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(head).best()
+    candidates = ([best.encoding] if best is not None else []) + ["cp1252", "latin-1"]
+    for encoding in candidates:
+        try:
+            text = data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if _looks_binary(text[:65536]):
+            raise _not_text(name)
+        return text, encoding
+    raise _not_text(name)
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """``utf-16-le``/``-be`` when every other byte of the start is zero."""
+    head = data[:4096]
+    if len(head) < 4:
+        return None
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.1 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.1 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+def _looks_binary(text: str) -> bool:
+    """Whether decoded text is mostly control characters (a binary file)."""
+    if not text:
+        return False
+    control = sum(1 for c in text if ord(c) < 32 and c not in "\r\n\t\f")
+    return control > 0.01 * len(text)
+
+
+def _not_text(name: str) -> InputError:
+    return InputError(
+        "the file is not text nor a supported format (.csv, .tsv, .txt, .xlsx, .json, "
+        ".ndjson, .parquet, or these inside .zip or .gz): export it again in one of "
+        "these formats",
+        file=name,
+    )
+
+
+# ---------------------------------------------------------------------------- tables
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter of a delimited text: one of ``, ; tab |`` or ``"whitespace"``.
+
+    The candidate that splits the first lines into the same number of fields (more
+    than one) most consistently wins; ties go to the order above. Lines starting
+    with ``#`` are skipped. Text that splits only on runs of spaces is
+    ``"whitespace"``; a single column is read with ``,``.
+    """
+    head = text[:200_000]
+    if len(text) > len(head):
+        head = head[: head.rfind("\n") + 1] or head
+    body = _without_comment_block(head)
+    lines = [line for line in body.splitlines()[:SNIFF_LINES] if line.strip()]
+    if not lines:
+        return ","
+    best, best_score = ",", 0.0
+    for delimiter in DELIMITERS:
+        counts = _field_counts(body, delimiter)
+        if not counts:
+            continue
+        mode = max(set(counts), key=counts.count)
+        if mode < 2:
+            continue
+        share = counts.count(mode) / len(counts)
+        score = share + 0.001 * min(mode, 50)
+        if score > best_score + 1e-9:
+            best, best_score = delimiter, score
+    if best_score >= 0.5:
+        return best
+    counts = [len(line.split()) for line in lines]
+    mode = max(set(counts), key=counts.count)
+    if mode >= 2 and counts.count(mode) / len(counts) >= 0.8:
+        return WHITESPACE
+    return ","
+
+
+def _without_comment_block(text: str) -> str:
+    """The text after a leading block of ``#`` comment lines and blank lines."""
+    lines = text.splitlines(keepends=True)
+    start = 0
+    while start < len(lines) and (
+        not lines[start].strip() or lines[start].lstrip().startswith("#")
+    ):
+        start += 1
+    return "".join(lines[start:])
+
+
+def _field_counts(text: str, delimiter: str) -> list[int]:
+    """Fields per record of the first records (quoted line breaks respected)."""
+    counts: list[int] = []
+    try:
+        for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+            if any(cell.strip() for cell in row):
+                counts.append(len(row))
+            if len(counts) >= SNIFF_LINES:
+                break
+    except csv.Error:
+        return counts
+    return counts
+
+
+def _looks_like_values(cells: list[str]) -> bool:
+    """Whether every cell of a row is a number or date (so the row is not a header)."""
+    filled = [c.strip() for c in cells if c.strip()]
+    if not filled:
+        return False
+    pattern = re.compile(
+        r"^[-+]?[$€£]?\d[\d,.: /\-+T]*%?$|^\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}.*$"
+    )
+    return all(pattern.match(c) for c in filled)
+
+
+def has_header(text: str, delimiter: str) -> bool:
+    """Whether the first non-comment row is a header (some cell is not a value)."""
+    for line in _without_comment_block(text[:200_000]).splitlines():
+        if not line.strip():
+            continue
+        if delimiter == WHITESPACE:
+            cells = line.split()
+        else:
+            cells = next(csv.reader([line], delimiter=delimiter), [])
+        return not _looks_like_values(cells)
+    return True
+
+
+def read_table(
+    source: SourceFile,
+    *,
+    delimiter: str | None = None,
+    header: bool | None = None,
+    skip_lines: int = 0,
+    nrows: int | None = None,
+) -> pd.DataFrame:
+    """The file as a table whose every column is text.
+
+    Parameters
+    ----------
+    source
+        A decoded file (delimited text, or JSON/NDJSON/Parquet).
+    delimiter
+        ``, ; \\t |`` or ``"whitespace"``; sniffed when ``None``.
+    header
+        Whether the first row names the columns; inferred when ``None``. Tables
+        without one get columns ``column_1``, ``column_2``, ...
+    skip_lines
+        Lines to skip before the table (a report's ``#`` block).
+    nrows
+        Read only this many data rows (for detection).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns as in the file (repeated names made unique as ``Name.1``), values
+        as ``string`` dtype with blank cells ``NA``. The index is each row's number
+        as a spreadsheet shows it (header = row 1). ``frame.attrs["problems"]``
+        lists rows that could not be split into the header's fields; they are not in
+        the table and count as rejected (:func:`rows_read`).
+
+    Raises
+    ------
+    InputError
+        When nothing table-like can be read.
+    """
+    key = f"table:{delimiter}:{header}:{skip_lines}:{nrows}"
+    if key in source._cache:
+        return source._cache[key].copy()
+    if source.extension == ".parquet" or source.text is None:
+        frame = _flatten(read_arrow(source).to_pandas(), source.name)
+    elif source.extension in (".json", ".ndjson", ".jsonl") or _is_json(source.text):
+        frame = _flatten(read_arrow(source).to_pandas(), source.name)
+    else:
+        frame = _delimited(source, delimiter, header, skip_lines, nrows)
+    if nrows is not None:
+        frame = frame.iloc[:nrows]
+    source._cache[key] = frame
+    return frame.copy()
+
+
+def peek(source: SourceFile, rows: int = 200) -> pd.DataFrame:
+    """The first rows of :func:`read_table`, cheaply (for detection); empty on failure."""
+    try:
+        if source.text is not None and len(source.text) > 2_000_000:
+            head = source.text[:1_000_000]
+            head = head[: head.rfind("\n") + 1] or head
+            small = SourceFile(source.name, b"", head, source.encoding, source.extension)
+            return read_table(small, nrows=rows)
+        return read_table(source, nrows=rows)
+    except InputError:
+        return pd.DataFrame()
+
+
+def rows_read(frame: pd.DataFrame) -> int:
+    """Data rows read from a table: those in it plus those that could not be split."""
+    return len(frame) + len(frame.attrs.get("problems", []))
+
+
+def table_problems(frame: pd.DataFrame) -> list[Problem]:
+    """Rows of the file that could not be split into the header's fields."""
+    return list(frame.attrs.get("problems", []))
+
+
+def _is_json(text: str) -> bool:
+    return text.lstrip()[:1] in ("{", "[")
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    """Header names stripped, blanks named ``column_<n>``, repeats made unique."""
+    seen: dict[str, int] = {}
+    out = []
+    for i, raw_name in enumerate(names):
+        name = str(raw_name).strip().strip("\ufeff") or f"column_{i + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        else:
+            seen[name] = 0
+        out.append(name)
+    return out
+
+
+def _delimited(
+    source: SourceFile,
+    delimiter: str | None,
+    header: bool | None,
+    skip_lines: int,
+    nrows: int | None,
+) -> pd.DataFrame:
+    """A delimited text as a text table (pyarrow first, Python's csv on ragged rows)."""
+    text = source.text or ""
+    if skip_lines:
+        text = "\n".join(text.splitlines()[skip_lines:]) + "\n"
+    if delimiter is None:
+        delimiter = sniff_delimiter(text)
+    if header is None:
+        header = has_header(text, delimiter)
+    if delimiter == WHITESPACE:
+        return _whitespace(source.name, text, header, skip_lines)
+
+    try:
+        frame = _arrow_table(source, text, delimiter, header, skip_lines)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeError, ValueError):
+        frame = _python_table(source.name, text, delimiter, header, skip_lines)
+    return frame
+
+
+def _data_bytes(source: SourceFile, text: str, skip_lines: int) -> bytes:
+    """UTF-8 bytes of the table's text (the upload's own bytes when already UTF-8)."""
+    if not skip_lines and source.encoding in ("utf-8", "ascii") and source.data:
+        return source.data
+    return text.encode("utf-8")
+
+
+def _arrow_table(
+    source: SourceFile, text: str, delimiter: str, header: bool, skip_lines: int
+) -> pd.DataFrame:
+    """Fast path: pyarrow's CSV reader with every column read as text."""
+    data = _data_bytes(source, text, skip_lines)
+    first = next(csv.reader(io.StringIO(text[:200_000]), delimiter=delimiter), [])
+    names = _unique_names(first) if header else [
+        f"column_{i + 1}" for i in range(len(first))
+    ]
+    table = pacsv.read_csv(
+        io.BytesIO(data),
+        read_options=pacsv.ReadOptions(
+            column_names=names,
+            skip_rows=1 if header else 0,
+            block_size=1 << 24,
+        ),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.string() for n in names},
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            null_values=[""],
+        ),
+    )
+    frame = table.to_pandas(types_mapper=_string_types)
+    return _finish(frame, header, skip_lines, [])
+
+
+def _string_types(dtype: pa.DataType) -> Any:
+    if pa.types.is_string(dtype) or pa.types.is_large_string(dtype):
+        return pd.StringDtype("pyarrow")
+    return None
+
+
+def _python_table(
+    name: str, text: str, delimiter: str, header: bool, skip_lines: int
+) -> pd.DataFrame:
+    """Slow path for ragged rows: every row checked against the header's width."""
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise InputError(
+            f"the file cannot be split into columns ({exc}): save it again as CSV",
+            file=name,
+        ) from exc
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if not rows:
+        raise InputError("the file holds no rows", file=name)
+
+    width = len(rows[0])
+    names = _unique_names(rows[0]) if header else [f"column_{i + 1}" for i in range(width)]
+    body = rows[1:] if header else rows
+    first_row = (2 if header else 1) + skip_lines
+    kept, labels, problems = [], [], []
+    for offset, row in enumerate(body):
+        number = first_row + offset
+        if len(row) > width and not any(c.strip() for c in row[width:]):
+            row = row[:width]
+        if len(row) == width:
+            kept.append(row)
+            labels.append(number)
+            continue
+        cut = offset == len(body) - 1 and len(row) < width
+        problems.append(
+            Problem(
+                number,
+                None,
+                f"the row has {len(row)} fields but the header has {width}"
+                + (
+                    ": the file looks cut off; export it again"
+                    if cut
+                    else ": check for a stray delimiter or quote in this row"
+                ),
+            )
+        )
+    frame = pd.DataFrame(kept, columns=names, index=labels, dtype="string")
+    frame = frame.mask(frame.apply(lambda c: c.str.strip() == ""))
+    frame.attrs["problems"] = problems
+    return frame
+
+
+def _whitespace(name: str, text: str, header: bool, skip_lines: int) -> pd.DataFrame:
+    """Columns separated by runs of spaces or tabs (transaction logs such as CDNOW)."""
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=r"\s+",
+            header=0 if header else None,
+            dtype="string",
+            engine="c",
+            skip_blank_lines=True,
+            comment=None,
+        )
+    except (pd.errors.ParserError, ValueError) as exc:
+        return _python_table(name, re.sub(r"[ \t]+", "\t", text), "\t", header, skip_lines)
+    if not header:
+        frame.columns = [f"column_{i + 1}" for i in range(frame.shape[1])]
+    else:
+        frame.columns = _unique_names([str(c) for c in frame.columns])
+    return _finish(frame, header, skip_lines, [], drop_blank=False)
+
+
+def _finish(
+    frame: pd.DataFrame,
+    header: bool,
+    skip_lines: int,
+    problems: list[Problem],
+    drop_blank: bool = True,
+) -> pd.DataFrame:
+    """Label rows as a spreadsheet numbers them and drop rows with no value at all."""
+    frame.index = pd.RangeIndex(len(frame)) + (2 if header else 1) + skip_lines
+    for col in frame.columns:
+        if frame[col].dtype != "string":
+            frame[col] = frame[col].astype("string")
+    if drop_blank and len(frame.columns):
+        filled = frame.notna().any(axis=1)
+        if not filled.all():
+            blank = frame.loc[filled].shape[0]
+            frame = frame.loc[filled]
+            logger.debug("%d blank rows skipped", len(filled) - blank)
+    frame.attrs["problems"] = problems
+    return frame
+
+
+def read_arrow(source: SourceFile) -> pa.Table:
+    """A Parquet, JSON (array or object) or NDJSON file as an Arrow table.
+
+    Nested fields (GA4 BigQuery's ``event_params``) stay nested.
+
+    Raises
+    ------
+    InputError
+        When the file is not valid JSON/NDJSON/Parquet.
+    """
+    if "arrow" in source._cache:
+        return source._cache["arrow"]
+    try:
+        if source.extension == ".parquet" or source.text is None:
+            table = pq.read_table(io.BytesIO(source.data))
+        else:
+            table = _json_table(source)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise InputError(
+            f"the file cannot be read as {source.extension or 'JSON'} ({exc}): "
+            "export it again",
+            file=source.name,
+        ) from exc
+    source._cache["arrow"] = table
+    return table
+
+
+def _json_table(source: SourceFile) -> pa.Table:
+    """NDJSON through pyarrow; a JSON array or object through :mod:`json`."""
+    text = source.text or ""
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        records = json.loads(text)
+        return pa.Table.from_pylist([_record(r) for r in records])
+    if stripped.startswith("{") and "\n{" not in stripped.strip():
+        obj = json.loads(text)
+        rows = next((v for v in obj.values() if isinstance(v, list)), [obj])
+        return pa.Table.from_pylist([_record(r) for r in rows])
+    return pajson.read_json(
+        io.BytesIO(text.encode("utf-8")),
+        read_options=pajson.ReadOptions(block_size=1 << 24),
+    )
+
+
+def _record(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {"value": value}
+
+
+def _flatten(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """A table from JSON/Parquet as text: nested values become JSON text."""
+    if frame.empty and not len(frame.columns):
+        raise InputError("the file holds no records", file=name)
+    out = pd.DataFrame(index=pd.RangeIndex(len(frame)) + 2)
+    for col in frame.columns:
+        values = frame[col]
+        if values.dtype == object:
+            values = values.map(_json_text)
+        out[str(col)] = pd.Series(values.to_numpy(), index=out.index).astype("string")
+    out.attrs["problems"] = []
+    return out
+
+
+def _json_text(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, default=str)
+    if hasattr(value, "tolist"):
+        return json.dumps(value.tolist(), default=str)
+    return value

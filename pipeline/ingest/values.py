@@ -1,0 +1,544 @@
+"""Cell values as exports write them: numbers, percents, timestamps, emails, phones.
+
+Every parser takes a column of text (a :class:`pandas.Series`) and returns the parsed
+values together with a boolean *bad* mask: ``True`` where a cell held text that is
+not a value of the kind asked for. Blank cells and placeholders (``N/A``, ``-``,
+``(not set)``) are missing values, never bad ones. Readers turn the bad mask into
+rejected rows with their row number and column.
+
+The parsers are vectorised over the column; conventions that only the whole column
+can reveal (a decimal comma, day-first dates) are inferred from all its values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import phonenumbers
+from dateutil import parser as dateparser
+
+from pipeline.model import TS
+
+logger = logging.getLogger(__name__)
+
+MISSING_TEXT: frozenset[str] = frozenset(
+    {
+        "",
+        "-",
+        "--",
+        "—",
+        "n/a",
+        "na",
+        "nan",
+        "none",
+        "null",
+        "nil",
+        "#n/a",
+        "(not set)",
+        "(none)",
+        "(data not available)",
+        "not set",
+        "nat",
+    }
+)
+"""Cell texts (lower case, trimmed) that mean "no value"."""
+
+_CURRENCY = r"[$€£¥₹₩₽₺₪₫฿₱₦₴₸¢]|\b[A-Z]{3}\b|\b(?:US|CA|AU|NZ|HK|S)\$|\bkr\b|\bzł\b"
+_SPACES = "\u00a0\u202f\u2009\u2007 '’"
+
+
+def _as_text(s: pd.Series) -> pd.Series:
+    """The column as trimmed text with missing cells as ``NA``."""
+    text = s.astype("string").str.strip()
+    missing = text.isna() | text.str.lower().isin(MISSING_TEXT)
+    return text.mask(missing)
+
+
+def _scalar_or_series(parse):
+    """Let a Series parser also take a single value and return a single value."""
+
+    def wrapper(value: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(value, pd.Series):
+            return parse(value, *args, **kwargs)
+        out = parse(pd.Series([value], dtype="object"), *args, **kwargs)
+        result = out[0] if isinstance(out, tuple) else out
+        item = result.iloc[0]
+        return None if item is pd.NA or item is pd.NaT else item
+
+    wrapper.__name__ = parse.__name__
+    wrapper.__doc__ = parse.__doc__
+    return wrapper
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def decimal_comma(s: pd.Series) -> bool:
+    """Whether the column writes numbers with a decimal comma (``1.234,50``).
+
+    Parameters
+    ----------
+    s
+        The column as text.
+
+    Returns
+    -------
+    bool
+        ``True`` when more values show a decimal comma (``12,5``, ``1.234,50``,
+        ``1 234,50``) than a decimal point (``12.50``, ``1,234.50``). A column that
+        shows neither (``1,234`` only) is read with a decimal point.
+    """
+    text = _as_text(s).dropna()
+    if text.empty:
+        return False
+    text = text.str.replace(r"[^\d.,\-]", "", regex=True)
+    comma_votes = (
+        text.str.contains(r"\d,\d{1,2}$|\d,\d{4,}$|\.\d{3},\d+$", regex=True).sum()
+        + _spaced_thousands(s).sum()
+    )
+    point_votes = text.str.contains(
+        r"\d\.\d{1,2}$|\d\.\d{4,}$|,\d{3}\.\d+$", regex=True
+    ).sum()
+    return bool(comma_votes > point_votes)
+
+
+def _spaced_thousands(s: pd.Series) -> pd.Series:
+    """Cells like ``1 234,50``: space-grouped thousands with a decimal comma."""
+    text = _as_text(s).fillna("")
+    return text.str.contains(r"\d[\u00a0\u202f ]\d{3},\d+\s*$", regex=True)
+
+
+def parse_numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse a column of amounts or counts written any way exports write them.
+
+    Parameters
+    ----------
+    s
+        The column as text (or already numeric).
+
+    Returns
+    -------
+    values : pandas.Series
+        ``float64``; ``NaN`` for blank cells and placeholders (``N/A``, ``-``).
+    bad : pandas.Series
+        ``True`` where the cell held text that is not a number.
+
+    Notes
+    -----
+    Handles currency symbols and codes (``$1,234.50``, ``EUR 12``, ``12.00 USD``),
+    thousands separators (``1,234``; ``1.234,50``; ``1 234,50``; ``1'234.5``),
+    accounting negatives ``(12.00)``, trailing minus (``12-``) and percent signs
+    (``12.5%`` reads as ``12.5``; see :func:`parse_percent` for fractions). Whether
+    the comma is the decimal mark is decided once for the whole column by
+    :func:`decimal_comma`.
+    """
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(
+        s.dtype
+    ):
+        values = s.astype("float64")
+        return values, pd.Series(False, index=s.index)
+
+    text = _as_text(s)
+    present = text.notna()
+    fast = pd.to_numeric(text, errors="coerce").astype("float64")
+    slow = present & fast.isna()
+    if not slow.any():
+        # every cell a plain number: "1.234" alone reads as 1.234, not 1234
+        return fast, pd.Series(False, index=s.index)
+
+    comma = decimal_comma(text)
+    todo = slow if not comma else present
+    values = fast.copy()
+    if todo.any():
+        values[todo] = _parse_messy_numbers(text[todo], comma)
+    bad = present & values.isna()
+    return values, bad
+
+
+def _parse_messy_numbers(text: pd.Series, comma: bool) -> pd.Series:
+    """Numbers with symbols, separators and accounting signs, as floats."""
+    t = text.astype("string")
+    negative = t.str.contains(r"^\(.*\)$|^-|^−|-$|−$", regex=True).fillna(False)
+    t = t.str.replace(_CURRENCY, "", regex=True)
+    t = t.str.replace(r"[()%+\-−\s]", "", regex=True)
+    t = t.str.replace(f"[{_SPACES}]", "", regex=True)
+    # a separator order that contradicts the column's decimal mark is not a number
+    contradicts = t.str.contains(r",\d*\." if comma else r"\.\d*,", regex=True)
+    if comma:
+        t = t.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    else:
+        t = t.str.replace(",", "", regex=False)
+    valid = t.str.fullmatch(r"\d+(\.\d*)?|\.\d+", na=False) & ~contradicts.fillna(False)
+    values = pd.to_numeric(t.where(valid), errors="coerce").astype("float64")
+    return values.where(~negative, -values)
+
+
+def parse_percent(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse a column of rates into fractions (``12.5%`` becomes ``0.125``).
+
+    Parameters
+    ----------
+    s
+        The column as text.
+
+    Returns
+    -------
+    values : pandas.Series
+        Fractions as ``float64``.
+    bad : pandas.Series
+        ``True`` where the cell held text that is not a number.
+
+    Notes
+    -----
+    Cells with a ``%`` sign are divided by 100. Plain numbers are kept as they are
+    when every plain number in the column lies within [0, 1] (the column already
+    holds fractions, as GA4 writes them since 2024); otherwise they are percents and
+    are divided by 100 too.
+    """
+    values, bad = parse_numbers(s)
+    has_pct = _as_text(s).str.contains("%", regex=False).fillna(False).astype(bool)
+    plain = values[~has_pct].dropna()
+    plain_are_percents = bool((plain.abs() > 1).any())
+    scale = has_pct | plain_are_percents
+    return values.where(~scale, values / 100.0), bad
+
+
+# ------------------------------------------------------------------------ timestamps
+
+_OFFSET = r"(?:Z|z|UTC|GMT|[+-]\d{2}:?\d{2}|[+-]\d{2})"
+_ISO_RE = r"\d{4}-\d{2}-\d{2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?"
+_HAS_OFFSET_RE = rf"(?:\s*(?:Z|z)|\s*(?:UTC|GMT)|\s*[+-]\d{{2}}:?\d{{2}}|[+-]\d{{2}})$"
+_NUMERIC_DATE_RE = (
+    r"^(?P<a>\d{1,2})[/.\-](?P<b>\d{1,2})[/.\-](?P<y>\d{4}|\d{2})"
+    r"(?:[T\s,]+(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?P<f>[.,]\d+)?)?"
+    r"\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?)?"
+    rf"\s*(?P<tz>{_OFFSET})?$"
+)
+_YMD_SLASH_RE = (
+    r"^(?P<y>\d{4})[/.](?P<b>\d{1,2})[/.](?P<a>\d{1,2})"
+    r"(?:[T\s]+(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?P<f>[.,]\d+)?)?)?"
+    rf"\s*(?P<tz>{_OFFSET})?$"
+)
+
+
+def _numeric_date_fields(text: pd.Series) -> pd.DataFrame:
+    """The day/month fields of ``a/b/yyyy`` cells (``NaN`` rows elsewhere)."""
+    return text.str.extract(_NUMERIC_DATE_RE)
+
+
+def infer_dayfirst(s: pd.Series) -> bool | None:
+    """Whether ``a/b/yyyy`` dates in the column are day first, as far as values tell.
+
+    Parameters
+    ----------
+    s
+        The column as text.
+
+    Returns
+    -------
+    bool or None
+        ``True`` when some first field is above 12 (``31/01/2024``), ``False`` when
+        some second field is (``1/31/2024``), ``None`` when no value can tell (or
+        values contradict each other).
+    """
+    text = _as_text(s).dropna()
+    if text.empty:
+        return None
+    fields = _numeric_date_fields(text).dropna(subset=["a"])
+    if fields.empty:
+        return None
+    first = pd.to_numeric(fields["a"]).gt(12).any()
+    second = pd.to_numeric(fields["b"]).gt(12).any()
+    if first and not second:
+        return True
+    if second and not first:
+        return False
+    return None
+
+
+def ambiguous_dayfirst(s: pd.Series) -> bool:
+    """Whether the column has ``a/b/yyyy`` dates whose order no value can tell.
+
+    The app asks the user in that case; :func:`parse_timestamps` reads such dates
+    month first unless told otherwise.
+    """
+    text = _as_text(s).dropna()
+    fields = _numeric_date_fields(text).dropna(subset=["a"])
+    if fields.empty:
+        return False
+    return infer_dayfirst(text) is None
+
+
+def parse_timestamps(
+    s: pd.Series, *, dayfirst: bool | None = None, assume_tz: str = "UTC"
+) -> tuple[pd.Series, pd.Series]:
+    """Parse a column of dates or times into UTC timestamps.
+
+    Parameters
+    ----------
+    s
+        The column as text (or numbers for epoch values).
+    dayfirst
+        How ``a/b/yyyy`` dates are written; ``None`` infers it from the values
+        (:func:`infer_dayfirst`) and reads month first when they cannot tell.
+    assume_tz
+        The time zone of times written without an offset.
+
+    Returns
+    -------
+    values : pandas.Series
+        ``datetime64[us, UTC]``; ``NaT`` for blank cells.
+    bad : pandas.Series
+        ``True`` where the cell held text that is not a date or time.
+
+    Notes
+    -----
+    Understands ISO 8601 with any mix of offsets in one column (Shopify's
+    ``2023-04-09 20:05:13 -0700`` beside ``-0800``), ``m/d/yyyy h:mm`` and
+    ``d.m.yyyy`` with optional AM/PM, ``YYYYMMDD``, epoch seconds, milliseconds and
+    microseconds (GA4 BigQuery's ``event_timestamp``), and, through
+    :mod:`dateutil`, written-out dates (``Mar 5, 2024``).
+    """
+    index = s.index
+    out = pd.Series(pd.NaT, index=index, dtype=TS)
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        values = pd.to_datetime(s)
+        if values.dt.tz is None:
+            values = _localize(values, assume_tz)
+        return values.dt.tz_convert("UTC").astype(TS), pd.Series(False, index=index)
+
+    text = _as_text(s)
+    present = text.notna()
+    if not present.any():
+        return out, pd.Series(False, index=index)
+    todo = present.copy()
+
+    # ISO 8601, with or without an offset
+    iso = todo & text.str.match(_ISO_RE, na=False)
+    if iso.any():
+        out[iso] = _parse_iso(text[iso], assume_tz)
+        todo &= out.isna()
+
+    # All digits: YYYYMMDD or an epoch number
+    digits = todo & text.str.fullmatch(r"\d{8}|\d{9,19}(?:\.\d+)?", na=False)
+    if digits.any():
+        out[digits] = _parse_digits(text[digits])
+        todo &= out.isna()
+
+    # a/b/yyyy, a.b.yyyy and yyyy/m/d with optional time
+    if todo.any():
+        order = dayfirst if dayfirst is not None else infer_dayfirst(text[todo])
+        numeric = _parse_numeric_dates(text[todo], bool(order), assume_tz)
+        found = numeric.notna()
+        out[found[found].index] = numeric[found]
+        todo &= out.isna()
+
+    # Anything else, one distinct value at a time
+    if todo.any():
+        out[todo] = _parse_with_dateutil(text[todo], bool(dayfirst), assume_tz)
+
+    bad = present & out.isna()
+    return out.astype(TS), bad
+
+
+def _localize(values: pd.Series, tz: str) -> pd.Series:
+    """Naive wall-clock times in ``tz``, as UTC (ambiguous hours read as standard)."""
+    localized = values.dt.tz_localize(
+        tz, ambiguous=np.zeros(len(values), dtype=bool), nonexistent="shift_forward"
+    )
+    return localized.dt.tz_convert("UTC")
+
+
+def _parse_iso(text: pd.Series, assume_tz: str) -> pd.Series:
+    """ISO 8601 cells; those without an offset are wall-clock times in ``assume_tz``."""
+    text = text.str.replace(r"\s*(?:UTC|GMT)$", "+00:00", regex=True)
+    text = text.str.replace(r"(\d),(\d)", r"\1.\2", regex=True)
+    aware = text.str.contains(_HAS_OFFSET_RE, regex=True, na=False)
+    # "2024-01-05-0800" has no time: the trailing "-08" is not an offset
+    aware &= text.str.len() > 10
+    out = pd.Series(pd.NaT, index=text.index, dtype=TS)
+    if aware.any():
+        parsed = pd.to_datetime(text[aware], format="ISO8601", utc=True, errors="coerce")
+        out[aware] = parsed.astype(TS)
+    if (~aware).any():
+        naive = pd.to_datetime(text[~aware], format="ISO8601", errors="coerce")
+        if naive.dt.tz is not None:
+            naive = naive.dt.tz_convert("UTC").dt.tz_localize(None)
+        out[~aware] = _localize(naive.astype("datetime64[us]"), assume_tz).astype(TS)
+    return out
+
+
+def _parse_digits(text: pd.Series) -> pd.Series:
+    """``YYYYMMDD`` dates and epoch numbers (unit chosen from the magnitude)."""
+    out = pd.Series(pd.NaT, index=text.index, dtype=TS)
+    ymd = text.str.len() == 8
+    if ymd.any():
+        out[ymd] = pd.to_datetime(
+            text[ymd], format="%Y%m%d", errors="coerce", utc=True
+        ).astype(TS)
+    epoch = ~ymd
+    if epoch.any():
+        number = pd.to_numeric(text[epoch], errors="coerce")
+        magnitude = number.abs()
+        for unit, low, high in (
+            ("s", 1e8, 1e11),
+            ("ms", 1e11, 1e14),
+            ("us", 1e14, 1e17),
+            ("ns", 1e17, 1e20),
+        ):
+            part = (magnitude >= low) & (magnitude < high)
+            if part.any():
+                whole = number[part].round().astype("int64")
+                out[part[part].index] = pd.to_datetime(
+                    whole, unit=unit, utc=True
+                ).astype(TS)
+    return out
+
+
+def _parse_numeric_dates(text: pd.Series, dayfirst: bool, assume_tz: str) -> pd.Series:
+    """``a/b/yyyy [h:mm[:ss]] [AM|PM] [offset]`` cells rebuilt as ISO 8601."""
+    fields = text.str.extract(_NUMERIC_DATE_RE)
+    ymd = text.str.extract(_YMD_SLASH_RE)
+    fields = fields.combine_first(ymd) if fields["a"].isna().any() else fields
+    ok = fields["a"].notna()
+    out = pd.Series(pd.NaT, index=text.index, dtype=TS)
+    if not ok.any():
+        return out
+    f = fields[ok]
+
+    day, month = (f["a"], f["b"]) if dayfirst else (f["b"], f["a"])
+    year = f["y"].astype("string")
+    short = year.str.len() == 2
+    year = year.where(~short, "20" + year)
+    hour = pd.to_numeric(f["h"], errors="coerce").fillna(0).astype(int)
+    ampm = f["ampm"].astype("string").str.lower().str[0]
+    hour = hour.where(~((ampm == "p") & (hour < 12)), hour + 12)
+    hour = hour.where(~((ampm == "a") & (hour == 12)), 0)
+    minute = f["m"].fillna("00").astype("string")
+    second = f["s"].fillna("00").astype("string")
+    frac = f["f"].fillna("").astype("string").str.replace(",", ".", regex=False)
+    tz = f["tz"].fillna("").astype("string")
+    iso = (
+        year
+        + "-"
+        + month.astype("string").str.zfill(2)
+        + "-"
+        + day.astype("string").str.zfill(2)
+        + "T"
+        + hour.astype("string").str.zfill(2)
+        + ":"
+        + minute
+        + ":"
+        + second
+        + frac
+        + tz
+    )
+    out[ok[ok].index] = _parse_iso(iso, assume_tz)
+    return out
+
+
+def _parse_with_dateutil(text: pd.Series, dayfirst: bool, assume_tz: str) -> pd.Series:
+    """Free-form dates, parsed once per distinct value by :mod:`dateutil`."""
+    utc = dt.timezone.utc
+    parsed: dict[str, pd.Timestamp] = {}
+    for value in text.unique():
+        try:
+            stamp = dateparser.parse(str(value), dayfirst=dayfirst)
+        except (ValueError, OverflowError, TypeError):
+            parsed[value] = pd.NaT
+            continue
+        ts = pd.Timestamp(stamp)
+        if ts.tzinfo is None:
+            try:
+                ts = ts.tz_localize(assume_tz, ambiguous=False, nonexistent="shift_forward")
+            except (ValueError, TypeError):
+                parsed[value] = pd.NaT
+                continue
+        parsed[value] = ts.tz_convert(utc)
+    values = text.map(parsed)
+    return pd.to_datetime(values, utc=True, errors="coerce").astype(TS)
+
+
+# --------------------------------------------------------------------- emails, phones
+
+_EMAIL_RE = r"[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"'.]+"
+
+
+@_scalar_or_series
+def normalise_email(s: pd.Series) -> pd.Series:
+    """Emails trimmed and in lower case; ``NA`` where the cell is not an email.
+
+    Parameters
+    ----------
+    s
+        A column of emails (a single value is accepted too and returns one value).
+
+    Returns
+    -------
+    pandas.Series
+        ``string`` dtype. ``mailto:`` prefixes and ``Name <a@b.c>`` wrappers are
+        removed.
+    """
+    text = _as_text(s).str.lower()
+    text = text.str.replace(r"^mailto:", "", regex=True)
+    found = text.str.extract(f"({_EMAIL_RE})", expand=False)
+    return found.astype("string")
+
+
+@_scalar_or_series
+def normalise_phone(s: pd.Series, region: str | None = None) -> pd.Series:
+    """Phone numbers in E.164 (``+4915555555555``); ``NA`` where none can be read.
+
+    Parameters
+    ----------
+    s
+        A column of phone numbers as written (``'+49 555 55555555``, with the
+        apostrophe Excel users type to keep the ``+``; ``(305) 555-5555``).
+    region
+        ISO country code for numbers written without a country code (``"US"``);
+        ``None`` reads only numbers that carry one.
+
+    Returns
+    -------
+    pandas.Series
+        ``string`` dtype, parsed with :mod:`phonenumbers` once per distinct value.
+    """
+    text = _as_text(s).str.lstrip("'’=\"").str.rstrip("\"")
+    text = text.str.replace(r"^00(?=[1-9])", "+", regex=True)
+    table: dict[str, Any] = {}
+    for value in text.dropna().unique():
+        table[value] = _e164(str(value), region)
+    return text.map(table).astype("string")
+
+
+def _e164(value: str, region: str | None) -> Any:
+    """One phone number in E.164, or ``NA``."""
+    digits = re.sub(r"\D", "", value)
+    if len(digits) < 7 or len(set(digits)) == 1:
+        return pd.NA
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return pd.NA
+    if not phonenumbers.is_possible_number(number):
+        return pd.NA
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def parse_booleans(s: pd.Series) -> pd.Series:
+    """Yes/no cells (``yes``, ``true``, ``1``, ``subscribed``...) as ``boolean``.
+
+    Unknown text and blanks are ``NA``.
+    """
+    text = _as_text(s).str.lower()
+    yes = {"yes", "y", "true", "t", "1", "subscribed", "opted_in", "confirmed"}
+    no = {"no", "n", "false", "f", "0", "unsubscribed", "not_subscribed", "never"}
+    out = pd.Series(pd.NA, index=s.index, dtype="boolean")
+    out[text.isin(yes).fillna(False).astype(bool)] = True
+    out[text.isin(no).fillna(False).astype(bool)] = False
+    return out

@@ -1,0 +1,548 @@
+"""The stage engine: each lead's stage as of a day, the rule behind it, and entry times.
+
+Stages, highest first: customer (first-time or repeat), purchase intent, engaged,
+captured, awareness. A person with an email or phone is at least *captured*; a person
+known only by a platform id (``ga4:``, ``shopify:``, ``id:``) is *awareness*, whatever
+they did. A lead's stage as of day *D* is the highest stage whose rule holds over the
+events up to the end of *D* (the store's local day), every window ending at *D*:
+"the last 14 days" are days *D* − 13 … *D*. Stages other than customer lapse when
+their events age out of the window. Customer means at least
+``StageRules.customer_min_orders`` purchases up to *D*; repeat means two or more.
+
+A lead *entered* a stage at the first moment one of its rules held, judged the same
+way at that moment. For "at least *n* events within *d* days" that is the time of the
+*n*-th matching event whose (*n* − 1)-th predecessor lies in the *d* days ending on
+its day: a lag of *n* − 1 events over the person's events ordered by integer
+microseconds. This is exact and compiles to BigQuery and Spark SQL (see
+:func:`rule_expr`), unlike an interval range window.
+
+The event-scale work (rule windows, entry times, order ranks) is ibis expressions over
+the event layer's table; numpy only combines the per-person results into one row per
+lead. Results per rule are cached by (rule, as of), so a slider move recomputes only
+the rule it changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import OrderedDict
+
+import ibis
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from pipeline import eventlayer
+from pipeline.model import STAGES, TS, Dataset
+from pipeline.rules import RULE_NAMES, Rule, StageRules
+
+log = logging.getLogger(__name__)
+
+STAGE_RANK: dict[str, int] = {stage: rank for rank, stage in enumerate(STAGES)}
+"""Stage name to its rank, awareness 0 up to customer 4."""
+
+COUNT_KEYS: tuple[str, ...] = STAGES + ("customer_first", "customer_repeat")
+"""The keys of :func:`stage_counts`, in the order the CLI prints them."""
+
+CART_EVENTS: tuple[str, ...] = ("add_to_cart", "checkout_started")
+
+RULE_EVENTS: dict[str, tuple[tuple[str, ...], bool, bool]] = {
+    "engaged_opens": (("email_open",), False, False),
+    "engaged_product_views": (("product_view",), False, False),
+    "engaged_product_click": (("email_click",), True, False),
+    "engaged_wishlist": (("wishlist_add",), False, False),
+    "intent_same_product": (("product_view",), True, True),
+    "intent_sizing": (("sizing_view",), False, False),
+}
+"""Counting rules: (event types, product required, counted per product)."""
+
+RULE_LABELS: tuple[str, ...] = ("awareness", "captured", *RULE_NAMES, "customer")
+"""Every value of the ``rule`` column of :meth:`StageEngine.leads`."""
+
+LEAD_COLUMNS: tuple[str, ...] = (
+    "person_id",
+    "stage",
+    "customer_kind",
+    "rule",
+    "identified",
+    "entered_captured",
+    "entered_engaged",
+    "entered_purchase_intent",
+    "entered_customer",
+    "entered_repeat",
+    "orders",
+    "first_order_value",
+)
+
+NAT = np.iinfo(np.int64).min
+"""The int64 that numpy reads as NaT in ``datetime64[us]``: "never" in entry arrays."""
+
+_PLATFORM_ID = r"^[A-Za-z][A-Za-z0-9_]*:"
+_CACHE_SIZE = 96
+
+
+def identified_ids(person_id: pd.Series) -> pd.Series:
+    """Whether each person id is itself an email or a phone (``tel:``).
+
+    A platform id (``ga4:…``, ``shopify:…``, ``id:…``) is not, even when it holds an
+    ``@``.
+    """
+    ids = person_id.astype("string").fillna("")
+    tel = ids.str.startswith("tel:")
+    email = ids.str.contains("@", regex=False) & ~ids.str.contains(_PLATFORM_ID)
+    return (tel | email).astype(bool)
+
+
+def rule_expr(
+    events: ibis.Table, name: str, rule: Rule, as_of_day: int
+) -> ibis.Table:
+    """Per person: when rule ``name`` first held, and whether it holds as of a day.
+
+    Parameters
+    ----------
+    events
+        The event layer's table with an integer person key ``pid`` (see
+        :class:`StageEngine`), ``ts_us``, ``day``, ``event`` and ``product``.
+    name
+        A rule name from :data:`pipeline.rules.RULE_NAMES`.
+    rule
+        Its settings; ``min_count`` events within ``window_days`` days.
+    as_of_day
+        The local day number evaluated (events after its end are ignored).
+
+    Returns
+    -------
+    ibis.Table
+        ``pid``, ``entry_us`` (microseconds of the first moment the rule held, null
+        when never) and ``holds`` (the rule holds at the end of ``as_of_day``), one
+        row per person with at least one matching event.
+
+    Notes
+    -----
+    The event that completes *n* matching events within *d* days is found with a
+    lag of *n* − 1 over the person's matching events ordered by ``ts_us``; the rule
+    holds at day *D* when some event up to *D* has its (*n* − 1)-th predecessor on
+    day *D* − *d* + 1 or later. Only integer windows are used, so the expression
+    compiles for DuckDB, BigQuery and Spark.
+    """
+    if name == "intent_cart":
+        return cart_rule_expr(events, rule, as_of_day)
+    kinds, needs_product, per_product = RULE_EVENTS[name]
+
+    # Matching events up to the end of the day evaluated.
+    keep = events.event.isin(kinds) & (events.day <= as_of_day)
+    if needs_product:
+        keep &= events["product"].notnull()
+    matched = events.filter(keep)
+
+    # The day of the (n-1)-th previous matching event.
+    keys = [matched.pid, matched["product"]] if per_product else [matched.pid]
+    window = ibis.window(group_by=keys, order_by=matched.ts_us)
+    first_day = (
+        matched.day.lag(rule.min_count - 1).over(window)
+        if rule.min_count > 1
+        else matched.day
+    )
+    matched = matched.mutate(first_day=first_day)
+
+    # First moment held, and whether n events fall in the window ending at as_of_day.
+    held = matched.first_day.notnull() & (
+        matched.day - matched.first_day < rule.window_days
+    )
+    recent = matched.first_day >= as_of_day - rule.window_days + 1
+    return matched.group_by("pid").aggregate(
+        entry_us=matched.ts_us.min(where=held),
+        holds=matched.ts_us.count(where=recent) > 0,
+    )
+
+
+def cart_rule_expr(events: ibis.Table, rule: Rule, as_of_day: int) -> ibis.Table:
+    """Per person: the cart rule's first moment and whether it holds as of a day.
+
+    The rule: at least ``min_count`` ``add_to_cart`` or ``checkout_started`` events
+    within ``window_days`` days, none followed by an order (an order at the same
+    microsecond counts as after it) up to the end of ``as_of_day``.
+
+    Returns
+    -------
+    ibis.Table
+        ``pid``, ``entry_us``, ``holds``, as :func:`rule_expr`.
+
+    Notes
+    -----
+    Each cart carries two running order counts: orders at or before it
+    (``orders_upto``) and orders strictly before it (``orders_before``). Carts *j*
+    to *i* have no order between them when ``orders_upto[i] == orders_before[j]``,
+    and no order after them up to *D* when ``orders_before[j]`` equals the person's
+    orders up to *D*.
+    """
+    stream = events.filter(
+        events.event.isin(CART_EVENTS + ("order",)) & (events.day <= as_of_day)
+    )
+    stream = stream.mutate(is_order=(stream.event == "order").cast("int64"))
+
+    # Running order counts; at equal times orders sort first for "upto", last for
+    # "before".
+    upto = ibis.cumulative_window(
+        group_by=stream.pid, order_by=[stream.ts_us, stream.is_order.desc()]
+    )
+    before = ibis.cumulative_window(
+        group_by=stream.pid, order_by=[stream.ts_us, stream.is_order]
+    )
+    stream = stream.mutate(
+        orders_upto=stream.is_order.sum().over(upto),
+        orders_before=stream.is_order.sum().over(before),
+        orders_total=stream.is_order.sum().over(ibis.window(group_by=stream.pid)),
+    )
+
+    # The (n-1)-th previous cart: its day and the orders before it.
+    carts = stream.filter(stream.is_order == 0)
+    window = ibis.window(group_by=carts.pid, order_by=carts.ts_us)
+    lag = rule.min_count - 1
+    carts = carts.mutate(
+        first_day=carts.day.lag(lag).over(window) if lag else carts.day,
+        first_before=(
+            carts.orders_before.lag(lag).over(window) if lag else carts.orders_before
+        ),
+    )
+
+    held = (
+        carts.first_day.notnull()
+        & (carts.day - carts.first_day < rule.window_days)
+        & (carts.orders_upto == carts.first_before)
+    )
+    recent = (carts.first_day >= as_of_day - rule.window_days + 1) & (
+        carts.first_before == carts.orders_total
+    )
+    return carts.group_by("pid").aggregate(
+        entry_us=carts.ts_us.min(where=held),
+        holds=carts.ts_us.count(where=recent) > 0,
+    )
+
+
+def order_ranks_expr(events: ibis.Table) -> ibis.Table:
+    """Every purchase (``order`` event) with its rank in the person's orders.
+
+    Returns
+    -------
+    ibis.Table
+        ``pid``, ``ts_us``, ``day``, ``value`` and ``rank`` (1 for the first order),
+        one row per order event.
+    """
+    orders = events.filter(events.event == "order")
+    window = ibis.window(group_by=orders.pid, order_by=[orders.ts_us, orders.order_id])
+    return orders.select(
+        "pid", "ts_us", "day", "value", rank=ibis.row_number().over(window) + 1
+    )
+
+
+def first_events_expr(events: ibis.Table) -> ibis.Table:
+    """Per person: the time and local day of their first event."""
+    return events.group_by("pid").aggregate(
+        first_us=events.ts_us.min(), first_day=events.day.min()
+    )
+
+
+def stage_counts(leads: pd.DataFrame) -> dict[str, int]:
+    """Leads per stage, with customers split into first-time and repeat.
+
+    Returns
+    -------
+    dict
+        Keys exactly ``awareness, captured, engaged, purchase_intent, customer,
+        customer_first, customer_repeat``; the first five add up to the leads and
+        ``customer == customer_first + customer_repeat``.
+    """
+    stage = leads["stage"].astype("string")
+    counts = {name: int((stage == name).sum()) for name in STAGES}
+    kind = leads["customer_kind"].astype("string")
+    is_customer = stage == "customer"
+    counts["customer_first"] = int((is_customer & (kind == "first")).sum())
+    counts["customer_repeat"] = int((is_customer & (kind == "repeat")).sum())
+    return counts
+
+
+def _to_numpy(column: pa.ChunkedArray, fill: int | bool) -> np.ndarray:
+    """An arrow column as numpy, nulls replaced by ``fill``."""
+    return column.fill_null(fill).to_numpy()
+
+
+def _timestamps(us: np.ndarray) -> pd.Series:
+    """Int64 microseconds (``NAT`` for never) as UTC timestamps."""
+    return pd.Series(us.view("datetime64[us]")).dt.tz_localize("UTC").astype(TS)
+
+
+class StageEngine:
+    """Stages of every person in a dataset, recomputed quickly as the rules change.
+
+    Parameters
+    ----------
+    dataset
+        The loaded data; its events are registered once in ``con``.
+    con
+        An ibis backend; a fresh in-process DuckDB from
+        :func:`pipeline.eventlayer.connect` when ``None``.
+
+    Attributes
+    ----------
+    con
+        The backend holding the events.
+    events
+        The event layer's table, with the integer person key ``pid`` (an index
+        into :attr:`person_ids`); events without a person are left out.
+    person_ids
+        Every person: the dataset's people, then persons seen only in events.
+    timezone
+        The store's time zone, in which days and "as of" are counted.
+    """
+
+    def __init__(self, dataset: Dataset, con: ibis.BaseBackend | None = None) -> None:
+        self.timezone = dataset.timezone or "UTC"
+        self.con = con if con is not None else eventlayer.connect()
+        self._rule_cache: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = (
+            OrderedDict()
+        )
+
+        # Events with a person, as the event layer's frame plus the integer key.
+        raw = dataset.events
+        has_person = raw["person_id"].notna()
+        if not has_person.all():
+            log.info("%d events without a person left out", int((~has_person).sum()))
+        frame = eventlayer.event_frame(raw[has_person], self.timezone)
+
+        # People: the dataset's people first, then persons known only from events.
+        people = self._people_table(dataset.people, frame["person_id"])
+        self.person_ids = people["person_id"].reset_index(drop=True)
+        codes = pd.Index(self.person_ids).get_indexer(frame["person_id"])
+        frame.insert(0, "pid", codes.astype("int64"))
+        self.events = self.con.create_table("events", frame, overwrite=True)
+        log.info("stage engine: %d events, %d persons", len(frame), len(people))
+
+        # What does not depend on the rules: identity, first sightings, orders.
+        self._identified = people["identified"].to_numpy(bool)
+        self._first_seen_us, self._first_seen_day = self._first_seen(people)
+        self._first_event_us, self._first_event_day = self._first_events()
+        self._orders = self._order_ranks()
+        last_day = self.con.execute(self.events.day.max()) if len(frame) else None
+        self._last_event_day = -1 if pd.isna(last_day) else int(last_day)
+
+    # -- set-up -------------------------------------------------------------------
+
+    @staticmethod
+    def _people_table(people: pd.DataFrame, event_ids: pd.Series) -> pd.DataFrame:
+        """One row per person with ``identified`` and ``first_seen``."""
+        people = people[people["person_id"].notna()]
+        known = (
+            people.assign(
+                has_contact=people["email"].notna() | people["phone"].notna()
+            )
+            .groupby("person_id", sort=False)
+            .agg(has_contact=("has_contact", "any"), first_seen=("first_seen", "min"))
+            .reset_index()
+        )
+        extra = pd.Index(event_ids.dropna().unique()).difference(
+            pd.Index(known["person_id"])
+        )
+        others = pd.DataFrame(
+            {
+                "person_id": pd.Series(extra, dtype="string"),
+                "has_contact": False,
+                "first_seen": pd.Series(pd.NaT, index=range(len(extra)), dtype=TS),
+            }
+        )
+        table = pd.concat([known, others], ignore_index=True)
+        table["person_id"] = table["person_id"].astype("string")
+        table["first_seen"] = pd.to_datetime(table["first_seen"], utc=True).astype(TS)
+        table["identified"] = table["has_contact"] | identified_ids(table["person_id"])
+        return table
+
+    def _first_seen(self, people: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """People's ``first_seen`` as microseconds and local days (NAT when none)."""
+        seen = people["first_seen"]
+        dated = seen.notna().to_numpy()
+        us = np.full(len(people), NAT, dtype=np.int64)
+        day = np.full(len(people), np.iinfo(np.int32).max, dtype=np.int64)
+        if dated.any():
+            us[dated] = seen[dated].astype("int64").to_numpy()
+            day[dated] = eventlayer.local_days(seen[dated], self.timezone)
+        return us, day
+
+    def _first_events(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each person's first event as microseconds and local day."""
+        n = len(self.person_ids)
+        us = np.full(n, NAT, dtype=np.int64)
+        day = np.full(n, np.iinfo(np.int32).max, dtype=np.int64)
+        table = self.con.to_pyarrow(first_events_expr(self.events))
+        pid = table["pid"].to_numpy()
+        us[pid] = table["first_us"].to_numpy()
+        day[pid] = table["first_day"].to_numpy()
+        return us, day
+
+    def _order_ranks(self) -> dict[str, np.ndarray]:
+        """Every order event sorted by person and rank, as numpy arrays."""
+        expr = order_ranks_expr(self.events).order_by(["pid", "rank"])
+        table = self.con.to_pyarrow(expr)
+        return {
+            "pid": table["pid"].to_numpy(),
+            "ts_us": table["ts_us"].to_numpy(),
+            "day": table["day"].to_numpy().astype(np.int64),
+            "value": table["value"].to_numpy(zero_copy_only=False),
+        }
+
+    # -- public -------------------------------------------------------------------
+
+    @property
+    def default_as_of(self) -> dt.date:
+        """The local day of the latest dated record: an event or a first sighting.
+
+        Today in the store's time zone when nothing is dated.
+        """
+        seen = self._first_seen_day[self._first_seen_day < np.iinfo(np.int32).max]
+        days = [int(d) for d in (self._last_event_day, seen.max(initial=-1)) if d >= 0]
+        if not days:
+            return pd.Timestamp.now(tz=self.timezone).date()
+        return eventlayer.day_to_date(max(days)).date()
+
+    def leads(
+        self, rules: StageRules, as_of: dt.date | str | None = None
+    ) -> pd.DataFrame:
+        """Every lead's stage as of a day under ``rules``.
+
+        Parameters
+        ----------
+        rules
+            The stage rules (thresholds, windows, switches).
+        as_of
+            The local day evaluated; :attr:`default_as_of` when ``None``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per person seen by the end of ``as_of`` (or never dated), with
+            the columns of :data:`LEAD_COLUMNS`: ``stage`` and ``rule`` are
+            categoricals over :data:`pipeline.model.STAGES` and
+            :data:`RULE_LABELS`, ``customer_kind`` is ``first``/``repeat``/NA, the
+            ``entered_*`` columns are UTC timestamps (NaT when never, or for an
+            undated capture), ``orders`` counts purchases up to ``as_of``.
+        """
+        day = eventlayer.date_to_day(as_of if as_of is not None else self.default_as_of)
+        n = len(self.person_ids)
+        identified = self._identified
+
+        # Who exists by the end of the day: seen by then, or never dated.
+        first_day = np.minimum(self._first_seen_day, self._first_event_day)
+        undated = first_day == np.iinfo(np.int32).max
+        present = (first_day <= day) | undated
+
+        # Start from captured or awareness.
+        rank = identified.astype(np.int8)
+        rule_code = rank.astype(np.int16)
+        entered = {
+            "captured": self._captured_entry(day),
+            "engaged": np.full(n, NAT, dtype=np.int64),
+            "purchase_intent": np.full(n, NAT, dtype=np.int64),
+        }
+
+        # Intent rules, then engaged ones; within a stage the first listed rule wins.
+        for name in reversed(RULE_NAMES):
+            rule = rules.rules[name]
+            if not rule.enabled:
+                continue
+            entry_us, holds = self._rule_arrays(name, rule, day)
+            stage_entry = entered[rule.stage]
+            first = identified & (entry_us != NAT)
+            first &= (stage_entry == NAT) | (entry_us < stage_entry)
+            stage_entry[first] = entry_us[first]
+            hit = holds & identified & (rank <= STAGE_RANK[rule.stage])
+            rank[hit] = STAGE_RANK[rule.stage]
+            rule_code[hit] = RULE_LABELS.index(name)
+
+        # Customers: enough purchases up to the day.
+        min_orders = max(rules.customer_min_orders, 1)
+        orders, entered_customer, entered_repeat, first_value = self._customers(
+            day, min_orders
+        )
+        orders = np.where(identified, orders, 0)
+        is_customer = identified & (orders >= min_orders)
+        rank[is_customer] = STAGE_RANK["customer"]
+        rule_code[is_customer] = RULE_LABELS.index("customer")
+        kind = np.where(is_customer, np.where(orders >= 2, 1, 0), -1)
+
+        frame = pd.DataFrame(
+            {
+                "person_id": self.person_ids,
+                "stage": pd.Categorical.from_codes(rank, STAGES),
+                "customer_kind": pd.Categorical.from_codes(kind, ["first", "repeat"]),
+                "rule": pd.Categorical.from_codes(rule_code, RULE_LABELS),
+                "identified": identified,
+                "entered_captured": _timestamps(entered["captured"]),
+                "entered_engaged": _timestamps(entered["engaged"]),
+                "entered_purchase_intent": _timestamps(entered["purchase_intent"]),
+                "entered_customer": _timestamps(
+                    np.where(identified, entered_customer, NAT)
+                ),
+                "entered_repeat": _timestamps(
+                    np.where(identified, entered_repeat, NAT)
+                ),
+                "orders": orders.astype(np.int64),
+                "first_order_value": np.where(identified, first_value, np.nan),
+            }
+        )
+        return frame[present].reset_index(drop=True)
+
+    # -- per-day pieces -----------------------------------------------------------
+
+    def _captured_entry(self, day: int) -> np.ndarray:
+        """``first_seen``, else the first event, of identified people, by ``day``."""
+        dated = self._first_seen_us != NAT
+        us = np.where(dated, self._first_seen_us, self._first_event_us)
+        us_day = np.where(dated, self._first_seen_day, self._first_event_day)
+        return np.where(self._identified & (us_day <= day), us, NAT)
+
+    def _rule_arrays(
+        self, name: str, rule: Rule, day: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One rule's entry times and "holds" flags for every person, cached."""
+        key = (name, rule.min_count, rule.window_days, day)
+        if key in self._rule_cache:
+            self._rule_cache.move_to_end(key)
+            return self._rule_cache[key]
+
+        table = self.con.to_pyarrow(rule_expr(self.events, name, rule, day))
+        n = len(self.person_ids)
+        entry = np.full(n, NAT, dtype=np.int64)
+        holds = np.zeros(n, dtype=bool)
+        pid = table["pid"].to_numpy()
+        entry[pid] = _to_numpy(table["entry_us"], NAT)
+        holds[pid] = _to_numpy(table["holds"], False)
+
+        self._rule_cache[key] = (entry, holds)
+        if len(self._rule_cache) > _CACHE_SIZE:
+            self._rule_cache.popitem(last=False)
+        return entry, holds
+
+    def _customers(
+        self, day: int, min_orders: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Orders up to ``day``, customer and repeat entry times, first order value."""
+        n = len(self.person_ids)
+        orders = self._orders
+        upto = orders["day"] <= day
+        count = np.bincount(orders["pid"][upto], minlength=n)
+
+        # Orders are sorted by person and rank: rank k of person p is at start[p]+k-1.
+        start = np.searchsorted(orders["pid"], np.arange(n))
+
+        def kth(values: np.ndarray, k: int, fill) -> np.ndarray:
+            out = np.full(n, fill, dtype=values.dtype)
+            has = count >= k
+            out[has] = values[start[has] + k - 1]
+            return out
+
+        return (
+            count,
+            kth(orders["ts_us"], min_orders, NAT),
+            kth(orders["ts_us"], 2, NAT),
+            kth(orders["value"].astype(np.float64), 1, np.nan),
+        )

@@ -1,0 +1,216 @@
+"""End-to-end tests in headless Chromium against ``streamlit run app.py``.
+
+Each test waits for the app's script to finish (``data-test-script-state`` on the
+``stApp`` element) after every action, as Streamlit's own browser tests do.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+from pipeline.exports import (
+    GOOGLE_COLUMNS,
+    KLAVIYO_COLUMNS,
+    LEAD_CSV_COLUMNS,
+    META_COLUMNS,
+)
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+REAL = ROOT.parent / "shared" / "real" / "shopify"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+APPAREL = [
+    REAL / "apparel_orders_2020_2023.csv",
+    REAL / "apparel_orders_2023_2024.csv",
+    REAL / "apparel_abandoned_checkouts_2023_2026.csv",
+]
+PAGES = [
+    ("Overview", "overview"),
+    ("Funnel", "funnel"),
+    ("Customer value", "customer_value"),
+    ("Attribution", "attribution"),
+    ("Leads and exports", "leads"),
+]
+EXPORTS = {
+    "download_leads": LEAD_CSV_COLUMNS,
+    "download_klaviyo": KLAVIYO_COLUMNS,
+    "download_meta": META_COLUMNS,
+    "download_google": GOOGLE_COLUMNS,
+}
+RUNNING = '[data-testid="stApp"][data-test-script-state="running"]'
+DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+def wait_for_app(page, settle_ms: int = 400) -> None:
+    """Wait until the app's script has finished its run and the page has settled."""
+    page.wait_for_timeout(settle_ms)
+    page.wait_for_selector(DONE, state="attached")
+    page.wait_for_timeout(150)
+    page.wait_for_selector(DONE, state="attached")
+
+
+def assert_no_exception(page, where: str) -> None:
+    exceptions = page.locator('[data-testid="stException"]')
+    assert exceptions.count() == 0, f"{where}: {exceptions.first.inner_text()}"
+
+
+def open_app(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector('[data-testid="stSidebar"]')
+    wait_for_app(page, 800)
+    assert_no_exception(page, url)
+
+
+def go_to(page, title: str) -> None:
+    """Click a page in the sidebar navigation and wait for it to run."""
+    page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
+    wait_for_app(page, 800)
+    assert_no_exception(page, title)
+
+
+def main_text(page) -> str:
+    return page.locator('[data-testid="stMain"]').inner_text()
+
+
+def move_rule_slider(page, label: str, key: str, presses: int, arrow: str) -> None:
+    """Open a stage rule's expander and move one of its sliders by keyboard."""
+    thumb = page.locator(f'.st-key-{key} [role="slider"]')
+    if not thumb.is_visible():
+        page.locator('[data-testid="stSidebar"] summary', has_text=label).first.click()
+    thumb.focus()
+    for _ in range(presses):
+        thumb.press(arrow)
+    wait_for_app(page, 1200)
+
+
+def upload_apparel(page) -> None:
+    page.locator(".st-key-uploads input[type=file]").set_input_files(
+        [str(p) for p in APPAREL]
+    )
+    page.wait_for_timeout(1500)
+    wait_for_app(page, 1500)
+    assert_no_exception(page, "upload")
+
+
+def download(page, key: str, folder: Path) -> Path:
+    """Click one download button and save what it sends."""
+    with page.expect_download(timeout=180_000) as info:
+        page.locator(f".st-key-{key} button").click()
+    target = folder / info.value.suggested_filename
+    info.value.save_as(target)
+    return target
+
+
+def check_report_offline(browser, path: Path) -> int:
+    """Open the HTML report from disk with the network blocked; count its charts."""
+    context = browser.new_context(offline=True)
+    fetched: list[str] = []
+
+    def block(route):
+        if not route.request.url.startswith("file:"):
+            fetched.append(route.request.url)
+            route.abort()
+        else:
+            route.continue_()
+
+    context.route("**/*", block)
+    page = context.new_page()
+    page.goto(path.as_uri())
+    figures = page.locator("figure.chart")
+    charts = page.locator("figure.chart > svg")
+    count = figures.count()
+    assert count >= 2
+    assert charts.count() == count
+    for i in range(count):
+        box = charts.nth(i).bounding_box()
+        assert box and box["width"] > 100 and box["height"] > 50, f"chart {i} is empty"
+    sections = page.locator("section")
+    assert sections.count() == 4
+    for i in range(4):
+        section = sections.nth(i)
+        shown = section.locator("svg").count() > 0
+        assert shown or "Not shown:" in section.inner_text()
+    assert fetched == [], f"the report fetched {fetched}"
+    context.close()
+    return count
+
+
+def test_sample_brand_opens(page, app_url):
+    """Test that the app opens on the demo brand with every page listed."""
+    open_app(page, app_url)
+    assert "demo brand" in page.locator('[data-testid="stSidebar"]').inner_text()
+    nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+    for title, _ in PAGES:
+        assert title in nav
+
+
+def test_slider_changes_the_funnel_and_a_copied_url_reopens_it(browser, app_url):
+    """Test that a rule slider changes the funnel, and its URL reopens the same view."""
+    first = browser.new_context(viewport={"width": 1400, "height": 1000})
+    first.set_default_timeout(180_000)
+    page = first.new_page()
+    open_app(page, app_url)
+    go_to(page, "Funnel")
+    before = main_text(page)
+
+    move_rule_slider(page, "engaged: email opens", "rule_engaged_opens_min_count",
+                     2, "ArrowLeft")
+    assert_no_exception(page, "after the slider")
+    assert re.search(r"rule_engaged_opens_min_count=1\b", page.url), page.url
+    after = main_text(page)
+    assert after != before, "moving the opens slider did not change the funnel page"
+    shared = page.url
+
+    second = browser.new_context(viewport={"width": 1400, "height": 1000})
+    second.set_default_timeout(180_000)
+    other = second.new_page()
+    open_app(other, shared)
+    thumb = other.locator('.st-key-rule_engaged_opens_min_count [role="slider"]')
+    assert thumb.get_attribute("aria-valuenow") == "1"
+    assert main_text(other) == after
+    first.close()
+    second.close()
+
+
+def test_real_apparel_every_page_screenshots_and_downloads(browser, page, app_url,
+                                                          tmp_path):
+    """Test the real apparel exports on every page; save screenshots; download all."""
+    open_app(page, app_url)
+    upload_apparel(page)
+    assert "demo brand" not in page.locator('[data-testid="stSidebar"]').inner_text()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for title, name in PAGES:
+        go_to(page, title)
+        page.wait_for_timeout(1500)  # let charts draw
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+    # On the leads page now: every export that has people, read back.
+    for key, columns in EXPORTS.items():
+        button = page.locator(f".st-key-{key} button")
+        if button.is_disabled():
+            continue  # no consenting people in the real files: nothing to export
+        path = download(page, key, tmp_path)
+        header = next(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+        assert tuple(header) == columns
+    report = download(page, "download_report", tmp_path)
+    check_report_offline(browser, report)
+
+
+def test_sample_downloads_every_export(browser, page, app_url, tmp_path):
+    """Test every download on the demo brand: layouts read back, report offline."""
+    open_app(page, app_url)
+    go_to(page, "Leads and exports")
+    for key, columns in EXPORTS.items():
+        path = download(page, key, tmp_path)
+        rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+        assert tuple(rows[0]) == columns, key
+        assert len(rows) > 1, f"{key}: no rows"
+    report = download(page, "download_report", tmp_path)
+    assert report.suffix == ".html"
+    check_report_offline(browser, report)

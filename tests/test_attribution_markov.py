@@ -1,0 +1,147 @@
+"""Exact Markov attribution on ChannelAttribution's real sample paths.
+
+Facts from ../shared/real/README.md: 10,000 paths, 19,785 conversions, 74,802.972
+conversion value, 68,602 non-converting journeys.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.attribution.analysis import analyse_paths
+from pipeline.attribution.models import attribute
+from pipeline.attribution.paths import path_set_from_frame, read
+from pipeline.ingest.base import ReadContext, SourceFile
+
+PATHS = "paths/channelattribution_sample_paths.csv"
+
+
+@pytest.fixture(scope="module")
+def frame(real_dir):
+    path = real_dir / PATHS
+    source = SourceFile(path.name, path.read_bytes(), path.read_text(), "utf-8", ".csv")
+    result = read(source, ReadContext())
+    result.report.check()
+    return result.report.meta["paths"]
+
+
+@pytest.fixture(scope="module")
+def markov(frame):
+    return attribute(path_set_from_frame(frame), ("markov",))
+
+
+def test_reader_keeps_every_path_and_count(frame):
+    """Test that the reader loads the README's 10,000 paths and their totals."""
+    assert len(frame) == 10_000
+    assert frame["total_conversions"].sum() == 19_785
+    assert frame["total_null"].sum() == 68_602
+    assert frame["total_conversion_value"].sum() == pytest.approx(74_802.972, abs=5e-4)
+
+
+def dense_markov_credit(frame: pd.DataFrame) -> pd.Series:
+    """Order-1 removal-effect credit from the fundamental matrix N = (I - Q)^-1.
+
+    Built independently of the package: string states, transition counts with
+    pandas, absorption probabilities B = N R from a dense inverse.
+    """
+    rows = []
+    for path, conv, null in frame[["path", "total_conversions", "total_null"]].itertuples(
+        index=False
+    ):
+        states = ["(start)"] + [s.strip() for s in path.split(">")]
+        weight = conv + null
+        rows += [(a, b, weight) for a, b in zip(states[:-1], states[1:], strict=True)]
+        rows += [(states[-1], "(conversion)", conv), (states[-1], "(null)", null)]
+    counts = pd.DataFrame(rows, columns=["src", "dst", "n"]).groupby(["src", "dst"])["n"].sum()
+    transient = sorted(set(counts.index.get_level_values("src")))
+    channels = [s for s in transient if s != "(start)"]
+    probs = counts / counts.groupby(level="src").transform("sum")
+
+    def conversion_probability(removed: str | None) -> float:
+        idx = {s: i for i, s in enumerate(transient)}
+        q = np.zeros((len(transient), len(transient)))
+        r = np.zeros(len(transient))
+        for (src, dst), p in probs.items():
+            if src == removed:
+                continue
+            if dst == "(conversion)":
+                r[idx[src]] += p
+            elif dst in idx and dst != removed:
+                q[idx[src], idx[dst]] += p
+        fundamental = np.linalg.inv(np.eye(len(transient)) - q)
+        return float((fundamental @ r)[idx["(start)"]])
+
+    full = conversion_probability(None)
+    effects = pd.Series({c: 1 - conversion_probability(c) / full for c in channels})
+    return frame["total_conversions"].sum() * effects / effects.sum()
+
+
+def test_order1_markov_equals_dense_absorbing_chain(frame, markov):
+    """Test that order-1 credit equals the fundamental-matrix answer to 1e-6 relative."""
+    expected = dense_markov_credit(frame)
+    ours = markov.conversions["markov"].reindex(expected.index)
+    np.testing.assert_allclose(ours.to_numpy(), expected.to_numpy(), rtol=1e-6)
+    assert markov.conversions["markov"].sum() == pytest.approx(19_785, rel=1e-12)
+    assert markov.revenue["markov"].sum() == pytest.approx(74_802.972, abs=5e-4)
+
+
+def test_markov_is_identical_across_runs(frame, markov):
+    """Test that a second run gives bit-identical credit (no simulation)."""
+    again = attribute(path_set_from_frame(frame), ("markov",))
+    pd.testing.assert_frame_equal(markov.conversions, again.conversions, check_exact=True)
+
+
+def test_channelattribution_simulation_within_its_noise_of_ours(frame, markov):
+    """Test that ChannelAttribution 2.2.5's simulated Markov credit scatters around ours.
+
+    Six seeds give the simulation's own run-to-run spread per channel; the mean of
+    the six runs must lie within four standard deviations of a single run (plus a
+    one-conversion floor for channels with a handful of conversions) of our
+    exact figure.
+    """
+    ca = pytest.importorskip("ChannelAttribution")
+    runs = []
+    for seed in range(6):
+        result = ca.markov_model(
+            frame, "path", "total_conversions", var_value="total_conversion_value",
+            var_null="total_null", order=1, seed=seed, verbose=0, flg_pro=False,
+        )
+        runs.append(result.set_index("channel_name")["total_conversions"])
+    sims = pd.concat(runs, axis=1)
+    ours = markov.conversions["markov"].reindex(sims.index)
+    spread = sims.std(axis=1)
+    gap = (sims.mean(axis=1) - ours).abs()
+    assert (gap <= 4 * spread + 1.0).all(), pd.DataFrame({"gap": gap, "sd": spread})
+
+
+def test_heuristics_equal_channelattribution(frame):
+    """Test first, last and linear touch credit against ChannelAttribution's own."""
+    ca = pytest.importorskip("ChannelAttribution")
+    theirs = ca.heuristic_models(
+        frame, "path", "total_conversions", var_value="total_conversion_value",
+        flg_pro=False,
+    ).set_index("channel_name")
+    ours = attribute(path_set_from_frame(frame), ("first_click", "last_click", "linear"))
+    pairs = {"first_click": "first_touch", "last_click": "last_touch",
+             "linear": "linear_touch"}
+    for model, name in pairs.items():
+        conv = ours.conversions[model].reindex(theirs.index)
+        rev = ours.revenue[model].reindex(theirs.index)
+        np.testing.assert_allclose(conv, theirs[f"{name}_conversions"], rtol=1e-9)
+        np.testing.assert_allclose(rev, theirs[f"{name}_value"], rtol=1e-9)
+
+
+def test_analysis_of_paths_leaves_out_time_models(frame):
+    """Test that path files run every model but time decay, each summing to 19,785."""
+    analysis = analyse_paths(frame, n_boot=20, seed=1)
+    out = analysis.to_json()
+    assert "time_decay" not in out["models"]
+    assert set(out["models"]) == {
+        "first_click", "last_click", "last_non_direct", "linear", "position_based",
+        "markov", "shapley",
+    }
+    for credit in out["models"].values():
+        assert sum(credit.values()) == pytest.approx(19_785)
+    alpha = out["intervals"]["markov"]["alpha"]["conversions"]
+    assert alpha[0] <= out["models"]["markov"]["alpha"] <= alpha[1]
+    assert out["coverage"] == 1.0

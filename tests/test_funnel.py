@@ -1,0 +1,230 @@
+"""Tests of the funnel and velocity tables on a hand-built set of ten leads.
+
+Every expected figure below is computed by hand from the table in :func:`ten_leads`
+(its comments give each lead's story), as of 10 February 2024.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.funnel import (
+    coverage_warnings,
+    days_to_convert,
+    funnel_table,
+    reached_stages,
+    stage_win_rates,
+    stalled_leads,
+    velocity_table,
+    weekly_conversion,
+)
+from pipeline.model import (
+    EVENT_COLUMNS,
+    ORDER_COLUMNS,
+    PEOPLE_COLUMNS,
+    Dataset,
+    conform,
+)
+from pipeline.rules import StageRules
+from pipeline.stages import StageEngine, stage_counts
+
+AS_OF = dt.date(2024, 2, 10)
+
+
+def ts(text):
+    return pd.Timestamp(f"{text}T10:00Z") if text else pd.NaT
+
+
+@pytest.fixture
+def ten_leads() -> pd.DataFrame:
+    """Ten leads: two anonymous, three captured, one engaged, one intent, three
+    customers (one repeat)."""
+    rows = [
+        # person, stage, kind, identified, captured, engaged, intent, customer,
+        # repeat, orders, first order value
+        ("a1", "awareness", None, False, "", "", "", "", "", 0, np.nan),
+        ("a2", "awareness", None, False, "", "", "", "", "", 0, np.nan),
+        ("c1", "captured", None, True, "2024-01-01", "2024-01-05", "", "", "", 0,
+         np.nan),  # engaged once, lapsed
+        ("c2", "captured", None, True, "2024-01-02", "", "", "", "", 0, np.nan),
+        ("c3", "captured", None, True, "", "", "", "", "", 0, np.nan),  # undated
+        ("e1", "engaged", None, True, "2024-01-01", "2024-01-10", "", "", "", 0,
+         np.nan),
+        ("i1", "purchase_intent", None, True, "2024-01-03", "2024-01-04",
+         "2024-01-20", "", "", 0, np.nan),
+        ("k1", "customer", "first", True, "2024-01-01", "2024-01-05", "",
+         "2024-01-11", "", 1, 100.0),
+        ("k2", "customer", "repeat", True, "2024-01-08", "", "2024-01-09",
+         "2024-01-12", "2024-02-01", 2, 50.0),
+        ("k3", "customer", "first", True, "2024-01-15", "", "", "2024-01-15", "", 1,
+         60.0),
+    ]
+    frame = pd.DataFrame(rows, columns=[
+        "person_id", "stage", "customer_kind", "identified", "entered_captured",
+        "entered_engaged", "entered_purchase_intent", "entered_customer",
+        "entered_repeat", "orders", "first_order_value",
+    ])
+    for col in frame.columns:
+        if col.startswith("entered_"):
+            frame[col] = frame[col].map(ts).astype("datetime64[us, UTC]")
+    frame["rule"] = frame["stage"]
+    return frame
+
+
+def test_reached_stages_nest(ten_leads):
+    """Test that each stage's reached set contains the next one."""
+    reached = reached_stages(ten_leads)
+    assert reached.sum().to_dict() == {
+        "awareness": 10, "captured": 8, "engaged": 6, "purchase_intent": 4,
+        "customer": 3,
+    }
+    for low, high in zip(reached.columns[:-1], reached.columns[1:], strict=True):
+        assert (reached[low] | ~reached[high]).all()
+
+
+def test_funnel_table_counts_and_conversion(ten_leads):
+    """Test counts and conversions: 8/10, 6/8 (c1 was engaged once), 4/6, 3/4."""
+    table = funnel_table(ten_leads).set_index("stage")
+    assert table["leads"].tolist() == [2, 3, 1, 1, 3]
+    assert table["reached"].tolist() == [10, 8, 6, 4, 3]
+    np.testing.assert_allclose(
+        table["conversion"].to_numpy()[:4], [0.8, 0.75, 4 / 6, 0.75]
+    )
+    assert np.isnan(table.loc["customer", "conversion"])
+    assert table["share"].sum() == pytest.approx(1.0)
+
+
+def test_velocity_table_by_hand(ten_leads):
+    """Test win rate 3/8, median 4 days (10, 4, 0), average 70, velocity 32.8125."""
+    assert sorted(days_to_convert(ten_leads).tolist()) == [0.0, 4.0, 10.0]
+    table = velocity_table(ten_leads).set_index("metric")["value"]
+    assert table["identified leads"] == 8
+    assert table["customers"] == 3
+    assert table["win rate"] == pytest.approx(0.375)
+    assert table["open leads"] == 5
+    assert table["median days to convert"] == pytest.approx(4.0)
+    assert table["average first order"] == pytest.approx(70.0)
+    # 5 open leads x 0.375 x 70 / 4 days
+    assert table["pipeline velocity"] == pytest.approx(32.8125)
+    # captured 3 x 3/8 x 70 + engaged 1 x 1/4 x 70 + intent 1 x 1/2 x 70
+    assert table["pipeline value"] == pytest.approx(78.75 + 17.5 + 35.0)
+
+
+def test_stage_win_rates_by_hand(ten_leads):
+    """Test each open stage's entered, won and win rate."""
+    table = stage_win_rates(ten_leads).set_index("stage")
+    assert table["entered"].tolist() == [8, 4, 2]
+    assert table["won"].tolist() == [3, 1, 1]
+    np.testing.assert_allclose(table["win_rate"], [0.375, 0.25, 0.5])
+
+
+def test_money_not_added_across_currencies(ten_leads):
+    """Test that two currencies leave money metrics uncomputed, with the reason."""
+    table = velocity_table(ten_leads, currencies=["USD", "EUR"]).set_index("metric")
+    assert np.isnan(table.loc["pipeline value", "value"])
+    assert "several currencies" in table.loc["pipeline value", "how"]
+    assert table.loc["win rate", "value"] == pytest.approx(0.375)
+
+
+def test_weekly_conversion_by_hand(ten_leads):
+    """Test entries and advances per Monday week and stage."""
+    table = weekly_conversion(ten_leads)
+    got = {
+        (str(row.week), row.stage): (row.entered, row.advanced)
+        for row in table.itertuples()
+    }
+    assert got == {
+        ("2024-01-01", "captured"): (5, 4),
+        ("2024-01-01", "engaged"): (3, 2),
+        ("2024-01-08", "captured"): (1, 1),
+        ("2024-01-08", "engaged"): (1, 0),
+        ("2024-01-08", "purchase_intent"): (1, 1),
+        ("2024-01-08", "customer"): (2, 1),
+        ("2024-01-15", "captured"): (1, 1),
+        ("2024-01-15", "customer"): (1, 0),
+        ("2024-01-15", "purchase_intent"): (1, 0),
+    }
+    assert (table["share_advanced"] == table["advanced"] / table["entered"]).all()
+
+
+def test_stalled_leads_threshold(ten_leads):
+    """Test days in stage as of 10 Feb: c1 40, c2 39, e1 31, i1 21; c3 undated."""
+    assert stalled_leads(ten_leads, AS_OF, 30)["person_id"].tolist() == [
+        "c1", "c2", "e1"
+    ]
+    stalled = stalled_leads(ten_leads, AS_OF, 20)
+    assert stalled.set_index("person_id")["days_in_stage"].to_dict() == {
+        "c1": 40, "c2": 39, "e1": 31, "i1": 21
+    }
+    assert stalled_leads(ten_leads, AS_OF, 39)["person_id"].tolist() == ["c1"]
+
+
+def test_stalled_days_count_in_the_store_time_zone(ten_leads):
+    """Test that 10 Jan 03:00 UTC is 9 Jan in New York: 32 days to 10 Feb."""
+    leads = ten_leads.copy()
+    leads.loc[leads["person_id"] == "e1", "entered_engaged"] = pd.Timestamp(
+        "2024-01-10T03:00Z"
+    )
+    local = stalled_leads(leads, AS_OF, 0, "America/New_York").set_index("person_id")
+    assert local.loc["e1", "days_in_stage"] == 32
+    assert stalled_leads(leads, AS_OF, 0).set_index("person_id").loc[
+        "e1", "days_in_stage"
+    ] == 31
+
+
+def test_funnel_agrees_with_engine_counts():
+    """Test that the funnel table's current counts equal stage_counts."""
+    events = pd.DataFrame({
+        "person_id": ["a@x.com", "a@x.com", "b@x.com", "ga4:1", "c@x.com"],
+        "ts": pd.to_datetime(["2024-01-01T10:00Z", "2024-01-05T10:00Z",
+                              "2024-01-03T10:00Z", "2024-01-03T10:00Z",
+                              "2024-01-04T10:00Z"]),
+        "event": ["signup", "order", "sizing_view", "session", "email_open"],
+        "value": [np.nan, 30.0, np.nan, np.nan, np.nan],
+    })
+    engine = StageEngine(Dataset(events=conform(events, EVENT_COLUMNS)))
+    leads = engine.leads(StageRules(), dt.date(2024, 1, 6))
+    counts = stage_counts(leads)
+    table = funnel_table(leads).set_index("stage")
+    assert {s: int(table.loc[s, "leads"]) for s in table.index} == {
+        s: counts[s] for s in table.index
+    }
+    assert counts == {"awareness": 1, "captured": 1, "engaged": 0,
+                      "purchase_intent": 1, "customer": 1, "customer_first": 1,
+                      "customer_repeat": 0}
+    velocity = velocity_table(leads).set_index("metric")["value"]
+    # a@x.com: captured at signup 1 Jan 10:00, first order 5 Jan 10:00.
+    assert velocity["median days to convert"] == pytest.approx(4.0)
+
+
+def test_coverage_warnings_name_the_gap_and_missing_data():
+    """Test the checkout-past-orders gap, missing engagement and undated captures."""
+    events = pd.DataFrame({
+        "person_id": ["a@x.com", "b@x.com"],
+        "ts": pd.to_datetime(["2024-03-01T10:00Z", "2025-06-30T10:00Z"]),
+        "event": ["order", "checkout_started"],
+        "value": [50.0, np.nan],
+    })
+    orders = pd.DataFrame({
+        "order_id": ["1"], "person_id": ["a@x.com"],
+        "ts": pd.to_datetime(["2024-03-01T10:00Z"]), "currency": ["USD"],
+        "status": ["purchase"], "is_purchase": [True], "total": [50.0],
+        "refunded": [0.0], "net_value": [50.0],
+    })
+    people = pd.DataFrame({"person_id": ["z@x.com"], "email": ["z@x.com"]})
+    data = Dataset(
+        events=conform(events, EVENT_COLUMNS),
+        orders=conform(orders, ORDER_COLUMNS),
+        people=conform(people, PEOPLE_COLUMNS),
+    )
+    notes = coverage_warnings(data)
+    assert any("2025-06-30" in n and "2024-03-01" in n for n in notes)
+    assert any(n.startswith("No engagement events") for n in notes)
+    assert any(n.startswith("1 captured leads have no date") for n in notes)
+    assert not any(n.startswith("No orders") for n in notes)
+    empty = coverage_warnings(Dataset())
+    assert [n.split(" ")[1] for n in empty] == ["engagement", "carts,", "orders"]
