@@ -27,6 +27,7 @@ from pipeline.stages import StageEngine
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
 VIEW_KEY = "_lens_view"
 PRESET_APPLIED_KEY = "_lens_preset_applied"
+FILES_KEY = "_lens_files"
 SAMPLE_SUFFIXES = {
     ".csv", ".gz", ".zip", ".json", ".ndjson", ".parquet", ".xlsx", ".tsv"
 }
@@ -90,6 +91,21 @@ def session_engine(dataset: Dataset, key: str) -> StageEngine:
             cache[key] = StageEngine(dataset)
             status.update(label="Event layer ready", state="complete")
     return cache[key]
+
+
+def store_uploads() -> None:
+    """Uploader callback: keep the uploaded files' bytes in this session's memory.
+
+    The files live in the session, not only in the widget, so that they stay loaded
+    while the user moves between pages.
+    """
+    uploads = st.session_state.get("uploads") or []
+    st.session_state[FILES_KEY] = tuple((u.name, u.getvalue()) for u in uploads)
+
+
+def clear_uploads() -> None:
+    """Button callback: forget the uploaded files and show the demo brand again."""
+    st.session_state[FILES_KEY] = ()
 
 
 def rule_key(name: str, field: str) -> str:
@@ -175,8 +191,17 @@ def sidebar() -> None:
     st.sidebar.title("Pipeline Lens")
     uploads = st.sidebar.file_uploader(
         "Upload exports", accept_multiple_files=True, key="uploads", help=UPLOAD_HELP,
+        on_change=store_uploads,
     )
-    files = tuple((u.name, u.getvalue()) for u in uploads or [])
+    if FILES_KEY not in st.session_state and uploads:
+        store_uploads()
+    files = st.session_state.get(FILES_KEY) or ()
+    if files:
+        names = ", ".join(name for name, _ in files)
+        st.sidebar.caption(f"Using {len(files)} uploaded file(s): {names}")
+        st.sidebar.button(
+            "Back to the demo brand", key="clear_uploads", on_click=clear_uploads
+        )
     is_sample = not files
     if is_sample:
         files = tuple(sample_files())

@@ -182,6 +182,19 @@ st.write(
     f"({fmt_int(model.positives_test)} bought). Features use only events up to each "
     "cut-off."
 )
+if model.penalised_:
+    st.warning(
+        "A feature separates buyers from non-buyers completely, so plain maximum "
+        "likelihood has no answer: the coefficients come from a ridge fit (normal "
+        "prior, standard deviation 2.5 on the log-odds) and their intervals are "
+        "approximate."
+    )
+if model.auc_ > 0.97:
+    st.warning(
+        "An AUC this close to 1 usually means a feature carries the outcome itself "
+        "(for example an entry point that only buyers get, such as a customer-account "
+        "export). Check the coefficients below before acting on the scores."
+    )
 m1, m2 = st.columns(2)
 m1.metric("AUC on the later period", fmt_number(model.auc_, 3),
           help="0.5 is a coin toss, 1 a perfect ranking.")

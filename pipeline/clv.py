@@ -158,7 +158,7 @@ def summary_table(
         purchase_days=cal.count(),
         orders=cal.orders.sum(),
         total_value=cal.value.sum(),
-        repeat_value=ibis.ifelse(cal.day > cal.first_day, cal.value, 0.0).sum(),
+        repeat_value=ibis.ifelse(cal.day > cal.first_day, cal.value, 0).sum(),
     )
     frequency = per.purchase_days - 1
     per = per.mutate(
@@ -166,7 +166,7 @@ def summary_table(
         recency=(per.last_day - per.first_day) / unit_days,
         T=(calibration_end_day - per.first_day) / unit_days,
         first_value=per.total_value - per.repeat_value,
-        monetary_value=ibis.ifelse(frequency > 0, per.repeat_value / frequency, 0.0),
+        monetary_value=ibis.ifelse(frequency > 0, per.repeat_value / frequency, 0),
     )
     if holdout_end_day is None:
         return per
@@ -181,7 +181,7 @@ def summary_table(
     return joined.select(
         *[per[c] for c in per.columns],
         holdout_frequency=joined.holdout_frequency.fill_null(0),
-        holdout_value=joined.holdout_value.fill_null(0.0),
+        holdout_value=joined.holdout_value.fill_null(0),
     )
 
 
@@ -222,7 +222,7 @@ def purchase_summary(
         purchase date, and no holdout.
     holdout_end
         Last local date of the holdout (inclusive); defaults to the last purchase
-        date when ``calibration_end`` is given.
+        date when that is after ``calibration_end`` (else no holdout).
     time_unit
         ``"days"`` or ``"weeks"`` (days / 7).
     con
@@ -249,9 +249,9 @@ def purchase_summary(
     span = days.aggregate(lo=days.day.min(), hi=days.day.max()).to_pandas().iloc[0]
     first, last = int(span["lo"]), int(span["hi"])
     cal_day = last if calibration_end is None else date_to_day(calibration_end)
-    hold_day = None
-    if calibration_end is not None:
-        hold_day = last if holdout_end is None else date_to_day(holdout_end)
+    hold_day = None if holdout_end is None else date_to_day(holdout_end)
+    if hold_day is None and cal_day < last:
+        hold_day = last
     _check_dates(cal_day, hold_day, first)
 
     unit = TIME_UNITS[time_unit]

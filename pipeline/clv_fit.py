@@ -31,7 +31,6 @@ from pipeline.clv import (
     MIN_REPEAT_CUSTOMERS,
     PurchaseSummary,
 )
-from pipeline.eventlayer import day_to_date
 
 log = logging.getLogger(__name__)
 
@@ -134,16 +133,19 @@ def discounted_purchases(
 
     The sum in the CLV formula of this module's docstring, per row.
     """
-    total = np.zeros(len(np.atleast_1d(x)))
-    previous = np.zeros_like(total)
-    for end in _steps(horizon_days):
-        cumulative = models.bgnbd_conditional_purchases(
-            params, end / unit_days, x, t_x, T
-        )
-        discount = (1 + annual_discount) ** (end / DAYS_PER_YEAR)
-        total += (cumulative - previous) / discount
-        previous = cumulative
-    return total
+    return _flows(params, x, t_x, T, horizon_days, annual_discount, unit_days)[0]
+
+
+def _flows(params, x, t_x, T, horizon_days, annual_discount, unit_days, extra=()):
+    """Discounted purchases over the horizon, undiscounted ones, and E[Y(t)] at
+    each of the ``extra`` times (in the model's unit)."""
+    ends = _steps(horizon_days)
+    times = np.concatenate([ends / unit_days, np.asarray(extra, dtype=float)])
+    cumulative = models.bgnbd_conditional_purchases_at(params, times, x, t_x, T)
+    steps = np.diff(cumulative[: len(ends)], axis=0, prepend=0.0)
+    discount = (1 + annual_discount) ** (ends / DAYS_PER_YEAR)
+    total = (steps / discount[:, None]).sum(axis=0)
+    return total, cumulative[len(ends) - 1], cumulative[len(ends):]
 
 
 def customer_table(
@@ -179,48 +181,46 @@ def customer_table(
     """
     c = summary.customers
     out = c.drop(columns=["first_day", "last_day"]).copy()
-    out.insert(1, "first_purchase", [day_to_date(d).date() for d in c["first_day"]])
-    out.insert(2, "last_purchase", [day_to_date(d).date() for d in c["last_day"]])
+    out.insert(1, "first_purchase", _dates(c["first_day"]))
+    out.insert(2, "last_purchase", _dates(c["last_day"]))
     if not fits.usable or c.empty:
         return out
 
     unit = summary.unit_days
     (x, t_x, T), _, inverse = models.compress(c["frequency"], c["recency"], c["T"])
     bg = fits.bgnbd.params
-
-    def spread(values: np.ndarray) -> np.ndarray:
-        return values[inverse]
-
-    out["p_alive"] = spread(models.bgnbd_p_alive(bg, x, t_x, T))
-    out["expected_purchases"] = spread(
-        models.bgnbd_conditional_purchases(bg, horizon_days / unit, x, t_x, T)
+    extra = [summary.holdout_length] if summary.holdout_end is not None else []
+    flow, purchases, at_extra = _flows(
+        bg, x, t_x, T, horizon_days, annual_discount, unit, extra
     )
+    out["p_alive"] = models.bgnbd_p_alive(bg, x, t_x, T)[inverse]
+    out["expected_purchases"] = purchases[inverse]
     spend = _expected_spend(
         fits.gamma_gamma.params,
         c["frequency"].to_numpy(dtype=float),
         c["monetary_value"].to_numpy(dtype=float),
     )
     out["expected_spend"] = spend
-    flow = spread(
-        discounted_purchases(bg, x, t_x, T, horizon_days, annual_discount, unit)
+    out["clv"] = margin * spend * flow[inverse]
+    out["churn_risk"] = models.bgnbd_p_no_purchase(bg, churn_days / unit, x, t_x, T)[
+        inverse
+    ]
+    wait = models.bgnbd_time_to_next_purchase(bg, x, t_x, T)[inverse] * unit
+    wait = np.where(np.isfinite(wait) & (wait < 365 * 50), np.ceil(wait), np.nan)
+    end = np.datetime64(summary.calibration_end, "s")
+    out["next_purchase_date"] = pd.Series(
+        end + pd.to_timedelta(wait, unit="D").to_numpy(), index=out.index
     )
-    out["clv"] = margin * spend * flow
-    out["churn_risk"] = spread(
-        models.bgnbd_p_no_purchase(bg, churn_days / unit, x, t_x, T)
-    )
-    wait = spread(models.bgnbd_time_to_next_purchase(bg, x, t_x, T)) * unit
-    end = pd.Timestamp(summary.calibration_end)
-    finite = np.isfinite(wait) & (wait < 365 * 50)
-    out["next_purchase_date"] = pd.NaT
-    out.loc[finite, "next_purchase_date"] = end + pd.to_timedelta(
-        np.ceil(wait[finite]), unit="D"
-    )
-    out["next_purchase_date"] = pd.to_datetime(out["next_purchase_date"]).dt.date
-    if summary.holdout_end is not None:
-        out["predicted_holdout"] = spread(
-            models.bgnbd_conditional_purchases(bg, summary.holdout_length, x, t_x, T)
-        )
+    if extra:
+        out["predicted_holdout"] = at_extra[0][inverse]
     return out
+
+
+def _dates(days: pd.Series) -> pd.Series:
+    """Local day numbers as dates (``datetime64[s]`` at midnight)."""
+    return pd.to_datetime(days.to_numpy(dtype="int64"), unit="D").astype(
+        "datetime64[s]"
+    ).to_series(index=days.index)
 
 
 def _expected_spend(gg: dict[str, float], x: np.ndarray, m: np.ndarray) -> np.ndarray:

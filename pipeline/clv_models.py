@@ -20,93 +20,22 @@ BG/NBD model". http://brucehardie.com/notes/021/
 
 from __future__ import annotations
 
-import logging
-import warnings
-from dataclasses import dataclass, field
-
 import numpy as np
-from scipy.optimize import minimize
 from scipy.special import digamma, expit, gammaln, hyp2f1
-from statsmodels.tools.numdiff import approx_fprime
 
-log = logging.getLogger(__name__)
+from pipeline.clv_optim import (
+    PENALIZER_LADDER,
+    Fit,
+    compress,
+    compressed,
+    covariance,
+    minimise,
+)
 
-PENALIZER_LADDER: tuple[float, ...] = (0.0, 0.001, 0.01, 0.1)
-"""Penalizers tried in turn when a fit does not converge (lifetimes' L2 penalty)."""
+__all__ = ["PENALIZER_LADDER", "Fit", "compress", "compressed"]
 
 BGNBD_PARAMS = ("r", "alpha", "a", "b")
 GG_PARAMS = ("p", "q", "v")
-
-
-@dataclass
-class Fit:
-    """A fitted model, or the reason there is none.
-
-    Attributes
-    ----------
-    params
-        Parameter name to estimate (``{}`` when not fitted).
-    covariance
-        Covariance of the *log* parameters (inverse Hessian of the total negative
-        log-likelihood), in the order of ``params``; ``None`` when not fitted or
-        when the Hessian is singular.
-    log_likelihood
-        The total log-likelihood at the estimate (without the penalty term).
-    penalizer
-        The penalizer of the converged setting.
-    converged
-        Whether a fit converged; when ``False``, ``reason`` says why.
-    reason
-        Why the model was not fitted or did not converge ("" when it did).
-    n
-        Number of customers (sum of weights) fitted.
-    tried
-        The penalizers tried, in order.
-    """
-
-    params: dict[str, float] = field(default_factory=dict)
-    covariance: np.ndarray | None = None
-    log_likelihood: float = float("nan")
-    penalizer: float = 0.0
-    converged: bool = False
-    reason: str = ""
-    n: int = 0
-    tried: list[float] = field(default_factory=list)
-
-    def standard_errors(self) -> dict[str, float]:
-        """Standard errors of the parameters (delta method from the log scale)."""
-        if self.covariance is None:
-            return {name: float("nan") for name in self.params}
-        diag = np.sqrt(np.clip(np.diag(self.covariance), 0, None))
-        return {
-            name: float(value * se)
-            for (name, value), se in zip(self.params.items(), diag, strict=True)
-        }
-
-
-def compress(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-    """Distinct rows of the given columns, their counts, and the inverse index.
-
-    Returns
-    -------
-    (unique columns, weights, inverse) such that ``unique[k][inverse]`` gives back
-    ``columns[k]``.
-    """
-    stacked = np.column_stack([np.asarray(c, dtype=float) for c in columns])
-    unique, inverse, counts = np.unique(
-        stacked, axis=0, return_inverse=True, return_counts=True
-    )
-    return [unique[:, k] for k in range(unique.shape[1])], counts, inverse.ravel()
-
-
-def compressed(
-    weights: np.ndarray | None, *columns: np.ndarray
-) -> tuple[list[np.ndarray], np.ndarray]:
-    """Distinct rows of ``columns`` and the summed weights (1 per row by default)."""
-    unique, counts, inverse = compress(*columns)
-    if weights is None:
-        return unique, counts.astype(float)
-    return unique, np.bincount(inverse, weights=np.asarray(weights, dtype=float))
 
 
 # --- BG/NBD -----------------------------------------------------------------------
@@ -184,57 +113,89 @@ def gg_loglik_terms(
     return ll, grad
 
 
-def _objective(terms, data, weights, penalizer):
-    """Normalised negative log-likelihood with lifetimes' L2 penalty, on log params."""
-    total = weights.sum()
+def bgnbd_totals(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, w: np.ndarray):
+    """A function of the parameters giving the weighted total of
+    :func:`bgnbd_loglik_terms` and its gradient, fast.
 
-    def value_and_grad(log_params: np.ndarray) -> tuple[float, np.ndarray]:
-        params = np.exp(log_params)
-        ll, grad = terms(params, *data)
-        value = -(weights @ ll) / total + penalizer * np.sum(params**2)
-        gradient = -(weights @ grad) / total + 2 * penalizer * params
-        if not np.isfinite(value):
-            return np.inf, np.zeros_like(params)
-        return float(value), gradient * params
+    The terms that depend on ``x`` alone (the gamma and digamma functions) are
+    computed once per distinct ``x`` and weighted by its customers; only logs and
+    exponentials are left per row.
+    """
+    levels, index = np.unique(x, return_inverse=True)
+    w_level = np.bincount(index, weights=w)
+    repeat = x > 0
+    x_r, t_r, T_r, w_r = x[repeat], t_x[repeat], T[repeat], w[repeat]
+    shift_r = np.maximum(x_r, 1) - 1
+    w_sum, T_0, w_0 = w.sum(), T[~repeat], w[~repeat]
 
-    return value_and_grad
-
-
-def _minimise(terms, data, weights, n_params, ladder, start):
-    """Fit along the penalizer ladder; return the first converged :class:`Fit`."""
-    fit = Fit(n=int(weights.sum()))
-    for penalizer in ladder:
-        fit.tried.append(penalizer)
-        objective = _objective(terms, data, weights, penalizer)
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            result = minimize(
-                objective, np.full(n_params, start), jac=True, method="BFGS",
-                options={"gtol": 1e-9, "maxiter": 2000},
-            )
-            gradient_ok = np.max(np.abs(objective(result.x)[1])) < 1e-5
-        finite = np.all(np.isfinite(result.x)) and np.all(np.abs(result.x) < 30)
-        if (result.success or gradient_ok) and finite:
-            fit.converged, fit.penalizer = True, penalizer
-            fit.reason = ""
-            return fit, result.x, objective
-        fit.reason = (
-            f"the optimiser stopped without converging ({result.message.strip()}) "
-            f"with penalizers {', '.join(str(p) for p in fit.tried)}"
+    def totals(params: np.ndarray) -> tuple[float, np.ndarray]:
+        r, alpha, a, b = params
+        lv = levels
+        ll = w_level @ (
+            gammaln(r + lv) - gammaln(r) + r * np.log(alpha) + gammaln(a + b)
+            + gammaln(b + lv) - gammaln(b) - gammaln(a + b + lv)
         )
-        log.info("no convergence with penalizer %s: %s", penalizer, result.message)
-    return fit, None, None
+        grad = np.array([
+            w_level @ (digamma(r + lv) - digamma(r) + np.log(alpha)),
+            w_sum * r / alpha,
+            w_level @ (digamma(a + b) - digamma(a + b + lv)),
+            w_level @ (digamma(a + b) + digamma(b + lv) - digamma(b)
+                       - digamma(a + b + lv)),
+        ])
+
+        # One-time buyers: only A3 = -r ln(alpha + T).
+        log_T0 = np.log(alpha + T_0)
+        ll -= r * (w_0 @ log_T0)
+        grad[0] -= w_0 @ log_T0
+        grad[1] -= r * (w_0 @ (1 / (alpha + T_0)))
+
+        # Repeat buyers: ln(exp(A3) + exp(A4)).
+        log_T, log_t = np.log(alpha + T_r), np.log(alpha + t_r)
+        a3 = -(r + x_r) * log_T
+        a4 = np.log(a) - np.log(b + shift_r) - (r + x_r) * log_t
+        top = np.maximum(a3, a4)
+        e3, e4 = np.exp(a3 - top), np.exp(a4 - top)
+        both = e3 + e4
+        ll += w_r @ (top + np.log(both))
+        e3, e4 = w_r * e3 / both, w_r * e4 / both
+        grad[0] -= e3 @ log_T + e4 @ log_t
+        grad[1] -= (r + x_r) @ (e3 / (alpha + T_r) + e4 / (alpha + t_r))
+        grad[2] += e4.sum() / a
+        grad[3] -= e4 @ (1 / (b + shift_r))
+        return float(ll), grad
+
+    return totals
 
 
-def _covariance(objective, log_params: np.ndarray, total: float) -> np.ndarray | None:
-    """Inverse Hessian of the total negative log-likelihood on the log scale."""
-    hessian = approx_fprime(log_params, lambda z: objective(z)[1], centered=True)
-    hessian = (hessian + hessian.T) / 2 * total
-    try:
-        cov = np.linalg.inv(hessian)
-    except np.linalg.LinAlgError:
-        return None
-    return cov if np.all(np.isfinite(cov)) and np.all(np.diag(cov) > 0) else None
+def gg_totals(x: np.ndarray, m: np.ndarray, w: np.ndarray):
+    """A function of the parameters giving the weighted total of
+    :func:`gg_loglik_terms` and its gradient, with the gamma-function terms
+    computed once per distinct ``x``."""
+    levels, index = np.unique(x, return_inverse=True)
+    w_level = np.bincount(index, weights=w)
+    log_m = np.log(m)
+    sum_x_log_m = w @ (x * log_m)
+    sum_log_m = w @ log_m
+    w_sum = w.sum()
+
+    def totals(params: np.ndarray) -> tuple[float, np.ndarray]:
+        p, q, v = params
+        pl = p * levels
+        log_xm_v = np.log(x * m + v)
+        ll = w_level @ (
+            gammaln(pl + q) - gammaln(pl) - gammaln(q) + pl * np.log(levels)
+        ) + w_sum * q * np.log(v) + p * sum_x_log_m - sum_log_m
+        ll -= w @ ((p * x + q) * log_xm_v)
+        common = digamma(pl + q)
+        grad = np.array([
+            w_level @ (levels * (common - digamma(pl) + np.log(levels)))
+            + sum_x_log_m - w @ (x * log_xm_v),
+            w_level @ (common - digamma(q)) + w_sum * np.log(v) - w @ log_xm_v,
+            w_sum * q / v - w @ ((p * x + q) / (x * m + v)),
+        ])
+        return float(ll), grad
+
+    return totals
 
 
 def fit_bgnbd(
@@ -247,9 +208,9 @@ def fit_bgnbd(
     """Fit BG/NBD (Fader, Hardie and Lee 2005a) by maximum likelihood.
 
     Identical ``(x, t_x, T)`` rows are compressed into weights first. As in
-    ``lifetimes``, time is scaled so that the largest ``T`` is 1 while fitting and
-    the penalizer is ``penalizer * sum(theta**2)`` on the scaled parameters added
-    to the mean negative log-likelihood, so a penalizer means the same as there.
+    ``lifetimes``, time is scaled so that the largest ``T`` is 1 while fitting; a
+    fit that fails is retried with the ridge penalties of ``ladder`` on the log
+    parameters (see ``_objective``).
 
     Parameters
     ----------
@@ -268,14 +229,16 @@ def fit_bgnbd(
     (x, t_x, T), w = compressed(weights, x, t_x, T)
     scale = 1.0 / T.max() if T.max() > 0 else 1.0
     data = (x, t_x * scale, T * scale)
-    fit, log_params, objective = _minimise(bgnbd_loglik_terms, data, w, 4, ladder, 0.1)
+    fit, log_params, objective = minimise(
+        bgnbd_totals(*data, w), w.sum(), BGNBD_PARAMS, ladder
+    )
     if log_params is None:
         return fit
     params = np.exp(log_params)
     params[1] /= scale
     fit.log_likelihood = float(w @ bgnbd_loglik_terms(params, x, t_x, T)[0])
     fit.params = dict(zip(BGNBD_PARAMS, map(float, params), strict=True))
-    fit.covariance = _covariance(objective, log_params, w.sum())
+    fit.covariance = covariance(objective, log_params, w.sum())
     return fit
 
 
@@ -301,26 +264,52 @@ def bgnbd_conditional_purchases(
 ) -> np.ndarray:
     """E[Y(t) | x, t_x, T]: expected repeat purchases in ``(T, T + t]``.
 
-    Equation (10) of Fader, Hardie and Lee (2005a). Where the Gauss hypergeometric
-    function overflows, Euler's transformation ``2F1(a,b;c;z) = (1-z)^(c-a-b)
-    2F1(c-a, c-b; c; z)`` is used instead.
+    Equation (10) of Fader, Hardie and Lee (2005a); see
+    :func:`bgnbd_conditional_purchases_at` for several ``t`` at once.
+    """
+    return bgnbd_conditional_purchases_at(params, [t], x, t_x, T)[0]
+
+
+def _log_hyp(h_a, h_b, h_c, z):
+    """ln 2F1(h_a, h_b; h_c; z), by Euler's transformation ``2F1(a,b;c;z) =
+    (1-z)^(c-a-b) 2F1(c-a, c-b; c; z)`` where the direct value overflows."""
+    with np.errstate(all="ignore"):
+        out = np.log(hyp2f1(h_a, h_b, h_c, z))
+        bad = ~np.isfinite(out)
+        if bad.any():
+            a_, b_, c_, z_ = h_a[bad], h_b[bad], h_c[bad], z[bad]
+            out[bad] = np.log(hyp2f1(c_ - a_, c_ - b_, c_, z_)) + (
+                c_ - a_ - b_
+            ) * np.log1p(-z_)
+    return out
+
+
+def bgnbd_conditional_purchases_at(
+    params: dict[str, float],
+    ts: list[float] | np.ndarray,
+    x: np.ndarray,
+    t_x: np.ndarray,
+    T: np.ndarray,
+) -> np.ndarray:
+    """E[Y(t) | x, t_x, T] for each ``t`` in ``ts``: an array ``(len(ts), n)``.
+
+    Equation (10) of Fader, Hardie and Lee (2005a). Its hypergeometric term depends
+    on ``(x, T)`` only, not on ``t_x``, so it is computed once per distinct pair.
     """
     r, alpha, a, b = (params[k] for k in BGNBD_PARAMS)
-    x, t_x, T = (np.asarray(c, dtype=float) for c in (x, t_x, T))
-    if t <= 0:
-        return np.zeros_like(x)
-    h_a, h_b, h_c = r + x, b + x, a + b + x - 1
-    z = t / (alpha + T + t)
-    with np.errstate(all="ignore"):
-        log_hyp = np.log(hyp2f1(h_a, h_b, h_c, z))
-        euler = np.log(hyp2f1(h_c - h_a, h_c - h_b, h_c, z)) + (
-            h_c - h_a - h_b
-        ) * np.log1p(-z)
-    log_hyp = np.where(np.isfinite(log_hyp), log_hyp, euler)
+    x, t_x, T = (np.atleast_1d(np.asarray(c, dtype=float)) for c in (x, t_x, T))
+    (px, pT), _, pair = compress(x, T)
     first = (a + b + x - 1) / (a - 1)
-    second = -np.expm1(log_hyp + (r + x) * np.log((alpha + T) / (alpha + t + T)))
     odds = a / (b + np.maximum(x, 1) - 1) * ((alpha + T) / (alpha + t_x)) ** (r + x)
-    return first * second / (1 + (x > 0) * odds)
+    scale = first / (1 + (x > 0) * odds)
+    out = np.zeros((len(ts), len(x)))
+    for k, t in enumerate(ts):
+        if t <= 0:
+            continue
+        log_hyp = _log_hyp(r + px, b + px, a + b + px - 1, t / (alpha + pT + t))
+        second = -np.expm1(log_hyp + (r + px) * np.log((alpha + pT) / (alpha + t + pT)))
+        out[k] = scale * second[pair]
+    return out
 
 
 def bgnbd_p_alive(
@@ -391,8 +380,8 @@ def fit_gamma_gamma(
     m
         Each buyer's mean spend over those repeat purchases (``m > 0``).
     weights, ladder
-        As in :func:`fit_bgnbd`; the penalty is on the unscaled parameters, as in
-        ``lifetimes``.
+        As in :func:`fit_bgnbd`; ``v`` is measured against the mean spend in the
+        penalty and the edge check.
 
     Returns
     -------
@@ -402,13 +391,16 @@ def fit_gamma_gamma(
     (x, m), w = compressed(weights, x, m)
     if np.any(x < 1) or np.any(m <= 0):
         raise ValueError("Gamma-Gamma needs x >= 1 and positive mean spend m")
-    fit, log_params, objective = _minimise(gg_loglik_terms, (x, m), w, 3, ladder, 0.1)
+    shift = [0.0, 0.0, np.log(w @ m / w.sum())]
+    fit, log_params, objective = minimise(
+        gg_totals(x, m, w), w.sum(), GG_PARAMS, ladder, shift
+    )
     if log_params is None:
         return fit
     params = np.exp(log_params)
     fit.log_likelihood = float(w @ gg_loglik_terms(params, x, m)[0])
     fit.params = dict(zip(GG_PARAMS, map(float, params), strict=True))
-    fit.covariance = _covariance(objective, log_params, w.sum())
+    fit.covariance = covariance(objective, log_params, w.sum())
     if params[1] <= 1:
         fit.converged = False
         fit.reason = (

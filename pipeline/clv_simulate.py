@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, gammaln
 
+from pipeline.model import ORDER_COLUMNS, Dataset, conform
+
 
 def _draw_counts(rng, n, r, alpha, a, b, T):
     """Rates, would-be arrivals in (0, T] and repeat purchases made."""
@@ -128,3 +130,29 @@ def bgnbd_probability_of_n(params: dict[str, float], t: float, n: int) -> float:
         1 - (alpha / (alpha + t)) ** r * partial
     )
     return float(first + second)
+
+
+def transactions_dataset(transactions: pd.DataFrame, timezone: str = "UTC") -> Dataset:
+    """A :class:`~pipeline.model.Dataset` whose purchases are ``transactions``.
+
+    Parameters
+    ----------
+    transactions
+        ``customer_id, ts, value`` as :func:`simulate_transactions` returns; person
+        ids become ``id:<customer_id>``.
+    """
+    n = len(transactions)
+    orders = pd.DataFrame(
+        {
+            "order_id": pd.RangeIndex(n).astype(str),
+            "person_id": "id:" + transactions["customer_id"].astype(str),
+            "ts": pd.to_datetime(transactions["ts"], utc=True),
+            "total": transactions["value"].astype(float),
+            "refunded": 0.0,
+            "net_value": transactions["value"].astype(float),
+            "currency": "USD",
+            "status": "purchase",
+            "is_purchase": True,
+        }
+    )
+    return Dataset(orders=conform(orders, ORDER_COLUMNS), timezone=timezone)

@@ -10,6 +10,7 @@ leads table is the one described in :mod:`pipeline.survival`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,7 +41,8 @@ class PipelineValue:
         ``stage, open_leads, win_probability (mean), expected_customers, value,
         low, high``.
     by_week
-        ``week_end, open_leads, expected_customers, value`` at the end of each week.
+        ``week_end, open_leads, expected_customers, value`` at the end of each week
+        (local dates).
     month_over_month
         ``value_now, value_month_ago, change, change_pct`` (30 days apart).
     customer_value
@@ -115,6 +117,7 @@ def pipeline_value(
     horizon_days: float = 90.0,
     weeks: int = 12,
     timezone: str = "UTC",
+    stages_at: Callable[[dt.date], pd.DataFrame] | None = None,
 ) -> PipelineValue:
     """Σ over open leads of P(win | stage) × the expected value of a new customer.
 
@@ -136,10 +139,17 @@ def pipeline_value(
     horizon_days
         Win horizon.
     weeks
-        Weekly history length. Past weeks' stages are rebuilt from entry times (the
-        highest stage entered before the week's end), with today's curves.
+        Weekly history length (``by_week`` and ``month_over_month``).
     timezone
         The store's time zone, in which ``as_of`` is a local day.
+    stages_at
+        The leads table as of a past local day (for example
+        ``lambda day: engine.leads(rules, day)``), for the weekly history. Without
+        it, past stages are rebuilt from entry times (the highest stage entered by
+        then; lapsed rule windows are not replayed) for every week including the
+        last, so ``by_week`` is consistent in itself but its last value may differ
+        from ``total``, which uses today's ``stage`` column. Win curves are today's
+        in both cases.
     """
     end = _end_of(as_of, timezone)
     if customer_value is None or not np.isfinite(customer_value):
@@ -161,25 +171,31 @@ def pipeline_value(
         })
     by_stage = pd.DataFrame(by_stage)
 
+    def expected_at(day: dt.date) -> pd.Series:
+        """Win probabilities of the leads open at the end of a past local day."""
+        at = _end_of(day, timezone)
+        if stages_at is None:
+            return _open_win_probability(leads, at, curves, horizon_days)["p"]
+        past = stages_at(day)
+        return _open_win_probability(past, at, curves, horizon_days, past["stage"])[
+            "p"
+        ]
+
+    as_of_date = pd.Timestamp(as_of).date()
     history = []
     for k in range(weeks, -1, -1):
-        at = end - pd.Timedelta(days=7 * k)
-        p = _open_win_probability(leads, at, curves, horizon_days)["p"]
+        day = as_of_date - dt.timedelta(days=7 * k)
+        p = now["p"] if k == 0 and stages_at is not None else expected_at(day)
         history.append({
-            "week_end": (at - pd.Timedelta(days=1)).date(), "open_leads": len(p),
+            "week_end": day, "open_leads": len(p),
             "expected_customers": float(p.sum()),
             "value": float(p.sum() * customer_value),
         })
-    month_ago = end - pd.Timedelta(days=30)
-    then = float(
-        _open_win_probability(leads, month_ago, curves, horizon_days)["p"].sum()
-        * customer_value
-    )
-    rebuilt_now = history[-1]["value"]
+    then = float(expected_at(as_of_date - dt.timedelta(days=30)).sum() * customer_value)
+    today = history[-1]["value"]
     mom = {
-        "value_now": rebuilt_now, "value_month_ago": then,
-        "change": rebuilt_now - then,
-        "change_pct": 100 * (rebuilt_now - then) / then if then else float("nan"),
+        "value_now": today, "value_month_ago": then, "change": today - then,
+        "change_pct": 100 * (today - then) / then if then else float("nan"),
     }
     return PipelineValue(
         float(by_stage["value"].sum()), float(by_stage["low"].sum()),

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from scipy.stats import rankdata
+from scipy.stats import norm, rankdata
 from statsmodels.stats.proportion import proportion_confint
 
 from pipeline import eventlayer
@@ -60,6 +60,10 @@ MIN_ROWS = 30
 MIN_CLASS = 5
 MAX_SOURCES = 6
 MIN_SOURCE_ROWS = 10
+MAX_ABS_COEF = 10.0
+MAX_STD_ERR = 50.0
+PRIOR_SD = 2.5
+Z95 = 1.959963984540054
 
 StagesAt = Callable[[dt.date], pd.DataFrame]
 """A function giving ``person_id, stage`` as of a date (e.g. the stage engine)."""
@@ -87,6 +91,9 @@ class LeadScoreModel:
         ``bin, leads, predicted, observed, observed_low, observed_high``.
     n_train, n_test, positives_train, positives_test
         Rows and purchases in each period.
+    penalised_
+        Whether a feature separated buyers completely, so that a ridge fit (weak
+        normal prior, Laplace intervals) replaced maximum likelihood.
     """
 
     train_cutoff: dt.date
@@ -104,6 +111,7 @@ class LeadScoreModel:
     sources_: list[str] = field(default_factory=list)
     uses_stage_: bool = False
     params_: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    penalised_: bool = False
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:
         """P(purchase within the horizon) for rows of :func:`cutoff_features`."""
@@ -123,6 +131,7 @@ class LeadScoreModel:
             "positives_train": self.positives_train,
             "positives_test": self.positives_test,
             "auc": self.auc_,
+            "penalised": self.penalised_,
         }
 
 
@@ -338,10 +347,54 @@ def _check_classes(y: np.ndarray, when: str) -> None:
         )
 
 
+def _separated(result) -> bool:
+    """Whether a maximum-likelihood fit ran off to infinity (complete separation)."""
+    slopes = np.abs(np.asarray(result.params)[1:])
+    return (
+        not getattr(result, "converged", True)
+        or not np.all(np.isfinite(result.bse))
+        or bool(len(slopes) and slopes.max() > MAX_ABS_COEF)
+        or bool(np.nanmax(np.asarray(result.bse)) > MAX_STD_ERR)
+    )
+
+
+def _ridge_fit(y: np.ndarray, design: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Ridge logistic fit (statsmodels), with its Laplace-approximation covariance.
+
+    The penalty is a normal prior with standard deviation :data:`PRIOR_SD` on every
+    slope (the constant is free); the covariance is the inverse of the penalised
+    log-likelihood's Hessian at the estimate.
+    """
+    n, k = design.shape
+    penalty = np.full(k, 1.0 / PRIOR_SD**2)
+    penalty[0] = 0.0
+    model = sm.GLM(y, design, family=sm.families.Binomial())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = model.fit_regularized(alpha=penalty / n, L1_wt=0.0, maxiter=200)
+    params = np.asarray(fitted.params, dtype=float)
+    x = design.to_numpy(dtype=float)
+    p = 1.0 / (1.0 + np.exp(-(x @ params)))
+    hessian = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty)
+    return params, np.linalg.pinv(hessian)
+
+
 def fit_logit(
     features: pd.DataFrame, outcome: np.ndarray
-) -> tuple[pd.DataFrame, np.ndarray, list[str], list[str], bool]:
-    """Fit the logistic regression; return coefficients, params, columns, levels."""
+) -> tuple[pd.DataFrame, np.ndarray, list[str], list[str], bool, bool]:
+    """Fit the logistic regression.
+
+    Maximum likelihood (statsmodels ``GLM``, binomial) with Wald intervals; when a
+    feature separates buyers from non-buyers completely, so that the maximum
+    likelihood estimate does not exist, a ridge fit with a weak normal prior
+    instead (see :func:`_ridge_fit`), flagged by the last value returned.
+
+    Returns
+    -------
+    tuple
+        Coefficient table, parameters, design columns, entry-point levels, whether
+        the stage is used, whether the ridge fit was needed.
+    """
     sources = _sources(features)
     uses_stage = bool(features["stage"].notna().any())
     design = design_matrix(features, sources, uses_stage)
@@ -349,21 +402,30 @@ def fit_logit(
     design = design[keep]
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # separation warnings: intervals show it
+        warnings.simplefilter("ignore")  # separation is detected and handled below
         result = sm.GLM(outcome, design, family=sm.families.Binomial()).fit()
-    interval = result.conf_int(alpha=0.05)
+    penalised = _separated(result)
+    if penalised:
+        params, covariance = _ridge_fit(outcome, design)
+        std_err = np.sqrt(np.clip(np.diag(covariance), 0, None))
+        z = params / np.where(std_err > 0, std_err, np.nan)
+        p_value = 2 * norm.sf(np.abs(z))
+    else:
+        params = result.params.to_numpy()
+        std_err = result.bse.to_numpy()
+        p_value = result.pvalues.to_numpy()
     coefficients = pd.DataFrame(
         {
             "term": design.columns,
-            "coef": result.params.to_numpy(),
-            "std_err": result.bse.to_numpy(),
-            "ci_low": interval.iloc[:, 0].to_numpy(),
-            "ci_high": interval.iloc[:, 1].to_numpy(),
-            "odds_ratio": np.exp(result.params.to_numpy()),
-            "p_value": result.pvalues.to_numpy(),
+            "coef": params,
+            "std_err": std_err,
+            "ci_low": params - Z95 * std_err,
+            "ci_high": params + Z95 * std_err,
+            "odds_ratio": np.exp(params),
+            "p_value": p_value,
         }
     )
-    return coefficients, result.params.to_numpy(), keep, sources, uses_stage
+    return coefficients, params, keep, sources, uses_stage, penalised
 
 
 def fit_lead_score(
@@ -407,7 +469,9 @@ def fit_lead_score(
 
     train, y_train = period(train_cutoff)
     _check_classes(y_train, f"training ({train_cutoff})")
-    coefficients, params, columns, sources, uses_stage = fit_logit(train, y_train)
+    coefficients, params, columns, sources, uses_stage, penalised = fit_logit(
+        train, y_train
+    )
 
     test, y_test = period(test_cutoff)
     model = LeadScoreModel(
@@ -426,6 +490,7 @@ def fit_lead_score(
         sources_=sources,
         uses_stage_=uses_stage,
         params_=params,
+        penalised_=penalised,
     )
     if len(test):
         predicted = model.predict(test)

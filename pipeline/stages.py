@@ -25,6 +25,7 @@ the rule it changed.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 from collections import OrderedDict
 
@@ -32,6 +33,7 @@ import ibis
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline import eventlayer
 from pipeline.model import STAGES, TS, Dataset
@@ -80,6 +82,7 @@ NAT = np.iinfo(np.int64).min
 
 _PLATFORM_ID = r"^[A-Za-z][A-Za-z0-9_]*:"
 _CACHE_SIZE = 96
+_ENGINES = itertools.count()
 
 
 def identified_ids(person_id: pd.Series) -> pd.Series:
@@ -94,10 +97,11 @@ def identified_ids(person_id: pd.Series) -> pd.Series:
     return (tel | email).astype(bool)
 
 
-def rule_expr(
-    events: ibis.Table, name: str, rule: Rule, as_of_day: int
-) -> ibis.Table:
-    """Per person: when rule ``name`` first held, and whether it holds as of a day.
+def rule_family_expr(events: ibis.Table, name: str) -> ibis.Table:
+    """The events a rule counts, numbered within each person (and product).
+
+    This part of a rule does not depend on its settings, so the engine keeps it
+    as a table and a slider move only runs :func:`rule_on_family_expr`.
 
     Parameters
     ----------
@@ -106,80 +110,33 @@ def rule_expr(
         :class:`StageEngine`), ``ts_us``, ``day``, ``event`` and ``product``.
     name
         A rule name from :data:`pipeline.rules.RULE_NAMES`.
-    rule
-        Its settings; ``min_count`` events within ``window_days`` days.
-    as_of_day
-        The local day number evaluated (events after its end are ignored).
 
     Returns
     -------
     ibis.Table
-        ``pid``, ``entry_us`` (microseconds of the first moment the rule held, null
-        when never) and ``holds`` (the rule holds at the end of ``as_of_day``), one
-        row per person with at least one matching event.
-
-    Notes
-    -----
-    The event that completes *n* matching events within *d* days is found with a
-    lag of *n* − 1 over the person's matching events ordered by ``ts_us``; the rule
-    holds at day *D* when some event up to *D* has its (*n* − 1)-th predecessor on
-    day *D* − *d* + 1 or later. Only integer windows are used, so the expression
-    compiles for DuckDB, BigQuery and Spark.
+        ``pid``, ``ts_us``, ``day`` (and ``product`` for rules counted per product)
+        and ``rn``, the event's 1-based position among the person's matching events
+        ordered by ``ts_us``. The cart rule's family also has ``orders_upto``
+        (orders at or before the cart; an order at the same microsecond counts)
+        and ``orders_before`` (orders strictly before it).
     """
     if name == "intent_cart":
-        return cart_rule_expr(events, rule, as_of_day)
+        return _cart_family_expr(events)
     kinds, needs_product, per_product = RULE_EVENTS[name]
-
-    # Matching events up to the end of the day evaluated.
-    keep = events.event.isin(kinds) & (events.day <= as_of_day)
+    keep = events.event.isin(kinds)
     if needs_product:
         keep &= events["product"].notnull()
     matched = events.filter(keep)
-
-    # The day of the (n-1)-th previous matching event.
-    keys = [matched.pid, matched["product"]] if per_product else [matched.pid]
+    keys = ["pid", "product"] if per_product else ["pid"]
     window = ibis.window(group_by=keys, order_by=matched.ts_us)
-    first_day = (
-        matched.day.lag(rule.min_count - 1).over(window)
-        if rule.min_count > 1
-        else matched.day
-    )
-    matched = matched.mutate(first_day=first_day)
-
-    # First moment held, and whether n events fall in the window ending at as_of_day.
-    held = matched.first_day.notnull() & (
-        matched.day - matched.first_day < rule.window_days
-    )
-    recent = matched.first_day >= as_of_day - rule.window_days + 1
-    return matched.group_by("pid").aggregate(
-        entry_us=matched.ts_us.min(where=held),
-        holds=matched.ts_us.count(where=recent) > 0,
+    return matched.select(
+        *keys, "ts_us", "day", rn=ibis.row_number().over(window) + 1
     )
 
 
-def cart_rule_expr(events: ibis.Table, rule: Rule, as_of_day: int) -> ibis.Table:
-    """Per person: the cart rule's first moment and whether it holds as of a day.
-
-    The rule: at least ``min_count`` ``add_to_cart`` or ``checkout_started`` events
-    within ``window_days`` days, none followed by an order (an order at the same
-    microsecond counts as after it) up to the end of ``as_of_day``.
-
-    Returns
-    -------
-    ibis.Table
-        ``pid``, ``entry_us``, ``holds``, as :func:`rule_expr`.
-
-    Notes
-    -----
-    Each cart carries two running order counts: orders at or before it
-    (``orders_upto``) and orders strictly before it (``orders_before``). Carts *j*
-    to *i* have no order between them when ``orders_upto[i] == orders_before[j]``,
-    and no order after them up to *D* when ``orders_before[j]`` equals the person's
-    orders up to *D*.
-    """
-    stream = events.filter(
-        events.event.isin(CART_EVENTS + ("order",)) & (events.day <= as_of_day)
-    )
+def _cart_family_expr(events: ibis.Table) -> ibis.Table:
+    """Carts and checkouts with running order counts and their position."""
+    stream = events.filter(events.event.isin(CART_EVENTS + ("order",)))
     stream = stream.mutate(is_order=(stream.event == "order").cast("int64"))
 
     # Running order counts; at equal times orders sort first for "upto", last for
@@ -193,32 +150,119 @@ def cart_rule_expr(events: ibis.Table, rule: Rule, as_of_day: int) -> ibis.Table
     stream = stream.mutate(
         orders_upto=stream.is_order.sum().over(upto),
         orders_before=stream.is_order.sum().over(before),
-        orders_total=stream.is_order.sum().over(ibis.window(group_by=stream.pid)),
     )
 
-    # The (n-1)-th previous cart: its day and the orders before it.
     carts = stream.filter(stream.is_order == 0)
     window = ibis.window(group_by=carts.pid, order_by=carts.ts_us)
-    lag = rule.min_count - 1
-    carts = carts.mutate(
-        first_day=carts.day.lag(lag).over(window) if lag else carts.day,
-        first_before=(
-            carts.orders_before.lag(lag).over(window) if lag else carts.orders_before
-        ),
+    return carts.select(
+        "pid", "ts_us", "day", "orders_upto", "orders_before",
+        rn=ibis.row_number().over(window) + 1,
     )
 
-    held = (
-        carts.first_day.notnull()
-        & (carts.day - carts.first_day < rule.window_days)
-        & (carts.orders_upto == carts.first_before)
+
+def rule_on_family_expr(
+    family: ibis.Table,
+    name: str,
+    rule: Rule,
+    as_of_day: int,
+    orders: ibis.Table | None = None,
+) -> ibis.Table:
+    """Per person: when rule ``name`` first held, and whether it holds as of a day.
+
+    Parameters
+    ----------
+    family
+        The rule's events from :func:`rule_family_expr`.
+    name
+        A rule name from :data:`pipeline.rules.RULE_NAMES`.
+    rule
+        Its settings: at least ``min_count`` events within ``window_days`` days.
+    as_of_day
+        The local day number evaluated (events after its end are ignored).
+    orders
+        For the cart rule: the order events (``pid``, ``day``), e.g.
+        :func:`order_ranks_expr`.
+
+    Returns
+    -------
+    ibis.Table
+        ``pid``, ``entry_us`` (microseconds of the first moment the rule held, null
+        when never) and ``holds`` (the rule holds at the end of ``as_of_day``), one
+        row per person with a matching event up to that day.
+
+    Notes
+    -----
+    Event *i* completes *n* matching events within *d* days when its (*n* − 1)-th
+    predecessor (position ``rn`` − *n* + 1, found by an equi-join on the integer
+    position: a lag of *n* − 1 events) lies on day ``day_i`` − *d* + 1 or later.
+    The rule holds at day *D* when some event up to *D* has its (*n* − 1)-th
+    predecessor on day *D* − *d* + 1 or later. For carts, the carts from the
+    predecessor to event *i* must also have no order between them
+    (``orders_upto[i] == orders_before[j]``), and no order may follow them up to
+    *D* (``orders_before[j]`` equals the person's orders up to *D*). Only integer
+    comparisons are used, so the expression compiles for DuckDB, BigQuery and
+    Spark.
+    """
+    is_cart = name == "intent_cart"
+    keys = ["pid", "product"] if "product" in family.columns else ["pid"]
+    lag = rule.min_count - 1
+
+    # Each event up to the day, with the day (and orders) of its (n-1)-th
+    # predecessor.
+    now = family.filter(family.day <= as_of_day)
+    if lag:
+        back = family.select(
+            *keys,
+            rn=family.rn + lag,
+            first_day=family.day,
+            **({"first_before": family.orders_before} if is_cart else {}),
+        )
+        now = now.join(back, [*keys, "rn"])
+    else:
+        now = now.mutate(
+            first_day=now.day,
+            **({"first_before": now.orders_before} if is_cart else {}),
+        )
+
+    # For carts: the person's orders up to the day.
+    if is_cart:
+        if orders is None:
+            raise ValueError("the cart rule needs the order events (orders=...)")
+        upto = orders.filter(orders.day <= as_of_day)
+        totals = upto.group_by("pid").aggregate(orders_total=upto.count())
+        now = now.left_join(totals, "pid").select(
+            now, orders_total=totals.orders_total.fill_null(0)
+        )
+
+    # When it first held, and whether it holds in the window ending at the day.
+    held = now.day - now.first_day < rule.window_days
+    recent = now.first_day >= as_of_day - rule.window_days + 1
+    if is_cart:
+        held &= now.orders_upto == now.first_before
+        recent &= now.first_before == now.orders_total
+    return now.group_by("pid").aggregate(
+        entry_us=now.ts_us.min(where=held),
+        holds=now.ts_us.count(where=recent) > 0,
     )
-    recent = (carts.first_day >= as_of_day - rule.window_days + 1) & (
-        carts.first_before == carts.orders_total
-    )
-    return carts.group_by("pid").aggregate(
-        entry_us=carts.ts_us.min(where=held),
-        holds=carts.ts_us.count(where=recent) > 0,
-    )
+
+
+def rule_expr(
+    events: ibis.Table, name: str, rule: Rule, as_of_day: int
+) -> ibis.Table:
+    """Rule ``name`` over the event layer's table, as one expression.
+
+    :func:`rule_family_expr` followed by :func:`rule_on_family_expr`: the form to
+    run on Spark or BigQuery. The engine runs the same two steps with the first
+    kept as a table.
+
+    Returns
+    -------
+    ibis.Table
+        ``pid``, ``entry_us`` and ``holds``, see :func:`rule_on_family_expr`.
+    """
+    orders = order_ranks_expr(events) if name == "intent_cart" else None
+    family = rule_family_expr(events, name)
+    return rule_on_family_expr(family, name, rule, as_of_day, orders)
 
 
 def order_ranks_expr(events: ibis.Table) -> ibis.Table:
@@ -289,8 +333,11 @@ class StageEngine:
     con
         The backend holding the events.
     events
-        The event layer's table, with the integer person key ``pid`` (an index
-        into :attr:`person_ids`); events without a person are left out.
+        The event layer's table (:data:`pipeline.eventlayer.EVENT_LAYER_COLUMNS`)
+        with the integer person key ``pid`` first (an index into
+        :attr:`person_ids`); events without a person are left out.
+    orders
+        The order events ranked per person (:func:`order_ranks_expr`), as a table.
     person_ids
         Every person: the dataset's people, then persons seen only in events.
     timezone
@@ -303,6 +350,9 @@ class StageEngine:
         self._rule_cache: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = (
             OrderedDict()
         )
+        self._families: dict[str, ibis.Table] = {}
+        # Table names: plain on the engine's own backend, unique on a shared one.
+        self._prefix = "" if con is None else f"stage_engine_{next(_ENGINES)}_"
 
         # Events with a person, as the event layer's frame plus the integer key.
         raw = dataset.events
@@ -314,9 +364,14 @@ class StageEngine:
         # People: the dataset's people first, then persons known only from events.
         people = self._people_table(dataset.people, frame["person_id"])
         self.person_ids = people["person_id"].reset_index(drop=True)
-        codes = pd.Index(self.person_ids).get_indexer(frame["person_id"])
-        frame.insert(0, "pid", codes.astype("int64"))
-        self.events = self.con.create_table("events", frame, overwrite=True)
+        codes = pc.index_in(
+            pa.array(frame["person_id"], type=pa.string()),
+            value_set=pa.array(self.person_ids, type=pa.string()),
+        )
+        frame.insert(0, "pid", codes.to_numpy(zero_copy_only=False).astype("int64"))
+        self.events = self.con.create_table(
+            f"{self._prefix}events", frame, overwrite=True
+        )
         log.info("stage engine: %d events, %d persons", len(frame), len(people))
 
         # What does not depend on the rules: identity, first sightings, orders.
@@ -380,9 +435,14 @@ class StageEngine:
         return us, day
 
     def _order_ranks(self) -> dict[str, np.ndarray]:
-        """Every order event sorted by person and rank, as numpy arrays."""
-        expr = order_ranks_expr(self.events).order_by(["pid", "rank"])
-        table = self.con.to_pyarrow(expr)
+        """Every order event sorted by person and rank, as numpy arrays.
+
+        Also kept as the backend table :attr:`orders` for the cart rule.
+        """
+        self.orders = self.con.create_table(
+            f"{self._prefix}orders", order_ranks_expr(self.events), overwrite=True
+        )
+        table = self.con.to_pyarrow(self.orders.order_by(["pid", "rank"]))
         return {
             "pid": table["pid"].to_numpy(),
             "ts_us": table["ts_us"].to_numpy(),
@@ -509,7 +569,8 @@ class StageEngine:
             self._rule_cache.move_to_end(key)
             return self._rule_cache[key]
 
-        table = self.con.to_pyarrow(rule_expr(self.events, name, rule, day))
+        expr = rule_on_family_expr(self._family(name), name, rule, day, self.orders)
+        table = self.con.to_pyarrow(expr)
         n = len(self.person_ids)
         entry = np.full(n, NAT, dtype=np.int64)
         holds = np.zeros(n, dtype=bool)
@@ -521,6 +582,16 @@ class StageEngine:
         if len(self._rule_cache) > _CACHE_SIZE:
             self._rule_cache.popitem(last=False)
         return entry, holds
+
+    def _family(self, name: str) -> ibis.Table:
+        """Rule ``name``'s numbered events, kept as a backend table once computed."""
+        if name not in self._families:
+            self._families[name] = self.con.create_table(
+                f"{self._prefix}family_{name}",
+                rule_family_expr(self.events, name),
+                overwrite=True,
+            )
+        return self._families[name]
 
     def _customers(
         self, day: int, min_orders: int

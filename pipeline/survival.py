@@ -75,8 +75,9 @@ def conversion_durations(
 ) -> pd.DataFrame:
     """Time from entering a stage to becoming a customer, with censoring.
 
-    Leads with no entry time are left out; so are leads who were customers before
-    they entered the stage (``end < start``). A lead not converted by the end of
+    Leads with no entry time are left out; so are leads who became customers at or
+    before the moment they entered the stage (``end <= start``: people captured by
+    their first order were never open leads). A lead not converted by the end of
     ``as_of`` is censored there.
 
     Returns
@@ -88,7 +89,7 @@ def conversion_durations(
     start = pd.to_datetime(leads[start_col], utc=True)
     finish = pd.to_datetime(leads[end_col], utc=True)
     converted = finish.notna() & (finish < end)
-    keep = start.notna() & (start < end) & ~(converted & (finish < start))
+    keep = start.notna() & (start < end) & ~(converted & (finish <= start))
     stop = finish.where(converted, end)
     days = np.clip(_days(stop, start), 0, None)
     return pd.DataFrame(

@@ -224,3 +224,39 @@ def test_too_few_leads_says_what_to_upload():
     )
     with pytest.raises(scoring.ScoringUnavailable, match="Upload signups"):
         scoring.fit_lead_score(empty, AS_OF)
+
+
+def test_complete_separation_falls_back_to_a_ridge_fit():
+    """Test that a feature separating buyers perfectly gives finite, flagged results.
+
+    Every lead with a cart buys and no other lead does, so maximum likelihood has no
+    finite estimate; the weak-prior ridge fit must keep every coefficient bounded
+    and the cart effect clearly positive.
+    """
+    rng = np.random.default_rng(3)
+    people, events, orders = [], [], []
+    for cohort_cut, prefix in ((TRAIN_CUTOFF, "s"), (TEST_CUTOFF, "t")):
+        for i in range(400):
+            pid = f"{prefix}{i}@example.com"
+            seen = cohort_cut - dt.timedelta(days=20)
+            if prefix == "t":
+                seen = TRAIN_CUTOFF + dt.timedelta(days=2)
+            people.append({"person_id": pid, "email": pid,
+                           "first_seen": _ts(seen, 9), "signup_source": "newsletter"})
+            for _ in range(int(rng.poisson(1.5))):
+                events.append({"person_id": pid, "event": "email_open",
+                               "ts": _ts(cohort_cut - dt.timedelta(days=3), 10)})
+            if i % 10 == 0:
+                events.append({"person_id": pid, "event": "add_to_cart",
+                               "ts": _ts(cohort_cut - dt.timedelta(days=1), 12)})
+                orders.append({"order_id": f"{prefix}o{i}", "person_id": pid,
+                               "ts": _ts(cohort_cut + dt.timedelta(days=3), 12),
+                               "total": 40.0, "net_value": 40.0, "status": "purchase",
+                               "is_purchase": True})
+    model = scoring.fit_lead_score(make_dataset(people, events, orders), AS_OF)
+    assert model.penalised_
+    coefs = model.coefficients_.set_index("term")
+    assert np.isfinite(coefs[["coef", "ci_low", "ci_high"]].to_numpy()).all()
+    assert coefs["coef"].abs().max() < 15
+    assert coefs.loc["log1p_carts", "ci_low"] > 0
+    assert model.auc_ == pytest.approx(1.0)

@@ -172,7 +172,7 @@ def analyse_dataset(
     if n_boot:
         extras = {}
         if klaviyo is not None:
-            extras["overstatement"] = _overstatement_statistic(
+            extras["overstatement"] = overstatement_statistic(
                 journeys.paths, klaviyo
             )
         intervals = bootstrap(
@@ -183,7 +183,7 @@ def analyse_dataset(
                     klaviyo)
 
 
-def _overstatement_statistic(paths: PathSet, klaviyo: Overstatement):
+def overstatement_statistic(paths: PathSet, klaviyo: Overstatement):
     """Claimed ÷ the reference model's Email + SMS revenue, on a bootstrap replicate."""
     claimed = claimed_per_path(paths.path_key, klaviyo.orders_frame)
     per_conversion = np.divide(

@@ -79,7 +79,10 @@ def _last_non_direct(
     non_direct = ~np.isin(paths.touch_channel, direct_codes)
     index = np.arange(len(touch_path))
     best = np.full(paths.n_paths, -1, dtype=np.int64)
-    np.maximum.at(best, touch_path[non_direct], index[non_direct])
+    nonempty = paths.lengths > 0
+    if nonempty.any():
+        candidate = np.where(non_direct, index, -1)
+        best[nonempty] = np.maximum.reduceat(candidate, paths.offsets[:-1][nonempty])
     chosen = np.where(best >= 0, best, paths.offsets[1:] - 1)
     shares = np.zeros(len(touch_path))
     has_touch = paths.lengths > 0

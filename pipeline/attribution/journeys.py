@@ -137,7 +137,15 @@ def journey_expr(
     touches = touches_expr(events, settings)
 
     by_person = ibis.window(group_by=conversions.person_id, order_by=conversions.ts_us)
-    conv = conversions.mutate(prev_ts=conversions.ts_us.lag().over(by_person))
+    conv = conversions.mutate(
+        prev_ts=conversions.ts_us.lag().over(by_person)
+        if settings.cut_at_conversions
+        else ibis.null("int64")
+    )
+    if "after_us" in conversions.columns:
+        start, prev = conv.after_us, conv.prev_ts
+        later = prev.isnull() | (start.notnull() & (start > prev))
+        conv = conv.mutate(prev_ts=ibis.cases((later, start), else_=prev))
     conv = conv.select(
         conv_person=conv.person_id, conv_id=conv.conv_id, conv_ts=conv.ts_us,
         prev_ts=conv.prev_ts,
@@ -146,9 +154,8 @@ def journey_expr(
         touches.person_id == conv.conv_person,
         touches.ts_us <= conv.conv_ts,
         touches.ts_us >= conv.conv_ts - lookback_us,
+        conv.prev_ts.isnull() | (touches.ts_us > conv.prev_ts),
     ]
-    if settings.cut_at_conversions:
-        condition.append(conv.prev_ts.isnull() | (touches.ts_us > conv.prev_ts))
     converting = touches.join(conv, condition).select(
         journey=conv.conv_id,
         person_id=touches.person_id,
@@ -227,7 +234,8 @@ def build_journeys(
     conversions
         What counts as a conversion: ``conv_id, person_id, ts_us, value``; default
         the purchases (:func:`conversions_frame`). The stage views pass stage
-        entries instead.
+        entries instead, with ``after_us`` (nullable ``Int64``): only touches
+        after it count (the entry into the stage the lead left).
     con
         An ibis backend (default: a fresh in-process DuckDB).
 
@@ -243,9 +251,12 @@ def build_journeys(
         "attribution_events", event_frame(dataset.events, dataset.timezone),
         overwrite=True,
     )
+    columns = ["conv_id", "person_id", "ts_us", "value"]
+    if "after_us" in conversions:
+        columns.append("after_us")
     conv_table = con.create_table(
         "attribution_conversions",
-        conversions[["conv_id", "person_id", "ts_us", "value"]].astype(
+        conversions[columns].astype(
             {"conv_id": "string", "person_id": "string", "ts_us": "int64"}
         ),
         overwrite=True,

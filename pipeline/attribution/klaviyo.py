@@ -89,6 +89,7 @@ def _latest_within(
         by="person_id",
         direction="backward",
         tolerance=window_us,
+        allow_exact_matches=False,
     ).set_index("index")
     return merged[["its", "event", "campaign"]].reindex(orders.index)
 

@@ -86,7 +86,10 @@ def build_chain(paths: PathSet, order: int = 1) -> Chain:
         ok = position >= lag
         earlier[ok] = channel[np.flatnonzero(ok) - lag]
         code = code * base + earlier
-    unique, state = np.unique(code, return_inverse=True)
+    if order == 1:
+        unique, state = np.arange(n_channels, dtype=np.int64), code
+    else:
+        unique, state = np.unique(code, return_inverse=True)
     state = state.astype(np.int64) + 1
 
     touch_path = paths.touch_path

@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import logging
 from dataclasses import dataclass, replace
+from functools import cached_property
 from itertools import chain
 
 import numpy as np
@@ -81,14 +82,14 @@ class PathSet:
     def lengths(self) -> np.ndarray:
         return np.diff(self.offsets)
 
-    @property
+    @cached_property
     def touch_path(self) -> np.ndarray:
-        """The journey index of every touch."""
+        """The journey index of every touch (computed once)."""
         return np.repeat(np.arange(self.n_paths), self.lengths)
 
-    @property
+    @cached_property
     def touch_position(self) -> np.ndarray:
-        """The 0-based position of every touch in its journey."""
+        """The 0-based position of every touch in its journey (computed once)."""
         return np.arange(len(self.touch_channel)) - self.offsets[self.touch_path]
 
     @property

@@ -63,7 +63,9 @@ def channel_masks(touch_channel: np.ndarray, paths: PathSet) -> np.ndarray:
     """The bitmask of the set of channels of every journey (0 for empty journeys)."""
     bits = np.left_shift(np.int64(1), touch_channel.astype(np.int64))
     masks = np.zeros(paths.n_paths, dtype=np.int64)
-    np.bitwise_or.at(masks, paths.touch_path, bits)
+    nonempty = paths.lengths > 0
+    if nonempty.any():
+        masks[nonempty] = np.bitwise_or.reduceat(bits, paths.offsets[:-1][nonempty])
     return masks
 
 

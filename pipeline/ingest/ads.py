@@ -26,8 +26,8 @@ import pandas as pd
 
 from pipeline.ingest import raw
 from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
-from pipeline.ingest.klaviyo import _getter
 from pipeline.ingest.values import parse_numbers, parse_timestamps
+from pipeline.ingest.vendor_common import column_getter, safe_score, table_of
 from pipeline.model import (
     CLAIM_COLUMNS,
     SPEND_COLUMNS,
@@ -122,7 +122,7 @@ def score_google(source: SourceFile) -> float:
 def read_meta(source: SourceFile, context: ReadContext) -> ReadResult:
     """Read a Meta Ads export into ``spend`` (Paid Social) and Meta's ``claims``."""
     report = FileReport(file=source.name, kind="meta_ads")
-    table = _table(source, report, skip_lines=0)
+    table = table_of(source, report, skip_lines=0, header=True)
     columns = list(table.columns)
     spent = _find(columns, "amount spent", prefix=True)
     if spent is None:
@@ -136,6 +136,15 @@ def read_meta(source: SourceFile, context: ReadContext) -> ReadResult:
     }
     currency = _currency(spent, table, cols["currency"])
     claims_cols = [c for c in columns if _norm(c) in META_CLAIMS]
+    starts = _find(columns, "reporting starts")
+    ends = _find(columns, "reporting ends")
+    if cols["date"] == starts and ends is not None:
+        longer = (table[starts].astype("string") != table[ends].astype("string"))
+        if longer.fillna(False).any():
+            report.notes.append(
+                f"{int(longer.sum())} row(s) cover more than one day and are dated at "
+                "their first day: export with a daily breakdown (Breakdown > Day)"
+            )
     return _finish(source, table, report, spent, cols, currency,
                    pd.Series("Paid Social", index=table.index, dtype="string"),
                    "meta", claims_cols, context)
@@ -151,7 +160,7 @@ def read_google(source: SourceFile, context: ReadContext) -> ReadResult:
                          "10 lines", file=source.name)
     title = [ln.strip().strip('"') for ln in text.splitlines()[:header] if ln.strip()]
     report.meta["title"] = title
-    table = _table(source, report, skip_lines=header)
+    table = table_of(source, report, skip_lines=header, header=True)
     columns = list(table.columns)
     cols = {
         "date": _find(columns, "day", "date", "week", "month"),
@@ -173,7 +182,7 @@ def read_google(source: SourceFile, context: ReadContext) -> ReadResult:
         report.excluded_by["total row"] = int(total.sum())
     table = table[~total]
 
-    get = _getter(table, {k: v for k, v in cols.items() if v})
+    get = column_getter(table, {k: v for k, v in cols.items() if v})
     kind = get("type").str.lower().str.strip()
     channel = kind.map(GOOGLE_CHANNELS).astype("string")
     name = get("campaign").str.lower().fillna("")
@@ -190,7 +199,7 @@ def read_google(source: SourceFile, context: ReadContext) -> ReadResult:
 
 
 def _currency(spent: str, table: pd.DataFrame, column: str | None) -> pd.Series:
-    """Each row's currency: a currency column, else the code in the spend column name."""
+    """Each row's currency: its currency column, else the code in the spend name."""
     from_name = _CURRENCY_IN_NAME.search(spent)
     default = from_name.group(1) if from_name else pd.NA
     out = pd.Series(default, index=table.index, dtype="string")
@@ -268,17 +277,7 @@ def _finish(
     return ReadResult(report=report, spend=spend_frame, claims=claims)
 
 
-def _table(source: SourceFile, report: FileReport, skip_lines: int) -> pd.DataFrame:
-    """The file as text from its header on; unsplittable rows counted as rejected."""
-    table = raw.read_table(source, skip_lines=skip_lines, header=True)
-    problems = raw.table_problems(table)
-    report.rows_read += raw.rows_read(table)
-    report.rows_rejected += len(problems)
-    report.problems.extend(problems)
-    return table
-
-
-register("meta_ads", score_meta, read_meta,
+register("meta_ads", safe_score(score_meta), read_meta,
          "Meta Ads Manager export: spend by day and campaign (Paid Social)")
-register("google_ads", score_google, read_google,
+register("google_ads", safe_score(score_google), read_google,
          "Google Ads report: spend by day and campaign")

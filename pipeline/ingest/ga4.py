@@ -15,22 +15,23 @@ from __future__ import annotations
 
 from pipeline.ingest import ga4_bigquery, ga4_reports
 from pipeline.ingest.base import register
+from pipeline.ingest.vendor_common import safe_score
 
 register(
     "ga4_report",
-    ga4_reports.score_report,
+    safe_score(ga4_reports.score_report),
     ga4_reports.read_report,
     "GA4 report (Download CSV): channel aggregates by week, day or dimension",
 )
 register(
     "ga4_exploration",
-    ga4_reports.score_exploration,
+    safe_score(ga4_reports.score_exploration),
     ga4_reports.read_exploration,
     "GA4 Exploration export: channel aggregates",
 )
 register(
     "ga4_bigquery",
-    ga4_bigquery.score,
+    safe_score(ga4_bigquery.score),
     ga4_bigquery.read,
     "GA4 BigQuery event export (NDJSON, Parquet or a flattened CSV): events",
 )

@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.channels import channel_groups
@@ -220,68 +222,50 @@ def _from_flat(source: SourceFile, report: FileReport) -> tuple[pd.DataFrame, bo
 
 
 def _from_nested(source: SourceFile) -> tuple[pd.DataFrame, bool]:
-    """An NDJSON/Parquet export's nested records as our fields."""
+    """An NDJSON/Parquet export's nested records as our fields, all as text.
+
+    Nested fields are taken apart with :mod:`pyarrow.compute` (struct fields,
+    flattened lists), not row by row in Python.
+    """
     table = raw.read_arrow(source)
     n = table.num_rows
+    params = _event_params(table, ("ga_session_id", "page_location", "page_title",
+                                   "source", "medium", "campaign", "transaction_id",
+                                   "value", "currency"))
 
-    def column(name: str) -> list[Any]:
-        if name in table.column_names:
-            return table.column(name).to_pylist()
-        return [None] * n
+    def path(*steps: str) -> pd.Series:
+        return _struct_path(table, steps)
 
-    wanted = ("ga_session_id", "page_location", "page_title", "source", "medium",
-              "campaign", "transaction_id", "value", "currency")
-    params = {k: [None] * n for k in wanted}
-    for i, plist in enumerate(column("event_params")):
-        for param in plist or ():
-            key = param.get("key")
-            if key in params and params[key][i] is None:
-                params[key][i] = _param_value(param.get("value"))
-
-    ecommerce = column("ecommerce")
-    items = column("items")
-    collected = column("collected_traffic_source")
-    last_click = column("session_traffic_source_last_click")
-
-    def pick(records: list[Any], *path: str) -> list[Any]:
-        out = []
-        for record in records:
-            for step in path:
-                record = record.get(step) if isinstance(record, dict) else None
-            out.append(record)
-        return out
-
-    cross = [r.get("cross_channel_campaign") if isinstance(r, dict) else None
-             for r in last_click]
-    manual = [r.get("manual_campaign") if isinstance(r, dict) else None
-              for r in last_click]
-    first_item = [(lst or [None])[0] for lst in items]
-
+    first_item = _first_list_element(table, "items")
+    cross = ("session_traffic_source_last_click", "cross_channel_campaign")
+    manual = ("session_traffic_source_last_click", "manual_campaign")
     flat = pd.DataFrame({
-        "pseudo_id": column("user_pseudo_id"),
-        "user_id": column("user_id"),
-        "event_name": column("event_name"),
-        "ts": column("event_timestamp"),
+        "pseudo_id": path("user_pseudo_id"),
+        "user_id": path("user_id"),
+        "event_name": path("event_name"),
+        "ts": path("event_timestamp"),
         "session_id": params["ga_session_id"],
-        "source": _first_of(pick(cross, "source"), pick(manual, "source"),
-                            pick(collected, "manual_source"), params["source"]),
-        "medium": _first_of(pick(cross, "medium"), pick(manual, "medium"),
-                            pick(collected, "manual_medium"), params["medium"]),
-        "campaign": _first_of(pick(cross, "campaign_name"),
-                              pick(manual, "campaign_name"),
-                              pick(collected, "manual_campaign_name"),
+        "source": _first_of(path(*cross, "source"), path(*manual, "source"),
+                            path("collected_traffic_source", "manual_source"),
+                            params["source"]),
+        "medium": _first_of(path(*cross, "medium"), path(*manual, "medium"),
+                            path("collected_traffic_source", "manual_medium"),
+                            params["medium"]),
+        "campaign": _first_of(path(*cross, "campaign_name"),
+                              path(*manual, "campaign_name"),
+                              path("collected_traffic_source", "manual_campaign_name"),
                               params["campaign"]),
-        "channel": pick(cross, "default_channel_group"),
+        "channel": path(*cross, "default_channel_group"),
         "page_location": params["page_location"],
         "page_title": params["page_title"],
-        "transaction_id": _first_of(pick(ecommerce, "transaction_id"),
+        "transaction_id": _first_of(path("ecommerce", "transaction_id"),
                                     params["transaction_id"]),
-        "value": _first_of(pick(ecommerce, "purchase_revenue"), params["value"]),
+        "value": _first_of(path("ecommerce", "purchase_revenue"), params["value"]),
         "currency": params["currency"],
-        "item": _first_of(pick(first_item, "item_id"), pick(first_item, "item_name")),
+        "item": _first_of(_struct_path(first_item, ("item_id",), n),
+                          _struct_path(first_item, ("item_name",), n)),
     })
-    flat = flat.map(_text).astype("string")
-    flat.index = pd.RangeIndex(n) + (1 if source.text is not None else 1)
+    flat.index = pd.RangeIndex(n) + 1  # NDJSON line / Parquet row, from 1
     names = set(table.column_names)
     has_traffic = bool(
         {"collected_traffic_source", "session_traffic_source_last_click"} & names
@@ -289,37 +273,126 @@ def _from_nested(source: SourceFile) -> tuple[pd.DataFrame, bool]:
     return flat, has_traffic
 
 
-def _param_value(value: Any) -> Any:
-    """The one filled field of an ``event_params`` value struct."""
-    if not isinstance(value, dict):
-        return value
-    for field_name in ("string_value", "int_value", "double_value", "float_value"):
-        if value.get(field_name) is not None:
-            return value[field_name]
-    return None
+def _as_text(array: pa.Array | pa.ChunkedArray | None, n: int) -> pd.Series:
+    """An Arrow column as exact text: ids keep every digit, numbers their value."""
+    if array is None:
+        return pd.Series(pd.NA, index=range(n), dtype="string")
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks() if array.num_chunks else pa.array([], pa.null())
+    kind = array.type
+    if pa.types.is_null(kind):
+        return pd.Series(pd.NA, index=range(n), dtype="string")
+    if pa.types.is_floating(kind):
+        values = array.to_numpy(zero_copy_only=False)
+        text = pd.Series(values).map(_float_text)
+        return text.astype("string").reset_index(drop=True)
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        try:
+            array = pc.cast(array, pa.string())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return pd.Series([None if v is None else json.dumps(v, default=str)
+                              for v in array.to_pylist()], dtype="string")
+    return pd.Series(array.to_pandas(), dtype="string").reset_index(drop=True)
 
 
-def _first_of(*columns: list[Any]) -> list[Any]:
-    """Row by row, the first non-missing value among ``columns``."""
-    return [next((v for v in values if v not in (None, "")), None)
-            for values in zip(*columns, strict=True)]
-
-
-def _text(value: Any) -> Any:
-    """Ids and numbers as exact text (``1704412800`` never ``1704412800.0``)."""
-    if value is None:
+def _float_text(value: float) -> Any:
+    """A float as text, whole numbers without ``.0`` (``1704412800``)."""
+    if value != value:  # NaN
         return pd.NA
-    if isinstance(value, float):
-        if np.isnan(value):
-            return pd.NA
-        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
-    return str(value)
+    if value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return repr(float(value))
+
+
+def _struct_field(array: Any, name: str) -> Any:
+    """A field of a struct column, ``None`` when the struct has no such field."""
+    if array is None or not pa.types.is_struct(array.type):
+        return None
+    if array.type.get_field_index(name) < 0:
+        return None
+    return pc.struct_field(array, name)
+
+
+def _struct_path(
+    table: pa.Table | pa.Array | None, steps: tuple[str, ...], n: int = 0
+) -> pd.Series:
+    """A nested field (``ecommerce.transaction_id``) of every row, as text."""
+    if table is None:
+        return _as_text(None, n)
+    if isinstance(table, pa.Table):
+        n = table.num_rows
+        array = table.column(steps[0]) if steps[0] in table.column_names else None
+        rest = steps[1:]
+    else:
+        n = len(table)
+        array, rest = table, steps
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks() if array.num_chunks else None
+    for step in rest:
+        array = _struct_field(array, step)
+    return _as_text(array, n)
+
+
+def _first_list_element(table: pa.Table, name: str) -> pa.Array | None:
+    """The first element of a list column per row (null for empty lists)."""
+    if name not in table.column_names:
+        return None
+    column = table.column(name)
+    column = column.combine_chunks() if column.num_chunks else None
+    if column is None or not pa.types.is_list(column.type):
+        return None
+    flat = pc.list_flatten(column)
+    parents = np.asarray(pc.list_parent_indices(column))
+    first = np.full(len(column), -1, dtype=np.int64)
+    unique, where = np.unique(parents, return_index=True)
+    first[unique] = where
+    indices = pa.array(first, mask=first < 0)
+    return flat.take(indices)
+
+
+def _event_params(table: pa.Table, keys: tuple[str, ...]) -> dict[str, pd.Series]:
+    """The first value of each wanted ``event_params`` key per row, as text.
+
+    A value sits in one of ``string_value``, ``int_value``, ``double_value`` or
+    ``float_value``; the first filled one is taken.
+    """
+    n = table.num_rows
+    out = {key: pd.Series(pd.NA, index=range(n), dtype="string") for key in keys}
+    if "event_params" not in table.column_names:
+        return out
+    column = table.column("event_params")
+    column = column.combine_chunks() if column.num_chunks else None
+    if column is None or not pa.types.is_list(column.type):
+        return out
+    flat = pc.list_flatten(column)
+    if len(flat) == 0:
+        return out
+    parents = np.asarray(pc.list_parent_indices(column))
+    names = _as_text(_struct_field(flat, "key"), len(flat))
+    value = _struct_field(flat, "value")
+    text = pd.Series(pd.NA, index=range(len(flat)), dtype="string")
+    for field_name in ("string_value", "int_value", "double_value", "float_value"):
+        text = text.fillna(_as_text(_struct_field(value, field_name), len(flat)))
+    frame = pd.DataFrame({"row": parents, "key": names, "text": text})
+    frame = frame[frame["key"].isin(keys) & frame["text"].notna()]
+    frame = frame.drop_duplicates(["row", "key"], keep="first")
+    for key, part in frame.groupby("key"):
+        out[key].iloc[part["row"].to_numpy()] = part["text"].to_numpy()
+    return out
+
+
+def _first_of(*columns: pd.Series) -> pd.Series:
+    """Row by row, the first non-missing, non-empty value among ``columns``."""
+    out = columns[0].mask(columns[0] == "")
+    for column in columns[1:]:
+        out = out.fillna(column.mask(column == ""))
+    return out
 
 
 def _events(
     flat: pd.DataFrame, has_traffic: bool, file: str, report: FileReport
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Canonical events and people from the flat fields; rows accounted in ``report``."""
+    """Canonical events and people from the flat fields, rows counted in ``report``."""
     blank = flat.apply(lambda c: c.str.strip().replace("", pd.NA))
     ts, bad_ts = parse_timestamps(blank["ts"])
     name = blank["event_name"].str.lower()
@@ -343,7 +416,7 @@ def _events(
     unused = event.isna() & ~rejected
     report.rows_excluded += int(unused.sum())
     if unused.any():
-        report.excluded_by["GA4 event type not used by the pipeline"] = int(unused.sum())
+        report.excluded_by["GA4 event type not used"] = int(unused.sum())
     page = blank["page_location"].fillna("") + " " + blank["page_title"].fillna("")
     sizing = (event == "page_view") & page.str.contains(SIZING_PAGE).fillna(False)
     event = event.mask(sizing, "sizing_view")
@@ -386,7 +459,8 @@ def _events(
         report.date_min = events["ts"].min()
         report.date_max = events["ts"].max()
 
-    people = _people(person[~rejected], ts[~rejected], blank["user_id"][~rejected], file)
+    kept = ~rejected
+    people = _people(person[kept], ts[kept], blank["user_id"][kept], file)
     report.meta["people"] = len(people)
     report.meta["people_with_user_id"] = int(
         people.loc[people["person_id"].str.startswith("ga4"), "user_id"].notna().sum()
@@ -430,9 +504,8 @@ def _people(
     })
     email = normalise_email(people["user_id"])
     people["alias"] = platform_ids(people["user_id"], "id").where(email.isna())
-    linked = people[email.notna()].assign(
-        alias=people["person_id"], person_id=email, email=email
-    )
+    linked = people.assign(alias=people["person_id"], person_id=email, email=email)
+    linked = linked[email.notna()]
     people = pd.concat([people, linked], ignore_index=True)
     people["source_file"] = file
     out = conform(people, PEOPLE_COLUMNS)

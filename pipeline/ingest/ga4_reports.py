@@ -167,15 +167,25 @@ def _text_rows(text: str) -> list[tuple[int, list[str]]]:
             counts = {d: line.count(d) for d in (",", ";", "\t")}
             delimiter = max(counts, key=counts.get) if max(counts.values()) else ","
             break
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    rows = []
-    start = 1
     try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        rows = []
+        start = 1
         for fields in reader:
             rows.append((start, fields))
             start = reader.line_num + 1
+        return rows
     except csv.Error as exc:
-        logger.warning("CSV stopped at line %s: %s", start, exc)
+        # a stray quote or carriage return: read line by line, a line that still
+        # cannot be split becomes one text cell (a stray line, then rejected)
+        logger.debug("CSV parse failed (%s); reading line by line", exc)
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        try:
+            fields = next(csv.reader([line], delimiter=delimiter), [])
+        except csv.Error:
+            fields = [line.replace("\x00", "")]
+        rows.append((number, fields))
     return rows
 
 
@@ -183,7 +193,9 @@ def _xlsx_rows(source: SourceFile) -> list[tuple[int, list[str]]]:
     """The first sheet of an xlsx workbook as text rows."""
     import openpyxl
 
-    book = openpyxl.load_workbook(io.BytesIO(source.data), read_only=True, data_only=True)
+    book = openpyxl.load_workbook(
+        io.BytesIO(source.data), read_only=True, data_only=True
+    )
     sheet = book.worksheets[0]
     rows = []
     for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
@@ -402,12 +414,8 @@ def _cells(table: Table) -> pd.DataFrame:
         fields = list(fields)
         if len(fields) > width:
             label = next((f for f in fields if f), "")
-            if label.lower() in _TOTAL_LABELS:
-                extra = len(fields) - width
-                fields = [label] + fields[1 + extra:] if fields[0] == label else (
-                    [label] + fields[extra + 1:]
-                )
-                fields = fields[:width]
+            if label.lower() in _TOTAL_LABELS and width > 1:
+                fields = [label] + fields[-(width - 1):]
             else:
                 fields = fields[:width]
         rows.append(fields + [""] * (width - len(fields)))
@@ -446,8 +454,7 @@ def _read_table(
     label = table.title or ", ".join(names[:2])
     table_name = f"{number}: {label}"
     info = {"table": table_name, "rows": len(table.rows), "columns": names,
-            "start_date": None if table.start is None else table.start.date().isoformat(),
-            "end_date": None if table.end is None else table.end.date().isoformat(),
+            "start_date": _iso(table.start), "end_date": _iso(table.end),
             "not_observable": 0}
     if not table.rows:
         return pd.DataFrame(), info
@@ -552,6 +559,11 @@ def _read_table(
     return out, info
 
 
+def _iso(day: pd.Timestamp | None) -> str | None:
+    """A day as ``YYYY-MM-DD`` (``None`` stays ``None``)."""
+    return None if day is None else day.date().isoformat()
+
+
 def _is_time(name: str, column: pd.Series) -> pd.Series:
     """Cells of a time dimension (so a bare week number is never taken for a note)."""
     if name.lower() in TIME_DIMENSIONS:
@@ -567,7 +579,10 @@ def _channels(names: list[str], cells: pd.DataFrame, n_dims: int) -> pd.Series:
     for i in range(n_dims):
         if names[i] in SOURCE_MEDIUM_DIMENSIONS:
             parts = cells[f"c{i}"].str.split(" / ", n=1, expand=True)
-            medium = parts[1] if parts.shape[1] > 1 else pd.Series(pd.NA, index=cells.index)
+            medium = (
+                parts[1] if parts.shape[1] > 1
+                else pd.Series(pd.NA, index=cells.index, dtype="string")
+            )
             return channel_groups(parts[0], medium)
     return pd.Series(pd.NA, index=cells.index, dtype="string")
 

@@ -43,6 +43,7 @@ from pipeline.ingest.values import (
     parse_percent,
     parse_timestamps,
 )
+from pipeline.ingest.vendor_common import column_getter, safe_score, table_of
 from pipeline.model import (
     CLAIM_COLUMNS,
     EVENT_COLUMNS,
@@ -96,12 +97,12 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
                     "sms subscription status"),
     "predicted_clv": ("predicted customer lifetime value", "predicted clv"),
     "historic_clv": ("historic customer lifetime value", "historic clv"),
-    "metric": ("metric", "metric name", "event", "event name", "activity", "metric_name"),
+    "metric": ("metric", "metric name", "event", "event name", "activity"),
     "time": ("timestamp", "datetime", "time", "event time", "date", "event date",
              "event timestamp"),
     "campaign": ("campaign name", "campaign", "message name", "campaign_name"),
     "flow": ("flow name", "flow", "flow_name"),
-    "message_id": ("message id", "message", "message_id", "campaign id", "flow message id"),
+    "message_id": ("message id", "message", "campaign id", "flow message id"),
     "value": ("value", "revenue", "order total", "total", "amount"),
     "order_id": ("order id", "orderid", "order_id", "order number", "event id",
                  "event_id"),
@@ -125,6 +126,16 @@ _CLAIM_WORDS = re.compile(
     r"placed order|revenue|open rate|click rate|recipients|opens|clicks|"
     r"unsubscribe|bounce|deliver|conversion|orders?\b", re.IGNORECASE
 )
+_PROFILE_FIELDS = ("email", "phone", "profile_id", "created", "source", "consent_email",
+                   "consent_sms", "predicted_clv", "historic_clv")
+_PROFILE_EXTRA = frozenset({
+    "first name", "last name", "organization", "title", "address", "address 2",
+    "city", "state / region", "region", "country", "zip code", "latitude",
+    "longitude", "ip address", "timezone", "last active", "last open", "last click",
+    "expected date of next order", "average order value", "total customer lifetime "
+    "value", "churn probability", "average days between orders", "predicted number "
+    "of orders", "gender", "birthday", "locale", "external id",
+})
 _REPORT_FIELDS = ("period", "group_id", "group", "channel", "report_name",
                   "message_name", "message_id")
 _NOT_METRICS = _REPORT_FIELDS
@@ -186,8 +197,10 @@ def score_profiles(source: SourceFile) -> float:
                                              "profile created", "initial source"))
     if klaviyo_words >= 1 and markers:
         return 0.85
-    if len(markers) >= 2:
-        return 0.5
+    known = {_norm(s) for f in _PROFILE_FIELDS for s in SYNONYMS[f]} | _PROFILE_EXTRA
+    share = sum(_norm(c) in known for c in frame.columns) / max(len(frame.columns), 1)
+    if markers and share >= 0.8:
+        return 0.6
     return 0.0
 
 
@@ -239,12 +252,12 @@ def _consent(values: pd.Series) -> pd.Series:
 def read_profiles(source: SourceFile, context: ReadContext) -> ReadResult:
     """Read a Klaviyo list/segment export into people and ``signup`` events."""
     report = FileReport(file=source.name, kind="klaviyo_profiles")
-    table = _table(source, report)
+    table = table_of(source, report)
     cols = match_columns(list(table.columns))
     if not ({"email", "phone"} & set(cols)):
         raise InputError("a Klaviyo profile export needs an Email or Phone Number "
                          "column", file=source.name)
-    get = _getter(table, cols)
+    get = column_getter(table, cols)
     email = normalise_email(get("email"))
     phone = normalise_phone(get("phone"))
     person = person_key(email, phone, index=table.index)
@@ -269,7 +282,9 @@ def read_profiles(source: SourceFile, context: ReadContext) -> ReadResult:
         "signup_source": get("source"), "consent_email": _consent(get("consent_email")),
         "consent_sms": _consent(get("consent_sms")), "source_file": source.name,
     })[keep]
-    extras = {f: parse_numbers(get(f))[0][keep] for f in ("predicted_clv", "historic_clv")}
+    extras = {
+        f: parse_numbers(get(f))[0][keep] for f in ("predicted_clv", "historic_clv")
+    }
     people = conform(people, PEOPLE_COLUMNS)
     for name, values in extras.items():
         people[name] = values.to_numpy()
@@ -296,12 +311,12 @@ def read_profiles(source: SourceFile, context: ReadContext) -> ReadResult:
 def read_events(source: SourceFile, context: ReadContext) -> ReadResult:
     """Read a Klaviyo event export into canonical events (and the people in it)."""
     report = FileReport(file=source.name, kind="klaviyo_events")
-    table = _table(source, report)
+    table = table_of(source, report)
     cols = match_columns(list(table.columns))
     if "metric" not in cols or "time" not in cols:
         raise InputError("a Klaviyo event export needs a metric (event name) and a "
                          "time column", file=source.name)
-    get = _getter(table, cols)
+    get = column_getter(table, cols)
     email = normalise_email(get("email"))
     phone = normalise_phone(get("phone"))
     person = person_key(email, phone, get("profile_id") if "profile_id" in cols
@@ -360,9 +375,9 @@ def read_events(source: SourceFile, context: ReadContext) -> ReadResult:
 def read_report(source: SourceFile, context: ReadContext) -> ReadResult:
     """Read a Klaviyo campaign, flow or custom report into ``claims``, as reported."""
     report = FileReport(file=source.name, kind="klaviyo_report")
-    table = _table(source, report)
+    table = table_of(source, report)
     cols = match_columns(list(table.columns), _REPORT_FIELDS)
-    get = _getter(table, cols)
+    get = column_getter(table, cols)
 
     start, end, bad_period = _periods(get("period"), context)
     group = get("group")
@@ -493,36 +508,9 @@ def claims_overlap(claims: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()[columns]
 
 
-# -------------------------------------------------------------------------- shared
-
-
-def _table(source: SourceFile, report: FileReport) -> pd.DataFrame:
-    """The file as text, unsplittable rows counted as rejected."""
-    table = raw.read_table(source)
-    problems = raw.table_problems(table)
-    report.rows_read += raw.rows_read(table)
-    report.rows_rejected += len(problems)
-    report.problems.extend(problems)
-    return table
-
-
-def _getter(table: pd.DataFrame, cols: dict):
-    """A function returning our field's column as text (all ``NA`` when absent)."""
-    empty = pd.Series(pd.NA, index=table.index, dtype="string")
-
-    def get(field_name: str) -> pd.Series:
-        column = cols.get(field_name)
-        if column is None:
-            return empty.copy()
-        values = table[column].astype("string").str.strip()
-        return values.mask(values == "")
-
-    return get
-
-
-register("klaviyo_profiles", score_profiles, read_profiles,
+register("klaviyo_profiles", safe_score(score_profiles), read_profiles,
          "Klaviyo list/segment export: people, consent and signups")
-register("klaviyo_events", score_events, read_events,
+register("klaviyo_events", safe_score(score_events), read_events,
          "Klaviyo event export: opens, clicks, deliveries, site events, orders")
-register("klaviyo_report", score_report, read_report,
+register("klaviyo_report", safe_score(score_report), read_report,
          "Klaviyo campaign/flow/custom report: Klaviyo's claims, never revenue")

@@ -366,10 +366,12 @@ def coverage_notes(
         intent = events[events["event"].isin(INTENT_EVENTS)]
         late = intent[intent["ts"] > last_order]
         if len(late) and pd.notna(last_order):
+            end = last_order.tz_convert(dataset.timezone)
+            latest = late["ts"].max().tz_convert(dataset.timezone)
             notes.append(
-                f"Checkout and cart events run to {late['ts'].max():%Y-%m-%d} but the "
-                f"order data ends {last_order:%Y-%m-%d}: \"no order after it\" cannot "
-                f"be known past {last_order:%Y-%m-%d} ({len(late):,} events after it)."
+                f"Checkout and cart events run to {latest:%Y-%m-%d} but the order "
+                f"data ends {end:%Y-%m-%d}: \"no order after it\" cannot be known "
+                f"past {end:%Y-%m-%d} ({len(late):,} events after it)."
             )
 
     currencies = purchases["currency"].dropna().unique()

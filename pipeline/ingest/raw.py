@@ -180,17 +180,19 @@ def _xlsx_sheets(name: str, data: bytes) -> list[SourceFile]:
 
     sheets: list[tuple[str, str]] = []
     for sheet in book.worksheets:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        rows = 0
+        rows = []
         for row in sheet.iter_rows(values_only=True):
             cells = [_cell_text(v) for v in row]
             while cells and cells[-1] == "":
                 cells.pop()
-            writer.writerow(cells)
-            rows += any(cells)
-        if rows:
-            sheets.append((sheet.title, buffer.getvalue()))
+            rows.append(cells)
+        if not any(rows):
+            continue
+        width = max(len(r) for r in rows)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerows(r + [""] * (width - len(r)) for r in rows)
+        sheets.append((sheet.title, buffer.getvalue()))
     book.close()
 
     if not sheets:
@@ -290,8 +292,14 @@ def decode(name: str, data: bytes) -> tuple[str, str]:
 
     from charset_normalizer import from_bytes
 
-    best = from_bytes(head).best()
-    candidates = ([best.encoding] if best is not None else []) + ["cp1252", "latin-1"]
+    matches = list(from_bytes(head))
+    candidates = [m.encoding for m in matches[:1]] + ["cp1252", "latin-1"]
+    if matches:
+        # cp1252 is what Excel writes in the West: take it when it reads as cleanly
+        # as the detector's first choice (short files cannot tell cp1250 from it)
+        clean = min(m.chaos for m in matches)
+        if any(m.encoding == "cp1252" and m.chaos <= clean for m in matches):
+            candidates.insert(0, "cp1252")
     for encoding in candidates:
         try:
             text = data.decode(encoding)
@@ -476,6 +484,15 @@ def read_table(
 
 def peek(source: SourceFile, rows: int = 200) -> pd.DataFrame:
     """The first rows of :func:`read_table`, cheaply (for detection); empty on failure."""
+    key = f"peek:{rows}"
+    if key in source._cache:
+        return source._cache[key].copy()
+    frame = _peek(source, rows)
+    source._cache[key] = frame
+    return frame.copy()
+
+
+def _peek(source: SourceFile, rows: int) -> pd.DataFrame:
     try:
         if source.text is not None and len(source.text) > 2_000_000:
             head = source.text[:1_000_000]
@@ -596,6 +613,7 @@ def _python_table(
     rows = [r for r in rows if any(c.strip() for c in r)]
     if not rows:
         raise InputError("the file holds no rows", file=name)
+    ends_cleanly = text.endswith(("\n", "\r"))
 
     width = len(rows[0])
     names = _unique_names(rows[0]) if header else [f"column_{i + 1}" for i in range(width)]
@@ -606,11 +624,14 @@ def _python_table(
         number = first_row + offset
         if len(row) > width and not any(c.strip() for c in row[width:]):
             row = row[:width]
+        cut = offset == len(body) - 1 and len(row) < width and not ends_cleanly
+        if len(row) < width and not cut:
+            # trailing empty cells left out (some tools and re-saved files do this)
+            row = row + [""] * (width - len(row))
         if len(row) == width:
             kept.append(row)
             labels.append(number)
             continue
-        cut = offset == len(body) - 1 and len(row) < width
         problems.append(
             Problem(
                 number,
@@ -623,8 +644,8 @@ def _python_table(
                 ),
             )
         )
+    kept = [[cell if cell.strip() else None for cell in row] for row in kept]
     frame = pd.DataFrame(kept, columns=names, index=labels, dtype="string")
-    frame = frame.mask(frame.apply(lambda c: c.str.strip() == ""))
     frame.attrs["problems"] = problems
     return frame
 

@@ -180,9 +180,13 @@ def _phones(frame: pd.DataFrame, cols: dict[str, str]) -> pd.Series:
 
 def _products(frame: pd.DataFrame, cols: dict[str, str], groups: pd.Series) -> pd.Series:
     """Line-item names of each order joined by ``"; "``, by group number."""
-    names = _get(frame, cols, "lineitem name").fillna("")
-    joined = names.groupby(groups).agg(lambda s: "; ".join(x for x in s if x))
-    return joined.replace("", pd.NA).astype("string")
+    names = _get(frame, cols, "lineitem name").to_numpy(dtype=object, na_value=None)
+    joined: dict[int, list[str]] = {}
+    for group, name in zip(groups.to_numpy(), names, strict=True):
+        if name:
+            joined.setdefault(int(group), []).append(str(name))
+    text = {group: "; ".join(items) for group, items in joined.items()}
+    return pd.Series(text, dtype="string").reindex(groups.unique())
 
 
 def read_orders(source: SourceFile, context: ReadContext) -> ReadResult:
@@ -268,9 +272,10 @@ def read_orders(source: SourceFile, context: ReadContext) -> ReadResult:
     status = pd.Series("purchase", index=first.index, dtype="string")
     for name in reversed(flags.columns):
         status = status.mask(flags[name], name)
-    flag_text = flags.apply(
-        lambda col: col.map({True: col.name, False: ""})
-    ).agg(",".join, axis=1).str.strip(",").str.replace(",,+", ",", regex=True)
+    flag_text = pd.Series("", index=first.index, dtype="string")
+    for name in flags.columns:
+        flag_text = flag_text + flags[name].map({True: name + ",", False: ""})
+    flag_text = flag_text.str.rstrip(",")
 
     # who bought it
     email = _get(first, cols, "email")

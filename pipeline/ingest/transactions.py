@@ -17,7 +17,6 @@ store's time zone when set, else UTC.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 
 import pandas as pd
@@ -138,12 +137,12 @@ def score(source: SourceFile) -> float:
 
 def _stable_ids(file_key: pd.DataFrame) -> pd.Series:
     """Order ids from a row's content and its occurrence number among equal rows."""
-    text = file_key.astype("string").fillna("").agg("|".join, axis=1)
-    occurrence = text.groupby(text).cumcount().astype(str)
-    keyed = text + "#" + occurrence
-    return keyed.map(
-        lambda s: "txn:" + hashlib.sha1(s.encode("utf-8")).hexdigest()[:16]
-    ).astype("string")
+    text = file_key.iloc[:, 0].astype("string").fillna("")
+    for col in file_key.columns[1:]:
+        text = text + "|" + file_key[col].astype("string").fillna("")
+    occurrence = text.groupby(text).cumcount().astype("string")
+    hashed = pd.util.hash_pandas_object(text + "#" + occurrence, index=False)
+    return ("txn:" + pd.Series(hashed, index=file_key.index).map("{:016x}".format))
 
 
 def read(source: SourceFile, context: ReadContext) -> ReadResult:

@@ -416,9 +416,10 @@ def _parse_numeric_dates(text: pd.Series, dayfirst: bool, assume_tz: str) -> pd.
     short = year.str.len() == 2
     year = year.where(~short, "20" + year)
     hour = pd.to_numeric(f["h"], errors="coerce").fillna(0).astype(int)
-    ampm = f["ampm"].astype("string").str.lower().str[0]
-    hour = hour.where(~((ampm == "p") & (hour < 12)), hour + 12)
-    hour = hour.where(~((ampm == "a") & (hour == 12)), 0)
+    ampm = f["ampm"].astype("string").str.lower().str[0].fillna("")
+    pm = ((ampm == "p") & (hour < 12)).astype(bool)
+    midnight = ((ampm == "a") & (hour == 12)).astype(bool)
+    hour = hour.where(~pm, hour + 12).where(~midnight, 0)
     minute = f["m"].fillna("00").astype("string")
     second = f["s"].fillna("00").astype("string")
     frac = f["f"].fillna("").astype("string").str.replace(",", ".", regex=False)

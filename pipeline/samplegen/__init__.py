@@ -88,9 +88,11 @@ class SampleBrand:
             path = folder / name
             path.write_bytes(data)
             written.append(path)
-        for name, frame in (("stages.csv", self.truth),
-                            ("klaviyo_claims.csv", self.klaviyo_claims),
-                            ("channel_effects.csv", self.channel_effects)):
+        for name, frame in (
+            ("stages.csv", self.truth),
+            ("klaviyo_claims.csv", self.klaviyo_claims),
+            ("channel_effects.csv", self.channel_effects),
+        ):
             path = folder / "truth" / name
             path.write_bytes(frame.to_csv(index=False, lineterminator="\n").encode())
             written.append(path)
@@ -110,7 +112,7 @@ def generate(
     ----------
     n_leads
         Identified leads (with an email). Anonymous visitors (GA4 pseudo ids) come
-        on top, a quarter as many; a few guest orders have no email at all.
+        on top, a sixth as many; a few guest orders have no email at all.
     seed
         The same seed gives byte-identical files.
     end_date
@@ -150,6 +152,17 @@ def generate(
         channel_effects=channel_effects(sim),
         timezone=timezone,
         end_date=end_date,
-        orders=orders[["order_id", "name", "person_id", "ts_us", "status", "total",
-                       "refunded", "net_value", "is_purchase"]].copy(),
+        orders=orders[
+            [
+                "order_id",
+                "name",
+                "person_id",
+                "ts_us",
+                "status",
+                "total",
+                "refunded",
+                "net_value",
+                "is_purchase",
+            ]
+        ].copy(),
     )

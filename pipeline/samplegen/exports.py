@@ -35,24 +35,60 @@ ORDER_HEADER = (
     "Duties,Billing Province Name,Shipping Province Name,Payment ID,Payment Terms Name,"
     "Next Payment Due At,Payment References"
 ).split(",")
-CHECKOUT_HEADER = [c for c in ORDER_HEADER if c not in (
-    "Outstanding Balance", "Employee", "Location", "Device ID", "Duties", "Payment ID",
-    "Payment Terms Name", "Next Payment Due At", "Payment References")]
+CHECKOUT_HEADER = [
+    c
+    for c in ORDER_HEADER
+    if c
+    not in (
+        "Outstanding Balance",
+        "Employee",
+        "Location",
+        "Device ID",
+        "Duties",
+        "Payment ID",
+        "Payment Terms Name",
+        "Next Payment Due At",
+        "Payment References",
+    )
+]
 CUSTOMER_HEADER = (
     "First Name,Last Name,Email,Accepts Email Marketing,Company,Address1,Address2,City,"
     "Province,Province Code,Country,Country Code,Zip,Phone,Accepts SMS Marketing,"
     "Total Spent,Total Orders,Tags,Note,Tax Exempt"
 ).split(",")
 PROFILE_HEADER = [
-    "Klaviyo ID", "Email", "Phone Number", "First Name", "Last Name", "City",
-    "State / Region", "Country", "Zip Code", "Source", "Email Marketing Consent",
-    "SMS Marketing Consent", "Profile Created On", "Last Active",
+    "Email",
+    "Phone Number",
+    "First Name",
+    "Last Name",
+    "City",
+    "State / Region",
+    "Country",
+    "Zip Code",
+    "Source",
+    "Email Marketing Consent",
+    "SMS Marketing Consent",
+    "Profile Created On",
 ]
-EVENT_HEADER = ["person", "timestamp", "event", "channel", "campaign", "product",
-                "order_id", "value"]
+EVENT_HEADER = [
+    "person",
+    "timestamp",
+    "event",
+    "channel",
+    "campaign",
+    "product",
+    "order_id",
+    "value",
+]
 SESSION_HEADER = [*EVENT_HEADER, "source", "medium"]
-KLAVIYO_TYPES = (cat.SIGNUP, cat.EMAIL_DELIVERED, cat.EMAIL_OPEN, cat.EMAIL_CLICK,
-                 cat.SMS_CLICK, cat.ORDER)
+KLAVIYO_TYPES = (
+    cat.SIGNUP,
+    cat.EMAIL_DELIVERED,
+    cat.EMAIL_OPEN,
+    cat.EMAIL_CLICK,
+    cat.SMS_CLICK,
+    cat.ORDER,
+)
 # Shopify writes these as "" when empty on an order's first row.
 QUOTED_EMPTY = {"Discount Code", "Note Attributes", "Tags"}
 STORE_URL = "https://northfold.example"
@@ -66,8 +102,12 @@ def _cell(value: str, quote_empty: bool = False) -> str:
     return value
 
 
-def _csv(header: list[str], rows: list[list[str]], quoted: set[str] = frozenset(),
-         first: list[bool] | None = None) -> bytes:
+def _csv(
+    header: list[str],
+    rows: list[list[str]],
+    quoted: set[str] = frozenset(),
+    first: list[bool] | None = None,
+) -> bytes:
     """CSV text with LF line endings; ``quoted`` columns are written ``""`` when empty
     on the rows flagged in ``first`` (Shopify does so on an order's first row)."""
     flags = [name in quoted for name in header]
@@ -107,7 +147,8 @@ class Exporter:
         anon_ids = self.rng.integers(100_000_000, 2_000_000_000, sim.n_anon)
         first_seen = self.rng.integers(1_700_000_000, 1_760_000_000, sim.n_anon)
         self.person_ids = self.emails + [
-            f"ga4:{a}.{f}" for a, f in zip(anon_ids, first_seen, strict=True)]
+            f"ga4:{a}.{f}" for a, f in zip(anon_ids, first_seen, strict=True)
+        ]
         self.orders = self._order_table()
 
     def ts_us(self, day, sec) -> np.ndarray:
@@ -123,9 +164,13 @@ class Exporter:
         rng = self.rng
         n = len(o)
         o["name"] = [f"#{1001 + i}" for i in range(n)]
-        o["order_id"] = [str(6_120_000_000_000 + i * 3_187 + int(j))
-                         for i, j in enumerate(rng.integers(0, 3_000, n))]
-        gross = np.array([sum(cat.PRODUCTS[p][1] for p in items) for items in o["items"]])
+        o["order_id"] = [
+            str(6_120_000_000_000 + i * 3_187 + int(j))
+            for i, j in enumerate(rng.integers(0, 3_000, n))
+        ]
+        gross = np.array(
+            [sum(cat.PRODUCTS[p][1] for p in items) for items in o["items"]]
+        )
         o["discount_amount"] = np.round(gross * o["discount"].to_numpy(), 2)
         o["subtotal"] = np.round(gross - o["discount_amount"], 2)
         o["shipping"] = np.where(o["subtotal"] >= 100, 0.0, 8.0)
@@ -135,16 +180,25 @@ class Exporter:
         status = o["status"].to_numpy()
         partial = np.round(o["total"] * rng.uniform(0.2, 0.6, n), 2)
         o["refunded"] = np.select(
-            [status == "partially_refunded", np.isin(status, ("refunded", "cancelled"))],
-            [partial, o["total"]], 0.0)
+            [
+                status == "partially_refunded",
+                np.isin(status, ("refunded", "cancelled")),
+            ],
+            [partial, o["total"]],
+            0.0,
+        )
         o["net_value"] = np.round(o["total"] - o["refunded"], 2)
         o["is_purchase"] = np.isin(status, PURCHASE_STATUSES)
         lead = o["lead"].to_numpy()
         o["person_id"] = [self.emails[i] if i >= 0 else None for i in lead]
         o["upper_email"] = rng.random(n) < 0.03
-        o["payment"] = np.where(status == "test", "(for testing) Bogus Gateway",
-                                np.where(rng.random(n) < 0.8, "Shopify Payments",
-                                         "PayPal Express Checkout"))
+        o["payment"] = np.where(
+            status == "test",
+            "(for testing) Bogus Gateway",
+            np.where(
+                rng.random(n) < 0.8, "Shopify Payments", "PayPal Express Checkout"
+            ),
+        )
         return o
 
     def shopify_orders(self) -> bytes:
@@ -168,8 +222,10 @@ class Exporter:
                 if r["upper_email"]:
                     email = email[0].upper() + email[1:]
             financial = {"cancelled": "refunded", "test": "paid"}.get(status, status)
-            shipped = status not in ("voided", "cancelled") and \
-                r["ts_us"] + 2 * 86_400_000_000 < end_us
+            shipped = (
+                status not in ("voided", "cancelled")
+                and r["ts_us"] + 2 * 86_400_000_000 < end_us
+            )
             if lead >= 0:
                 person = leads.iloc[lead]
                 name = f"{person['first_name']} {person['last_name']}"
@@ -187,53 +243,104 @@ class Exporter:
                 prod = cat.PRODUCTS[p]
                 size = prod[5][(k + j) % len(prod[5])]
                 line = [
-                    f"{prod[0]} / {size}", _money(prod[1]), _money(prod[2]), f"{prod[4]}_{size}", "true", "true",
+                    f"{prod[0]} / {size}",
+                    _money(prod[1]),
+                    _money(prod[2]),
+                    f"{prod[4]}_{size}",
+                    "true",
+                    "true",
                     "fulfilled" if shipped else "pending",
                 ]
-                row = [r["name"], email] + [""] * 14 + [created[k], "1"] + line
+                row = [r["name"], email] + [""] * 13 + [created[k], "1"] + line
                 row += [""] * (len(ORDER_HEADER) - len(row))
                 row[ORDER_HEADER.index("Vendor")] = prod[3]
                 row[ORDER_HEADER.index("Lineitem discount")] = "0.00"
                 if j == 0:
-                    self._order_fields(row, r, financial, paid_at[k], shipped,
-                                       fulfilled_at[k], accepts, name, street, city,
-                                       zip_, phone, ref, taxes,
-                                       cancelled_at[k] if status == "cancelled" else "")
+                    self._order_fields(
+                        row,
+                        r,
+                        financial,
+                        paid_at[k],
+                        shipped,
+                        fulfilled_at[k],
+                        accepts,
+                        name,
+                        street,
+                        city,
+                        zip_,
+                        phone,
+                        ref,
+                        taxes,
+                        cancelled_at[k] if status == "cancelled" else "",
+                    )
                 rows.append(row)
                 heads.append(j == 0)
         return _csv(ORDER_HEADER, rows, QUOTED_EMPTY, heads)
 
     @staticmethod
-    def _order_fields(row, r, financial, paid_at, shipped, fulfilled_at, accepts, name,
-                      street, city, zip_, phone, ref, taxes, cancelled_at) -> None:
+    def _order_fields(
+        row,
+        r,
+        financial,
+        paid_at,
+        shipped,
+        fulfilled_at,
+        accepts,
+        name,
+        street,
+        city,
+        zip_,
+        phone,
+        ref,
+        taxes,
+        cancelled_at,
+    ) -> None:
         h = ORDER_HEADER.index
         values = {
             "Financial Status": financial,
             "Paid at": "" if financial == "voided" else paid_at,
             "Fulfillment Status": "fulfilled" if shipped else "unfulfilled",
             "Fulfilled at": fulfilled_at if shipped else "",
-            "Accepts Marketing": accepts, "Currency": "USD",
-            "Subtotal": _money(r["subtotal"]), "Shipping": _money(r["shipping"]),
-            "Taxes": _money(taxes), "Total": _money(r["total"]),
+            "Accepts Marketing": accepts,
+            "Currency": "USD",
+            "Subtotal": _money(r["subtotal"]),
+            "Shipping": _money(r["shipping"]),
+            "Taxes": _money(taxes),
+            "Total": _money(r["total"]),
             "Discount Code": "WELCOME10" if r["discount"] > 0 else "",
             "Discount Amount": _money(r["discount_amount"]),
             "Shipping Method": "Standard" if r["shipping"] > 0 else "Free Ground",
-            "Cancelled at": cancelled_at, "Payment Method": r["payment"],
-            "Payment Reference": ref, "Refunded Amount": _money(r["refunded"]),
-            "Outstanding Balance": _money(r["total"]) if financial == "voided" else "0.00",
-            "Id": r["order_id"], "Risk Level": "Low", "Source": "web",
-            "Phone": phone, "Payment ID": ref, "Payment References": ref,
+            "Cancelled at": cancelled_at,
+            "Payment Method": r["payment"],
+            "Payment Reference": ref,
+            "Refunded Amount": _money(r["refunded"]),
+            "Outstanding Balance": _money(r["total"])
+            if financial == "voided"
+            else "0.00",
+            "Id": r["order_id"],
+            "Risk Level": "Low",
+            "Source": "web",
+            "Phone": phone,
+            "Payment ID": ref,
+            "Payment References": ref,
         }
         for side in ("Billing", "Shipping"):
             values |= {
-                f"{side} Name": name, f"{side} Street": street,
-                f"{side} Address1": street, f"{side} City": city[0],
-                f"{side} Zip": zip_, f"{side} Province": city[1],
-                f"{side} Country": "US", f"{side} Phone": phone,
+                f"{side} Name": name,
+                f"{side} Street": street,
+                f"{side} Address1": street,
+                f"{side} City": city[0],
+                f"{side} Zip": zip_,
+                f"{side} Province": city[1],
+                f"{side} Country": "US",
+                f"{side} Phone": phone,
                 f"{side} Province Name": city[2],
             }
         if taxes > 0:
-            values |= {"Tax 1 Name": f"{city[1]} State Tax 6%", "Tax 1 Value": _money(taxes)}
+            values |= {
+                "Tax 1 Name": f"{city[1]} State Tax 6%",
+                "Tax 1 Value": _money(taxes),
+            }
         for key, value in values.items():
             row[h(key)] = str(value)
 
@@ -242,7 +349,9 @@ class Exporter:
         """Abandoned checkouts: the orders layout, Financial Status always empty."""
         c = self.sim.checkouts.copy()
         c["ts_us"] = self.ts_us(c["day"], c["sec"])
-        c = c.sort_values("ts_us", ascending=False, kind="stable").reset_index(drop=True)
+        c = c.sort_values("ts_us", ascending=False, kind="stable").reset_index(
+            drop=True
+        )
         created = local_text(c["ts_us"].to_numpy(), self.tz)
         h = CHECKOUT_HEADER.index
         rows = []
@@ -254,28 +363,45 @@ class Exporter:
             row = [""] * len(CHECKOUT_HEADER)
             token = f"{(lead * 2_654_435_761 + k) % 16**12:012x}"
             values = {
-                "Name": f"#{checkout_id}", "Email": self.emails[lead],
+                "Name": f"#{checkout_id}",
+                "Email": self.emails[lead],
                 "Fulfillment Status": "unfulfilled",
-                "Accepts Marketing": "yes" if self.sim.leads["consent_email"].iat[lead]
+                "Accepts Marketing": "yes"
+                if self.sim.leads["consent_email"].iat[lead]
                 else "no",
-                "Currency": "USD", "Subtotal": _money(prod[1]), "Shipping": "0.00",
-                "Taxes": "0.00", "Total": _money(prod[1]), "Discount Amount": "0.00",
-                "Created at": created[k], "Lineitem quantity": "1",
-                "Lineitem name": f"{prod[0]} / {size}", "Lineitem price": _money(prod[1]),
+                "Currency": "USD",
+                "Subtotal": _money(prod[1]),
+                "Shipping": "0.00",
+                "Taxes": "0.00",
+                "Total": _money(prod[1]),
+                "Discount Amount": "0.00",
+                "Created at": created[k],
+                "Lineitem quantity": "1",
+                "Lineitem name": f"{prod[0]} / {size}",
+                "Lineitem price": _money(prod[1]),
                 "Lineitem compare at price": _money(prod[2]),
-                "Lineitem sku": f"{prod[4]}_{size}", "Lineitem requires shipping": "true",
-                "Lineitem taxable": "true", "Lineitem fulfillment status": "pending",
+                "Lineitem sku": f"{prod[4]}_{size}",
+                "Lineitem requires shipping": "true",
+                "Lineitem taxable": "true",
+                "Lineitem fulfillment status": "pending",
                 "Note Attributes": f"abandoned_checkout_url: {STORE_URL}/checkouts/"
-                                  f"{token}/recover\nlanding_page: /products/"
-                                  f"{prod[4].lower()}",
-                "Vendor": prod[3], "Id": checkout_id, "Source": "web",
+                f"{token}/recover\nlanding_page: /products/"
+                f"{prod[4].lower()}",
+                "Vendor": prod[3],
+                "Id": checkout_id,
+                "Source": "web",
                 "Lineitem discount": "0.00",
             }
             for key, value in values.items():
                 row[h(key)] = value
             rows.append(row)
-        quoted = {"Discount Code", "Shipping Method", "Billing Street",
-                  "Payment Reference", "Payment Method"}
+        quoted = {
+            "Discount Code",
+            "Shipping Method",
+            "Billing Street",
+            "Payment Reference",
+            "Payment Method",
+        }
         return _csv(CHECKOUT_HEADER, rows, quoted)
 
     # ---- customers and profiles ------------------------------------------------
@@ -293,45 +419,65 @@ class Exporter:
             n_orders = int(count.get(i, 0))
             city = cat.CITIES[int(p["city"])]
             buyer = n_orders > 0
-            rows.append([
-                p["first_name"] if buyer else "", p["last_name"] if buyer else "",
-                p["email"], "yes" if p["consent_email_end"] else "no", "",
-                f"{10 + i % 890} Maple Ave" if buyer else "", "",
-                city[0] if buyer else "", city[2] if buyer else "",
-                city[1] if buyer else "", "United States" if buyer else "",
-                "US" if buyer else "", f"'{city[3]}{i % 100:02d}" if buyer else "",
-                f"'{p['phone']}" if p["phone"] else "",
-                "yes" if p["consent_sms_end"] else "no",
-                _money(float(spent.get(i, 0.0))), str(n_orders),
-                "" if buyer else "newsletter", "", "no",
-            ])
+            rows.append(
+                [
+                    p["first_name"] if buyer else "",
+                    p["last_name"] if buyer else "",
+                    p["email"],
+                    "yes" if p["consent_email_end"] else "no",
+                    "",
+                    f"{10 + i % 890} Maple Ave" if buyer else "",
+                    "",
+                    city[0] if buyer else "",
+                    city[2] if buyer else "",
+                    city[1] if buyer else "",
+                    "United States" if buyer else "",
+                    "US" if buyer else "",
+                    f"'{city[3]}{i % 100:02d}" if buyer else "",
+                    f"'{p['phone']}" if p["phone"] else "",
+                    "yes" if p["consent_sms_end"] else "no",
+                    _money(float(spent.get(i, 0.0))),
+                    str(n_orders),
+                    "" if buyer else "newsletter",
+                    "",
+                    "no",
+                ]
+            )
         return _csv(CUSTOMER_HEADER, rows)
 
     def klaviyo_profiles(self) -> bytes:
         """Every identified lead as a Klaviyo profile."""
         leads = self.sim.leads
         created = utc_text(self.ts_us(leads["signup_day"], leads["signup_sec"]))
-        ev = self.sim.events
-        last = ev[ev["lead"] < len(leads)].groupby("lead")[["day", "sec"]].last()
-        last_active = utc_text(self.ts_us(last["day"], last["sec"]))
-        email_state = np.where(leads["consent_email_end"], "SUBSCRIBED",
-                               np.where(leads["consent_email"], "UNSUBSCRIBED",
-                                        "NEVER_SUBSCRIBED"))
-        sms_state = np.where(leads["consent_sms_end"], "SUBSCRIBED",
-                             np.where(leads["consent_sms"], "UNSUBSCRIBED", ""))
-        frame = pd.DataFrame({
-            "Klaviyo ID": [f"01J{(i * 7_919 + 13) % 36**8:08X}KQ" for i in range(len(leads))],
-            "Email": leads["email"], "Phone Number": leads["phone"],
-            "First Name": leads["first_name"], "Last Name": leads["last_name"],
-            "City": [cat.CITIES[c][0] for c in leads["city"]],
-            "State / Region": [cat.CITIES[c][2] for c in leads["city"]],
-            "Country": "United States",
-            "Zip Code": [f"{cat.CITIES[c][3]}{i % 100:02d}"
-                         for i, c in enumerate(leads["city"])],
-            "Source": [cat.SIGNUP_FORMS[f] for f in leads["form"]],
-            "Email Marketing Consent": email_state, "SMS Marketing Consent": sms_state,
-            "Profile Created On": created, "Last Active": last_active,
-        })
+        email_state = np.where(
+            leads["consent_email_end"],
+            "SUBSCRIBED",
+            np.where(leads["consent_email"], "UNSUBSCRIBED", "NEVER_SUBSCRIBED"),
+        )
+        sms_state = np.where(
+            leads["consent_sms_end"],
+            "SUBSCRIBED",
+            np.where(leads["consent_sms"], "UNSUBSCRIBED", ""),
+        )
+        frame = pd.DataFrame(
+            {
+                "Email": leads["email"],
+                "Phone Number": leads["phone"],
+                "First Name": leads["first_name"],
+                "Last Name": leads["last_name"],
+                "City": [cat.CITIES[c][0] for c in leads["city"]],
+                "State / Region": [cat.CITIES[c][2] for c in leads["city"]],
+                "Country": "United States",
+                "Zip Code": [
+                    f"{cat.CITIES[c][3]}{i % 100:02d}"
+                    for i, c in enumerate(leads["city"])
+                ],
+                "Source": [cat.SIGNUP_FORMS[f] for f in leads["form"]],
+                "Email Marketing Consent": email_state,
+                "SMS Marketing Consent": sms_state,
+                "Profile Created On": created,
+            }
+        )
         return _frame_csv(frame)
 
     # ---- events ----------------------------------------------------------------
@@ -342,33 +488,56 @@ class Exporter:
         if klaviyo:  # orders that are purchases only, with their exported id and value
             purchase = self.orders.set_index("sim_order")
             keep = (ev["etype"] != cat.ORDER) | ev["order"].map(
-                purchase["is_purchase"]).fillna(False).astype(bool)
+                purchase["is_purchase"]
+            ).fillna(False).astype(bool)
             ev = ev[keep.to_numpy()]
         etype, chan, msg = (ev[c].to_numpy() for c in ("etype", "channel", "message"))
-        touch = np.isin(etype, (cat.SESSION, cat.AD_CLICK, cat.EMAIL_OPEN, cat.EMAIL_CLICK,
-                                cat.SMS_CLICK, cat.EMAIL_DELIVERED))
-        channel = np.where(touch & (chan >= 0),
-                           np.array(cat.CHANNELS, dtype=object)[np.maximum(chan, 0)], "")
-        frame = pd.DataFrame({
-            "person": np.array(self.person_ids, dtype=object)[ev["lead"].to_numpy()],
-            "timestamp": utc_text(self.ts_us(ev["day"], ev["sec"])),
-            "event": np.array(cat.EVENT_NAMES, dtype=object)[etype],
-            "channel": channel,
-            "campaign": [self._campaign(m) for m in msg],
-            "product": [cat.PRODUCTS[p][0] if p >= 0 else "" for p in ev["product"]],
-            "order_id": "", "value": "",
-        })
+        touch = np.isin(
+            etype,
+            (
+                cat.SESSION,
+                cat.AD_CLICK,
+                cat.EMAIL_OPEN,
+                cat.EMAIL_CLICK,
+                cat.SMS_CLICK,
+                cat.EMAIL_DELIVERED,
+            ),
+        )
+        channel = np.where(
+            touch & (chan >= 0),
+            np.array(cat.CHANNELS, dtype=object)[np.maximum(chan, 0)],
+            "",
+        )
+        frame = pd.DataFrame(
+            {
+                "person": np.array(self.person_ids, dtype=object)[
+                    ev["lead"].to_numpy()
+                ],
+                "timestamp": utc_text(self.ts_us(ev["day"], ev["sec"])),
+                "event": np.array(cat.EVENT_NAMES, dtype=object)[etype],
+                "channel": channel,
+                "campaign": [self._campaign(m) for m in msg],
+                "product": [
+                    cat.PRODUCTS[p][0] if p >= 0 else "" for p in ev["product"]
+                ],
+                "order_id": "",
+                "value": "",
+            }
+        )
         if klaviyo:
             orders = self.orders.set_index("sim_order")
             is_order = etype == cat.ORDER
             sim_order = ev["order"].to_numpy()[is_order]
-            frame.loc[is_order, "order_id"] = orders.loc[sim_order, "order_id"].to_numpy()
-            frame.loc[is_order, "value"] = [_money(v) for v in
-                                            orders.loc[sim_order, "net_value"]]
+            frame.loc[is_order, "order_id"] = orders.loc[
+                sim_order, "order_id"
+            ].to_numpy()
+            frame.loc[is_order, "value"] = [
+                _money(v) for v in orders.loc[sim_order, "net_value"]
+            ]
         else:
             source = {c: sm[0] for c, sm in cat.SOURCE_MEDIUM.items()}
             medium = {c: sm[1] for c, sm in cat.SOURCE_MEDIUM.items()}
-            on = touch & (chan >= 0)
+            on = (etype == cat.SESSION) & (chan >= 0)
             frame["source"] = np.where(on, [source.get(c, "") for c in chan], "")
             frame["medium"] = np.where(on, [medium.get(c, "") for c in chan], "")
         return frame

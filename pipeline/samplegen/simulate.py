@@ -1,4 +1,4 @@
-"""The lead simulation behind the sample brand: one day at a time, vectorised over leads.
+"""The sample brand's lead simulation: one day at a time, vectorised over leads.
 
 Each identified lead signs up on a day of the horizon (after an acquisition session
 from one of the channels of :mod:`.catalogue`) and from then on lives a daily
@@ -51,11 +51,11 @@ LAST_UNSETTLED_DAYS = 31  # orders this recent are never refunded, voided or can
 
 # Daily visit probabilities at full interest, per channel (scaled by 0.2 + x).
 VISIT_RATES: dict[int, float] = {
-    cat.PAID_SOCIAL: 0.012,
-    cat.PAID_SEARCH: 0.005,
-    cat.ORGANIC: 0.006,
-    cat.DIRECT: 0.006,
-    cat.REFERRAL: 0.002,
+    cat.PAID_SOCIAL: 0.008,
+    cat.PAID_SEARCH: 0.003,
+    cat.ORGANIC: 0.004,
+    cat.DIRECT: 0.004,
+    cat.REFERRAL: 0.0015,
 }
 ACQUISITION_SHARES = {
     cat.PAID_SOCIAL: 0.38,
@@ -64,8 +64,13 @@ ACQUISITION_SHARES = {
     cat.DIRECT: 0.16,
     cat.REFERRAL: 0.10,
 }
-SETTLED_STATUS = (("paid", 0.83), ("partially_refunded", 0.06), ("refunded", 0.05),
-                  ("voided", 0.03), ("cancelled", 0.03))
+SETTLED_STATUS = (
+    ("paid", 0.83),
+    ("partially_refunded", 0.06),
+    ("refunded", 0.05),
+    ("voided", 0.03),
+    ("cancelled", 0.03),
+)
 RECENT_STATUS = (("paid", 0.93), ("partially_refunded", 0.07))
 PURCHASE_STATUSES = ("paid", "partially_refunded")
 
@@ -121,20 +126,45 @@ class _Log:
 
     def __init__(self) -> None:
         self.parts: dict[str, list[np.ndarray]] = {
-            k: [] for k in ("lead", "day", "sec", "etype", "channel", "message",
-                            "product", "order", "file")
+            k: []
+            for k in (
+                "lead",
+                "day",
+                "sec",
+                "etype",
+                "channel",
+                "message",
+                "product",
+                "order",
+                "file",
+            )
         }
 
-    def add(self, lead, day, sec, etype, *, channel=-1, message=-1, product=-1,
-            order=-1, file="ga4") -> None:
+    def add(
+        self,
+        lead,
+        day,
+        sec,
+        etype,
+        *,
+        channel=-1,
+        message=-1,
+        product=-1,
+        order=-1,
+        file="ga4",
+    ) -> None:
         lead = np.asarray(lead, dtype=np.int32)
         n = len(lead)
         if n == 0:
             return
         for key, value, dtype in (
-            ("lead", lead, np.int32), ("day", day, np.int32), ("sec", sec, np.int32),
-            ("etype", etype, np.int8), ("channel", channel, np.int8),
-            ("message", message, np.int32), ("product", product, np.int16),
+            ("lead", lead, np.int32),
+            ("day", day, np.int32),
+            ("sec", sec, np.int32),
+            ("etype", etype, np.int8),
+            ("channel", channel, np.int8),
+            ("message", message, np.int32),
+            ("product", product, np.int16),
             ("order", order, np.int32),
         ):
             self.parts[key].append(np.broadcast_to(np.asarray(value, dtype), n).copy())
@@ -163,16 +193,18 @@ def _choice(rng: np.random.Generator, shares: dict[int, float], n: int) -> np.nd
     return keys[rng.choice(len(keys), size=n, p=probs / probs.sum())]
 
 
-def _make_leads(rng: np.random.Generator, n: int, horizon: int, day_len) -> pd.DataFrame:
+def _make_leads(
+    rng: np.random.Generator, n: int, horizon: int, day_len
+) -> pd.DataFrame:
     first = rng.integers(0, len(cat.FIRST_NAMES), n)
     last = rng.integers(0, len(cat.LAST_NAMES), n)
     domain = rng.integers(0, len(cat.EMAIL_DOMAINS), n)
     emails = [
-        f"{cat.FIRST_NAMES[f].lower()}.{cat.LAST_NAMES[g].lower()}{i + 100}"
+        f"{cat.FIRST_NAMES[f][0].lower()}{cat.LAST_NAMES[g].lower()}{i + 100}"
         f"@{cat.EMAIL_DOMAINS[d]}"
         for i, (f, g, d) in enumerate(zip(first, last, domain, strict=True))
     ]
-    signup_day = np.sort(rng.integers(0, horizon, n))
+    signup_day = np.sort(horizon - 1 - (horizon * rng.beta(1.0, 1.8, n)).astype(int))
     latest = day_len[signup_day] - MARGIN_S
     signup_sec = (rng.uniform(0.25, 1.0, n) * latest).astype(np.int64)
     consent_sms = rng.random(n) < 0.3
@@ -193,7 +225,7 @@ def _make_leads(rng: np.random.Generator, n: int, horizon: int, day_len) -> pd.D
             "acquisition": _choice(rng, ACQUISITION_SHARES, n),
             "consent_email": rng.random(n) < 0.92,
             "consent_sms": consent_sms,
-            "mpp": rng.random(n) < 0.06,
+            "mpp": rng.random(n) < 0.025,
             "weight": rng.beta(2.0, 3.0, n),
             "tau": rng.uniform(15.0, 90.0, n),
             "p_open": np.where(rng.random(n) < 0.2, 0.0, rng.beta(2.0, 3.0, n)),
@@ -213,8 +245,9 @@ class _Sessions:
         self.carts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.checkouts: list[tuple] = []
 
-    def run(self, day, lead, channel, sec, x, favourite, *, message=-1,
-            first_product=-1) -> None:
+    def run(
+        self, day, lead, channel, sec, x, favourite, *, message=-1, first_product=-1
+    ) -> None:
         """Sessions of ``lead`` starting at ``sec`` of ``day`` (arrays or scalars)."""
         rng, n = self.rng, len(lead)
         if n == 0:
@@ -225,19 +258,34 @@ class _Sessions:
         self.log.add(lead, day, sec, cat.SESSION, channel=channel, message=message)
 
         # product views: the clicked product first, then the favourite or others
-        views = np.minimum(rng.poisson(0.5 + 2.0 * x), 8)
+        views = np.minimum(rng.poisson(0.3 + 2.4 * x), 8)
         views = np.where(first_product >= 0, np.maximum(views, 1), views)
         idx = np.repeat(np.arange(n), views)
         pos = np.arange(len(idx)) - np.repeat(np.cumsum(views) - views, views)
-        product = np.where(rng.random(len(idx)) < 0.55, favourite[idx],
-                           rng.integers(0, len(cat.PRODUCTS), len(idx)))
-        product = np.where((pos == 0) & (first_product[idx] >= 0),
-                           first_product[idx], product)
-        self.log.add(lead[idx], day, sec[idx] + (pos + 1) * step[idx],
-                     cat.PRODUCT_VIEW, channel=channel[idx], product=product)
-        landing = views == 0
-        self.log.add(lead[landing], day, sec[landing] + step[landing], cat.PAGE_VIEW,
-                     channel=channel[landing])
+        product = np.where(
+            rng.random(len(idx)) < 0.55,
+            favourite[idx],
+            rng.integers(0, len(cat.PRODUCTS), len(idx)),
+        )
+        product = np.where(
+            (pos == 0) & (first_product[idx] >= 0), first_product[idx], product
+        )
+        self.log.add(
+            lead[idx],
+            day,
+            sec[idx] + (pos + 1) * step[idx],
+            cat.PRODUCT_VIEW,
+            channel=channel[idx],
+            product=product,
+        )
+        landing = (views == 0) & (rng.random(n) < 0.35)
+        self.log.add(
+            lead[landing],
+            day,
+            sec[landing] + step[landing],
+            cat.PAGE_VIEW,
+            channel=channel[landing],
+        )
 
         # what follows the views, each at its own position in the session
         last_seen = np.full(n, -1)
@@ -245,8 +293,8 @@ class _Sessions:
         seen = views > 0
         tail = sec + (views + 1) * step
         kinds = (
-            (cat.SIZING_VIEW, 0.03 + 0.10 * x, -1),
-            (cat.WISHLIST_ADD, 0.02 + 0.05 * x, None),
+            (cat.SIZING_VIEW, 0.04 + 0.12 * x, -1),
+            (cat.WISHLIST_ADD, 0.05 + 0.12 * x, None),
             (cat.ADD_TO_CART, 0.03 + 0.12 * x, None),
         )
         cart = np.zeros(n, dtype=bool)
@@ -254,31 +302,376 @@ class _Sessions:
             hit = seen & (rng.random(n) < prob)
             if etype == cat.ADD_TO_CART:
                 cart = hit
-            self.log.add(lead[hit], day, tail[hit] + k * step[hit], etype,
-                         channel=channel[hit],
-                         product=last_seen[hit] if prod is None else -1)
+            self.log.add(
+                lead[hit],
+                day,
+                tail[hit] + k * step[hit],
+                etype,
+                channel=channel[hit],
+                product=last_seen[hit] if prod is None else -1,
+            )
         checkout = cart & (rng.random(n) < 0.4)
         checkout_sec = tail + 3 * step
-        self.log.add(lead[checkout], day, checkout_sec[checkout], cat.CHECKOUT_STARTED,
-                     channel=channel[checkout])
+        self.log.add(
+            lead[checkout],
+            day,
+            checkout_sec[checkout],
+            cat.CHECKOUT_STARTED,
+            channel=channel[checkout],
+        )
         known = lead < self.n_leads
-        self.carts.append((lead[cart & known], np.full((cart & known).sum(), day),
-                           tail[cart & known] + 2 * step[cart & known]))
+        self.carts.append(
+            (
+                lead[cart & known],
+                np.full((cart & known).sum(), day),
+                tail[cart & known] + 2 * step[cart & known],
+            )
+        )
         keep = checkout & known
-        for lead_i, sec_i, prod_i in zip(lead[keep], checkout_sec[keep],
-                                         last_seen[keep], strict=True):
+        for lead_i, sec_i, prod_i in zip(
+            lead[keep], checkout_sec[keep], last_seen[keep], strict=True
+        ):
             self.checkouts.append((int(lead_i), int(day), int(sec_i), [int(prod_i)]))
 
 
-def _campaign_names(start: pd.Timestamp, horizon: int) -> dict[int, str]:
-    """Email campaign days (Tuesdays and Thursdays) and their names."""
-    names = {}
+def _messages(start: pd.Timestamp, horizon: int) -> tuple[list, list, dict, dict]:
+    """Flows, then email campaigns (Tuesdays and Thursdays) and SMS (Fridays).
+
+    Returns the names, their channel codes, and the message id sent on each
+    campaign day (email, then SMS).
+    """
+    names = [*cat.FLOW_WELCOME, cat.FLOW_CART, cat.FLOW_POST_PURCHASE]
+    channels = [cat.EMAIL] * len(names)
+    email_days: dict[int, int] = {}
     for t in range(horizon):
         date = start + pd.Timedelta(days=t)
-        if date.dayofweek in (1, 3):
-            theme = cat.CAMPAIGN_THEMES[len(names) % len(cat.CAMPAIGN_THEMES)]
-            names[t] = f"{date:%Y-%m-%d} {theme}"
-    return names
+        if date.day_of_week in (1, 3):
+            theme = cat.CAMPAIGN_THEMES[len(email_days) % len(cat.CAMPAIGN_THEMES)]
+            email_days[t] = len(names)
+            names.append(f"{date:%Y-%m-%d} {theme}")
+            channels.append(cat.EMAIL)
+    sms_days: dict[int, int] = {}
+    for t in range(horizon):
+        date = start + pd.Timedelta(days=t)
+        if date.day_of_week == 4:
+            sms_days[t] = len(names)
+            theme = cat.SMS_THEMES[len(sms_days) % len(cat.SMS_THEMES)]
+            names.append(f"{date:%Y-%m-%d} {theme}")
+            channels.append(cat.SMS)
+    return names, channels, email_days, sms_days
+
+
+WELCOME, CART_FLOW, POST_PURCHASE = (0, 1, 2), 3, 4  # message ids of the flows
+PURCHASE_STEPS = (  # the session in which a lead buys: (seconds after start, event)
+    (0, cat.SESSION),
+    (40, cat.PRODUCT_VIEW),
+    (90, cat.ADD_TO_CART),
+    (150, cat.CHECKOUT_STARTED),
+    (300, cat.ORDER),
+)
+
+
+class _Store:
+    """The state of every lead, advanced one local day at a time by :meth:`day`."""
+
+    def __init__(self, rng, leads: pd.DataFrame, start, day_len, horizon: int) -> None:
+        self.rng = rng
+        self.leads = leads
+        self.day_len = day_len
+        self.horizon = horizon
+        self.log = _Log()
+        self.sessions = _Sessions(self.log, rng, len(leads))
+        (self.messages, self.message_channel, self.email_days, self.sms_days) = (
+            _messages(start, horizon)
+        )
+        self.featured = rng.integers(0, len(cat.PRODUCTS), len(self.messages))
+
+        n = len(leads)
+        col = {name: leads[name].to_numpy() for name in leads.columns}
+        self.col = col
+        self.consent_email = col["consent_email"].copy()
+        self.consent_sms = col["consent_sms"].copy()
+        self.anchor = col["signup_day"].astype(float)  # interest decays from here
+        self.last_engaged = col["signup_day"].astype(float)
+        self.purchases = np.zeros(n, dtype=np.int32)
+        self.last_purchase_day = np.full(n, -10_000)
+        self.last_cart_day = np.full(n, -10_000)
+        self.cart_pending = np.zeros(n, dtype=bool)
+        self.last_email = np.full(n, -1)
+        self.last_sms = np.full(n, -1)
+        self.ring = np.zeros((TOUCH_MEMORY_DAYS, len(cat.CHANNELS), n), dtype=np.int16)
+        self.betas = np.array([TRUE_EFFECTS[c] for c in range(len(cat.CHANNELS))])
+        self.caused = np.zeros(len(cat.CHANNELS))
+        self.orders: list[dict] = []
+
+    def day(self, t: int) -> None:
+        """Simulate local day ``t``: signups, messages, visits, then purchases."""
+        c = self.col
+        self.t, self.dl = t, int(self.day_len[t])
+        self.active = c["signup_day"] <= t
+        decay = np.exp(-np.maximum(t - self.anchor, 0.0) / c["tau"])
+        self.x = np.where(self.active, c["weight"] * (0.15 + 0.85 * decay), 0.0)
+        self.today = np.zeros((len(cat.CHANNELS), len(self.leads)), dtype=np.int16)
+        self._signups()
+        self._emails()
+        self._sms()
+        self._visits()
+        self.last_engaged[self.today.sum(axis=0) > 0] = t
+        self._purchases()
+
+        # carts left in today's sessions (before or after any order) start the flow
+        for lead, _, _ in self.sessions.carts:
+            self.cart_pending[lead] = True
+            self.last_cart_day[lead] = t
+        self.sessions.carts.clear()
+
+    def _signups(self) -> None:
+        """New leads: an acquisition session, then the signup itself."""
+        c, t = self.col, self.t
+        new = np.flatnonzero(c["signup_day"] == t)
+        if len(new) == 0:
+            return
+        acq = c["acquisition"][new]
+        sec = c["signup_sec"][new] - 600
+        paid = acq == cat.PAID_SOCIAL
+        ad = np.where(np.isin(acq, list(cat.AD_CAMPAIGNS)), -100 - acq, -1)
+        self.log.add(
+            new[paid],
+            t,
+            sec[paid] - 4,
+            cat.AD_CLICK,
+            channel=acq[paid],
+            message=ad[paid],
+        )
+        self.sessions.run(
+            t, new, acq, sec, self.x[new], c["favourite"][new], message=ad
+        )
+        self.today[acq, new] += 1
+        self.log.add(
+            new, t, sec + 600, cat.SIGNUP, message=-2 - c["form"][new], file="klaviyo"
+        )
+
+    def _emails(self) -> None:
+        """Campaigns to the part of the list engaged in 14 days, and the flows."""
+        c, t = self.col, self.t
+        can = self.active & self.consent_email
+        sends: list[tuple[np.ndarray, int]] = []
+        if t in self.email_days:
+            target = can & (t - self.last_engaged <= 14) & (c["signup_day"] < t)
+            sends.append((np.flatnonzero(target), self.email_days[t]))
+        for msg, delay in zip(WELCOME, (0, 2, 5), strict=True):
+            sends.append((np.flatnonzero(can & (c["signup_day"] == t - delay)), msg))
+        cart = can & self.cart_pending & (self.last_cart_day == t - 1)
+        sends.append((np.flatnonzero(cart), CART_FLOW))
+        bought = can & (self.last_purchase_day == t - 10)
+        sends.append((np.flatnonzero(bought), POST_PURCHASE))
+        for who, msg in sends:
+            if len(who):
+                self._email(who, msg)
+
+    def _email(self, who: np.ndarray, msg: int) -> None:
+        """One message to ``who``: opens (real or machine), clicks and sessions."""
+        rng, c, t, dl, n = self.rng, self.col, self.t, self.dl, len(who)
+        send = 36_000 + rng.integers(0, 3600, n)
+        if msg == WELCOME[0]:
+            send = c["signup_sec"][who] + 300
+        if msg in (CART_FLOW, POST_PURCHASE):  # receipts of these flows only
+            self.log.add(
+                who,
+                t,
+                send,
+                cat.EMAIL_DELIVERED,
+                channel=cat.EMAIL,
+                message=msg,
+                file="klaviyo",
+            )
+        self.last_email[who] = msg
+        x = self.x[who]
+        real = rng.random(n) < c["p_open"][who] * (0.3 + 0.7 * x)
+        machine = c["mpp"][who] & (rng.random(n) < 0.9)  # Apple Mail privacy opens
+        opened = real | machine
+        open_sec = np.where(
+            real, send + rng.exponential(7200, n), send + rng.uniform(30, 900, n)
+        ).astype(np.int64)
+        late = open_sec >= dl  # late opens pile up just before local midnight
+        open_sec[late] = dl - 1 - rng.integers(0, 20, late.sum())
+        click = real & (rng.random(n) < (0.25 if msg == CART_FLOW else 0.05) + 0.25 * x)
+        click_sec = np.minimum(
+            open_sec + rng.integers(5, 600, n), dl - MARGIN_S - rng.integers(0, 600, n)
+        )
+        click &= click_sec > open_sec
+        self.log.add(
+            who[opened],
+            t,
+            open_sec[opened],
+            cat.EMAIL_OPEN,
+            channel=cat.EMAIL,
+            message=msg,
+            file="klaviyo",
+        )
+        r = rng.random(n)
+        product = np.where(
+            r < 0.5, self.featured[msg], np.where(r < 0.8, c["favourite"][who], -1)
+        )
+        self.log.add(
+            who[click],
+            t,
+            click_sec[click],
+            cat.EMAIL_CLICK,
+            channel=cat.EMAIL,
+            message=msg,
+            product=product[click],
+            file="klaviyo",
+        )
+        self.sessions.run(
+            t,
+            who[click],
+            np.full(click.sum(), cat.EMAIL),
+            click_sec[click] + 5,
+            x[click],
+            c["favourite"][who[click]],
+            message=msg,
+            first_product=product[click],
+        )
+        self.today[cat.EMAIL, who[click]] += 1
+        self.last_engaged[who[real]] = t
+        if msg in self.email_days.values():
+            self.consent_email[who[rng.random(n) < 0.002]] = False
+
+    def _sms(self) -> None:
+        """The Friday SMS campaign to SMS subscribers."""
+        rng, c, t = self.rng, self.col, self.t
+        if t not in self.sms_days:
+            return
+        msg = self.sms_days[t]
+        who = np.flatnonzero(self.active & self.consent_sms & (c["signup_day"] < t))
+        self.last_sms[who] = msg
+        click = rng.random(len(who)) < 0.02 + 0.08 * self.x[who]
+        sec = 43_200 + rng.integers(0, 10_800, click.sum())
+        self.log.add(
+            who[click],
+            t,
+            sec,
+            cat.SMS_CLICK,
+            channel=cat.SMS,
+            message=msg,
+            file="klaviyo",
+        )
+        self.sessions.run(
+            t,
+            who[click],
+            np.full(click.sum(), cat.SMS),
+            sec + 5,
+            self.x[who[click]],
+            c["favourite"][who[click]],
+            message=msg,
+        )
+        self.today[cat.SMS, who[click]] += 1
+        self.consent_sms[who[rng.random(len(who)) < 0.003]] = False
+
+    def _visits(self) -> None:
+        """Ad clicks and unpaid visits, each more likely the higher the interest."""
+        rng, c, t, n = self.rng, self.col, self.t, len(self.leads)
+        for channel, rate in VISIT_RATES.items():
+            p = rate * (0.2 + self.x)
+            if channel == cat.PAID_SOCIAL:
+                p = p * c["ad_affinity"]
+            if channel == cat.DIRECT:
+                p = p * (1.0 + (self.purchases > 0))
+            who = np.flatnonzero(self.active & (rng.random(n) < p))
+            sec = 10 + (rng.random(len(who)) * (self.dl - MARGIN_S)).astype(np.int64)
+            ad = -100 - channel if channel in cat.AD_CAMPAIGNS else -1
+            if channel == cat.PAID_SOCIAL:
+                self.log.add(who, t, sec - 3, cat.AD_CLICK, channel=channel, message=ad)
+            self.sessions.run(
+                t,
+                who,
+                np.full(len(who), channel),
+                sec,
+                self.x[who],
+                c["favourite"][who],
+                message=ad,
+            )
+            self.today[channel, who] += 1
+
+    def _purchases(self) -> None:
+        """Draw today's buyers from the hazard of this and the last 6 days' touches."""
+        rng, c, t = self.rng, self.col, self.t
+        self.ring[t % TOUCH_MEMORY_DAYS] = self.today
+        terms = self.betas[:, None] * self.ring.sum(axis=0)
+        base = 0.0003 * (0.3 + c["weight"]) * (1.0 + 1.5 * (self.purchases > 0))
+        hazard = np.minimum(base + terms.sum(axis=0), 0.6)
+        self.caused += (terms * self.active).sum(axis=1)
+        buyers = np.flatnonzero(self.active & (rng.random(len(self.leads)) < hazard))
+        for i in buyers:
+            shares = terms[:, i].copy()
+            shares[cat.DIRECT] += 0.6 * base[i]
+            shares[cat.ORGANIC] += 0.4 * base[i]
+            channel = int(rng.choice(len(shares), p=shares / shares.sum()))
+            self._buy(int(i), channel)
+
+    def _buy(self, i: int, channel: int) -> None:
+        """Lead ``i`` buys in a session from ``channel``; the order gets a status."""
+        rng, t = self.rng, self.t
+        msg = {cat.EMAIL: self.last_email[i], cat.SMS: self.last_sms[i]}.get(channel, 0)
+        if msg < 0:  # never messaged on that channel: the visit is direct
+            channel, msg = cat.DIRECT, 0
+        sec = int(rng.random() * (self.dl - MARGIN_S)) + 60
+        extra = rng.integers(0, len(cat.PRODUCTS), rng.poisson(0.4))
+        items = [int(self.col["favourite"][i])] + [int(p) for p in extra][:3]
+        tag = -1
+        if channel == cat.PAID_SOCIAL:
+            self.log.add(
+                [i], t, sec - 3, cat.AD_CLICK, channel=channel, message=-100 - channel
+            )
+        elif channel in (cat.EMAIL, cat.SMS):
+            etype = cat.EMAIL_CLICK if channel == cat.EMAIL else cat.SMS_CLICK
+            self.log.add(
+                [i],
+                t,
+                sec - 5,
+                etype,
+                channel=channel,
+                message=msg,
+                product=items[0] if channel == cat.EMAIL else -1,
+                file="klaviyo",
+            )
+            tag = msg
+        if channel in cat.AD_CAMPAIGNS:
+            tag = -100 - channel
+        order = len(self.orders)
+        offsets, etypes = zip(*PURCHASE_STEPS, strict=True)
+        self.log.add(
+            [i] * 5,
+            t,
+            sec + np.array(offsets),
+            np.array(etypes),
+            channel=channel,
+            message=np.array([tag, -1, -1, -1, -1]),
+            product=np.array([-1, items[0], items[0], -1, -1]),
+            order=np.array([-1, -1, -1, -1, order]),
+        )
+
+        settled = t <= self.horizon - 1 - LAST_UNSETTLED_DAYS
+        table = SETTLED_STATUS if settled else RECENT_STATUS
+        status = table[rng.choice(len(table), p=[p for _, p in table])][0]
+        first = self.purchases[i] == 0
+        self.orders.append(
+            {
+                "lead": i,
+                "day": t,
+                "sec": sec + PURCHASE_STEPS[-1][0],
+                "status": status,
+                "items": items,
+                "first": first,
+                "discount": 0.1 if first and rng.random() < 0.5 else 0.0,
+            }
+        )
+        self.cart_pending[i] = False
+        if status in PURCHASE_STATUSES:
+            self.purchases[i] += 1
+            self.last_purchase_day[i] = t
+            self.anchor[i] = t
 
 
 def simulate(
@@ -290,7 +683,7 @@ def simulate(
     ----------
     n_leads
         Identified leads (each with an email); anonymous visitors come on top
-        (a quarter as many).
+        (a sixth as many).
     seed
         Seed of the random generator: the same seed gives the same store.
     end_date
@@ -303,227 +696,44 @@ def simulate(
     rng = np.random.default_rng(seed)
     start, day_start, day_len = _day_grid(end_date, horizon, timezone)
     leads = _make_leads(rng, n_leads, horizon, day_len)
-    elog = _Log()
-    sessions = _Sessions(elog, rng, n_leads)
-
-    # messages: campaigns, flows, SMS campaigns
-    campaigns = _campaign_names(start, horizon)
-    messages = list(cat.FLOW_WELCOME) + [cat.FLOW_CART, cat.FLOW_POST_PURCHASE]
-    message_channel = [cat.EMAIL] * len(messages)
-    campaign_id = {}
-    for t, name in campaigns.items():
-        campaign_id[t] = len(messages)
-        messages.append(name)
-        message_channel.append(cat.EMAIL)
-    sms_id = {}
+    store = _Store(rng, leads, start, day_len, horizon)
     for t in range(horizon):
-        if (start + pd.Timedelta(days=t)).dayofweek == 4:
-            sms_id[t] = len(messages)
-            messages.append(f"{start + pd.Timedelta(days=t):%Y-%m-%d} "
-                            f"{cat.SMS_THEMES[len(sms_id) % len(cat.SMS_THEMES)]}")
-            message_channel.append(cat.SMS)
-    featured = rng.integers(0, len(cat.PRODUCTS), len(messages))
+        store.day(t)
 
-    n = n_leads
-    signup_day = leads["signup_day"].to_numpy()
-    weight = leads["weight"].to_numpy()
-    tau = leads["tau"].to_numpy()
-    p_open = leads["p_open"].to_numpy()
-    mpp = leads["mpp"].to_numpy()
-    ad_aff = leads["ad_affinity"].to_numpy()
-    favourite = leads["favourite"].to_numpy()
-    consent_email = leads["consent_email"].to_numpy().copy()
-    consent_sms = leads["consent_sms"].to_numpy().copy()
-    anchor = signup_day.astype(float)
-    last_engaged = signup_day.astype(float)
-    purchases = np.zeros(n, dtype=np.int32)
-    last_purchase_day = np.full(n, -10_000)
-    last_cart_day = np.full(n, -10_000)
-    cart_pending = np.zeros(n, dtype=bool)
-    last_email_msg = np.full(n, -1)
-    last_sms_msg = np.full(n, -1)
-    ring = np.zeros((TOUCH_MEMORY_DAYS, len(cat.CHANNELS), n), dtype=np.int16)
-    betas = np.array([TRUE_EFFECTS[c] for c in range(len(cat.CHANNELS))])
-    orders: list[dict] = []
-    all_leads = np.arange(n)
-    caused = np.zeros(len(cat.CHANNELS))
-
-    for t in range(horizon):
-        dl = int(day_len[t])
-        active = signup_day <= t
-        x = weight * (0.15 + 0.85 * np.exp(-np.maximum(t - anchor, 0.0) / tau))
-        x = np.where(active, x, 0.0)
-        today = np.zeros((len(cat.CHANNELS), n), dtype=np.int16)
-
-        # signups: an acquisition session, then the signup itself
-        new = np.flatnonzero(signup_day == t)
-        if len(new):
-            acq = leads["acquisition"].to_numpy()[new]
-            sec = leads["signup_sec"].to_numpy()[new] - 600
-            paid = np.isin(acq, list(cat.AD_CAMPAIGNS))
-            ad = np.where(paid, -100 - acq, -1)
-            elog.add(new[paid], t, sec[paid] - 4, cat.AD_CLICK, channel=acq[paid],
-                     message=ad[paid])
-            sessions.run(t, new, acq, sec, x[new], favourite[new], message=ad)
-            today[acq, new] += 1
-            elog.add(new, t, sec + 600, cat.SIGNUP,
-                     message=-2 - leads["form"].to_numpy()[new], file="klaviyo")
-
-        # email: campaigns to the engaged part of the list, and flows
-        can_email = active & consent_email
-        sends: list[tuple[np.ndarray, int, bool]] = []
-        if t in campaign_id:
-            target = can_email & (t - last_engaged <= 30) & (signup_day < t)
-            sends.append((np.flatnonzero(target), campaign_id[t], False))
-        for k, delay in enumerate((0, 2, 5)):
-            sends.append((np.flatnonzero(can_email & (signup_day == t - delay)), k, True))
-        sends.append((np.flatnonzero(can_email & cart_pending
-                                     & (last_cart_day == t - 1)), 3, True))
-        sends.append((np.flatnonzero(can_email & (last_purchase_day == t - 10)), 4, True))
-        for who, msg, is_flow in sends:
-            if len(who) == 0:
-                continue
-            base = 36_000 if msg != 0 else 0
-            send = base + rng.integers(0, 3600, len(who))
-            if msg == 0:
-                send = leads["signup_sec"].to_numpy()[who] + 300
-            if is_flow and msg != 1 and msg != 2:
-                elog.add(who, t, send, cat.EMAIL_DELIVERED, channel=cat.EMAIL,
-                         message=msg, file="klaviyo")
-            last_email_msg[who] = msg
-            real = rng.random(len(who)) < p_open[who] * (0.3 + 0.7 * x[who])
-            machine = mpp[who] & (rng.random(len(who)) < 0.9)
-            opened = real | machine
-            open_sec = np.where(real, send + rng.exponential(7200, len(who)),
-                                send + rng.uniform(30, 900, len(who))).astype(np.int64)
-            late = open_sec >= dl
-            open_sec[late] = dl - 1 - rng.integers(0, 20, late.sum())
-            click_p = (0.25 if msg == 3 else 0.08) + 0.3 * x[who]
-            click = real & (rng.random(len(who)) < click_p)
-            click_sec = np.minimum(open_sec + rng.integers(5, 600, len(who)),
-                                   dl - MARGIN_S - rng.integers(0, 600, len(who)))
-            click &= click_sec > open_sec
-            elog.add(who[opened], t, open_sec[opened], cat.EMAIL_OPEN,
-                     channel=cat.EMAIL, message=msg, file="klaviyo")
-            r = rng.random(len(who))
-            prod = np.where(r < 0.5, featured[msg], np.where(r < 0.8, favourite[who], -1))
-            elog.add(who[click], t, click_sec[click], cat.EMAIL_CLICK, channel=cat.EMAIL,
-                     message=msg, product=prod[click], file="klaviyo")
-            sessions.run(t, who[click], np.full(click.sum(), cat.EMAIL),
-                         click_sec[click] + 5, x[who[click]], favourite[who[click]],
-                         message=msg, first_product=prod[click])
-            today[cat.EMAIL, who[click]] += 1
-            last_engaged[who[real]] = t
-            if not is_flow:
-                consent_email[who[rng.random(len(who)) < 0.002]] = False
-
-        # SMS campaigns on Fridays
-        if t in sms_id:
-            who = np.flatnonzero(active & consent_sms & (signup_day < t))
-            last_sms_msg[who] = sms_id[t]
-            click = rng.random(len(who)) < 0.04 + 0.12 * x[who]
-            sec = 43_200 + rng.integers(0, 10_800, click.sum())
-            elog.add(who[click], t, sec, cat.SMS_CLICK, channel=cat.SMS,
-                     message=sms_id[t], file="klaviyo")
-            sessions.run(t, who[click], np.full(click.sum(), cat.SMS), sec + 5,
-                         x[who[click]], favourite[who[click]], message=sms_id[t])
-            today[cat.SMS, who[click]] += 1
-            consent_sms[who[rng.random(len(who)) < 0.003]] = False
-
-        # ads and unpaid visits
-        for channel, rate in VISIT_RATES.items():
-            p = rate * (0.2 + x)
-            if channel == cat.PAID_SOCIAL:
-                p = p * ad_aff
-            if channel == cat.DIRECT:
-                p = p * (1.0 + (purchases > 0))
-            who = np.flatnonzero(active & (rng.random(n) < p))
-            sec = 10 + (rng.random(len(who)) * (dl - MARGIN_S)).astype(np.int64)
-            ad = -100 - channel if channel in cat.AD_CAMPAIGNS else -1
-            if channel in cat.AD_CAMPAIGNS:
-                elog.add(who, t, sec - 3, cat.AD_CLICK, channel=channel, message=ad)
-            sessions.run(t, who, np.full(len(who), channel), sec, x[who],
-                         favourite[who], message=ad)
-            today[channel, who] += 1
-        last_engaged[today.sum(axis=0) > 0] = t
-
-        # the purchase hazard, from this and the previous six days' sessions
-        ring[t % TOUCH_MEMORY_DAYS] = today
-        recent = ring.sum(axis=0)
-        base = 0.0004 * (0.3 + weight) * (1.0 + 1.5 * (purchases > 0))
-        terms = betas[:, None] * recent
-        hazard = np.minimum(base + terms.sum(axis=0), 0.6)
-        caused += (terms * active).sum(axis=1)
-        buyers = all_leads[active & (rng.random(n) < hazard)]
-        for i in buyers:
-            shares = terms[:, i].copy()
-            shares[cat.DIRECT] += 0.6 * base[i]
-            shares[cat.ORGANIC] += 0.4 * base[i]
-            channel = int(rng.choice(len(shares), p=shares / shares.sum()))
-            msg = {cat.EMAIL: last_email_msg[i], cat.SMS: last_sms_msg[i]}.get(channel, 0)
-            if msg < 0:
-                channel, msg = cat.DIRECT, 0
-            sec = int(rng.random() * (dl - MARGIN_S)) + 60
-            items = [int(favourite[i])] + [
-                int(p) for p in rng.integers(0, len(cat.PRODUCTS), rng.poisson(0.4))
-            ][:3]
-            if channel in cat.AD_CAMPAIGNS:
-                elog.add([i], t, sec - 3, cat.AD_CLICK, channel=channel,
-                         message=-100 - channel)
-            elif channel in (cat.EMAIL, cat.SMS):
-                etype = cat.EMAIL_CLICK if channel == cat.EMAIL else cat.SMS_CLICK
-                elog.add([i], t, sec - 5, etype, channel=channel, message=msg,
-                         product=items[0] if channel == cat.EMAIL else -1,
-                         file="klaviyo")
-            order = len(orders)
-            mtag = msg if channel in (cat.EMAIL, cat.SMS) else -1
-            if channel in cat.AD_CAMPAIGNS:
-                mtag = -100 - channel
-            elog.add([i] * 5, t, sec + np.array([0, 40, 90, 150, 300]),
-                     np.array([cat.SESSION, cat.PRODUCT_VIEW, cat.ADD_TO_CART,
-                               cat.CHECKOUT_STARTED, cat.ORDER]),
-                     channel=channel,
-                     message=np.array([mtag, -1, -1, -1, -1]),
-                     product=np.array([-1, items[0], items[0], -1, -1]),
-                     order=np.array([-1, -1, -1, -1, order]))
-            settled = t <= horizon - 1 - LAST_UNSETTLED_DAYS
-            table = SETTLED_STATUS if settled else RECENT_STATUS
-            status = table[rng.choice(len(table), p=[p for _, p in table])][0]
-            orders.append({
-                "lead": int(i), "day": t, "sec": sec + 300, "status": status,
-                "items": items, "first": purchases[i] == 0,
-                "discount": 0.1 if purchases[i] == 0 and rng.random() < 0.5 else 0.0,
-            })
-            cart_pending[i] = False
-            if status in PURCHASE_STATUSES:
-                purchases[i] += 1
-                last_purchase_day[i] = t
-                anchor[i] = t
-
-        # carts left in today's sessions (before or after any order) start the flow
-        for lead_c, _, _ in sessions.carts:
-            cart_pending[lead_c] = True
-            last_cart_day[lead_c] = t
-        sessions.carts.clear()
-
-    n_anon = _anonymous_visitors(rng, sessions, n_leads, horizon, day_len)
-    order_frame = _extra_orders(rng, pd.DataFrame(orders), n_leads, horizon, day_len)
-    checkouts = pd.DataFrame(sessions.checkouts, columns=["lead", "day", "sec", "items"])
-    leads["consent_email_end"] = consent_email
-    leads["consent_sms_end"] = consent_sms
-    events = elog.frame()
+    n_anon = _anonymous_visitors(rng, store.sessions, n_leads, horizon, day_len)
+    orders = _extra_orders(rng, pd.DataFrame(store.orders), n_leads, horizon, day_len)
+    checkouts = pd.DataFrame(
+        store.sessions.checkouts, columns=["lead", "day", "sec", "items"]
+    )
+    leads["consent_email_end"] = store.consent_email
+    leads["consent_sms_end"] = store.consent_sms
+    events = store.log.frame()
     events["seq"] = np.arange(len(events))
     events = events.sort_values(["lead", "day", "sec", "seq"], kind="stable")
     events = events.drop(columns="seq").reset_index(drop=True)
-    log.info("simulated %d leads, %d events, %d orders", n, len(events), len(order_frame))
-    return Simulation(leads, events, order_frame, checkouts, messages, message_channel,
-                      day_start, day_len, start, n_anon, caused)
+    log.info(
+        "simulated %d leads, %d events, %d orders", n_leads, len(events), len(orders)
+    )
+    return Simulation(
+        leads,
+        events,
+        orders,
+        checkouts,
+        store.messages,
+        store.message_channel,
+        day_start,
+        day_len,
+        start,
+        n_anon,
+        store.caused,
+    )
 
 
-def _anonymous_visitors(rng, sessions: _Sessions, n_leads: int, horizon: int,
-                        day_len: np.ndarray) -> int:
+def _anonymous_visitors(
+    rng, sessions: _Sessions, n_leads: int, horizon: int, day_len: np.ndarray
+) -> int:
     """Sessions of visitors who never leave an email (GA4 pseudo ids only)."""
-    n_anon = max(n_leads // 4, 1)
+    n_anon = max(n_leads // 6, 1)
     visits = 1 + rng.poisson(0.6, n_anon)
     who = np.repeat(np.arange(n_anon), visits) + n_leads
     days = rng.integers(0, horizon, len(who))
@@ -532,29 +742,50 @@ def _anonymous_visitors(rng, sessions: _Sessions, n_leads: int, horizon: int,
     for t in np.unique(days):
         on = days == t
         sec = (rng.random(on.sum()) * (day_len[t] - MARGIN_S)).astype(np.int64)
-        sessions.run(int(t), who[on], channel[on], sec, np.full(on.sum(), 0.3),
-                     favourite[who[on] - n_leads])
+        sessions.run(
+            int(t),
+            who[on],
+            channel[on],
+            sec,
+            np.full(on.sum(), 0.3),
+            favourite[who[on] - n_leads],
+        )
     return n_anon
 
 
-def _extra_orders(rng, orders: pd.DataFrame, n_leads: int, horizon: int,
-                  day_len: np.ndarray) -> pd.DataFrame:
+def _extra_orders(
+    rng, orders: pd.DataFrame, n_leads: int, horizon: int, day_len: np.ndarray
+) -> pd.DataFrame:
     """Add the orders no lead's journey explains: test orders and guest orders."""
     settled_end = horizon - 1 - LAST_UNSETTLED_DAYS
     extra = []
     staff = rng.choice(n_leads, 2, replace=False)
     for k in range(5):
         day = int(rng.integers(0, settled_end))
-        extra.append({"lead": int(staff[k % 2]), "day": day,
-                      "sec": int(rng.integers(36_000, 60_000)), "status": "test",
-                      "items": [int(rng.integers(0, len(cat.PRODUCTS)))],
-                      "first": False, "discount": 0.0})
+        extra.append(
+            {
+                "lead": int(staff[k % 2]),
+                "day": day,
+                "sec": int(rng.integers(36_000, 60_000)),
+                "status": "test",
+                "items": [int(rng.integers(0, len(cat.PRODUCTS)))],
+                "first": False,
+                "discount": 0.0,
+            }
+        )
     for _ in range(max(len(orders) // 60, 3)):
         day = int(rng.integers(0, horizon))
-        extra.append({"lead": -1, "day": day,
-                      "sec": int(rng.integers(0, day_len[day] - MARGIN_S)),
-                      "status": "paid", "items": [int(rng.integers(0, len(cat.PRODUCTS)))],
-                      "first": True, "discount": 0.0})
+        extra.append(
+            {
+                "lead": -1,
+                "day": day,
+                "sec": int(rng.integers(0, day_len[day] - MARGIN_S)),
+                "status": "paid",
+                "items": [int(rng.integers(0, len(cat.PRODUCTS)))],
+                "first": True,
+                "discount": 0.0,
+            }
+        )
     out = pd.concat([orders, pd.DataFrame(extra)], ignore_index=True)
     out["sim_order"] = np.arange(len(out))
     return out

@@ -14,7 +14,7 @@ import pyarrow as pa
 from pipeline.model import EVENT_COLUMNS, ORDER_COLUMNS, PEOPLE_COLUMNS, TS, Dataset
 from pipeline.samplegen import catalogue as cat
 
-# Event mix of the benchmark tables (shares sum to 1).
+# Event mix of the benchmark tables (relative shares).
 EVENT_MIX: dict[str, float] = {
     "session": 0.16,
     "page_view": 0.10,
@@ -38,23 +38,27 @@ ANON_SHARE = 0.1
 def _strings(values: pa.Array, index: np.ndarray) -> pd.Series:
     """A pandas ``string`` column of ``values[index]`` (-1 gives a missing value)."""
     mask = index < 0
-    taken = values.take(pa.array(np.where(mask, 0, index), mask=mask))
-    return pd.Series(pd.arrays.ArrowStringArray(taken.cast(pa.large_string())))
+    indices = pa.array(index, type=pa.int32(), mask=mask if mask.any() else None)
+    taken = values.cast(pa.large_string()).take(indices)
+    return pd.Series(pd.arrays.ArrowStringArray(taken))
 
 
 def _person_ids(n_leads: int) -> pa.Array:
     n_anon = int(n_leads * ANON_SHARE)
     numbers = np.arange(n_leads)
-    known = np.char.add(np.char.add("lead", numbers[: n_leads - n_anon].astype(str)),
-                        "@example.com")
-    anon = np.char.add("ga4:", (1_000_000_000 + numbers[n_leads - n_anon:]).astype(str))
+    known = np.char.add(
+        np.char.add("lead", numbers[: n_leads - n_anon].astype(str)), "@example.com"
+    )
+    anon = np.char.add(
+        "ga4:", (1_000_000_000 + numbers[n_leads - n_anon :]).astype(str)
+    )
     return pa.array(np.concatenate([known, anon]).astype(object), type=pa.string())
 
 
 def synthetic_events(
     n_leads: int, n_events: int, seed: int = 0, timezone: str = "UTC"
 ) -> Dataset:
-    """A :class:`~pipeline.model.Dataset` of ``n_events`` events over ``n_leads`` people.
+    """A :class:`~pipeline.model.Dataset` of ``n_events`` events of ``n_leads`` people.
 
     People are emails ``lead<i>@example.com`` except the last tenth, which are
     anonymous ``ga4:`` ids. Events spread over the 365 days ending 2026-11-30 with
@@ -84,32 +88,48 @@ def synthetic_events(
     rng = np.random.default_rng(seed)
     ids = _person_ids(n_leads)
 
-    # who: a Zipf-like activity per person, so windows see busy and quiet leads
-    activity = rng.pareto(1.5, n_leads) + 0.1
-    person = rng.choice(n_leads, size=n_events, p=activity / activity.sum())
+    # who: skewed activity (the density of u**3 falls like rank**(-2/3)), shuffled
+    # over ids, so windows see busy and quiet leads alike
+    rank = (rng.random(n_events) ** 3 * n_leads).astype(np.int64)
+    person = np.sort(rng.permutation(n_leads)[rank])  # grouped by person, like exports
     end_us = int(pd.Timestamp("2026-12-01", tz="UTC").value // 1_000)
     span_us = SPAN_DAYS * 86_400_000_000
     ts = end_us - span_us + rng.integers(0, span_us, n_events)
 
     names = list(EVENT_MIX)
-    etype = rng.choice(len(names), size=n_events, p=np.array(list(EVENT_MIX.values())))
+    shares = np.array(list(EVENT_MIX.values()))
+    etype = rng.choice(len(names), size=n_events, p=shares / shares.sum())
     code = {name: k for k, name in enumerate(names)}
-    has_product = np.isin(etype, [code[e] for e in (
-        "product_view", "wishlist_add", "add_to_cart", "email_click")])
+    has_product = np.isin(
+        etype,
+        [
+            code[e]
+            for e in ("product_view", "wishlist_add", "add_to_cart", "email_click")
+        ],
+    )
     product = np.where(has_product, rng.integers(0, len(cat.PRODUCTS), n_events), -1)
 
     # channels: email and SMS events carry theirs, sessions and ad clicks one drawn
     channel = np.full(n_events, -1)
-    for name, ch in (("email_open", cat.EMAIL), ("email_click", cat.EMAIL),
-                     ("email_delivered", cat.EMAIL), ("sms_click", cat.SMS)):
+    for name, ch in (
+        ("email_open", cat.EMAIL),
+        ("email_click", cat.EMAIL),
+        ("email_delivered", cat.EMAIL),
+        ("sms_click", cat.SMS),
+    ):
         channel[etype == code[name]] = ch
     web = etype == code["session"]
     channel[web] = rng.integers(0, len(cat.CHANNELS), web.sum())
     ads = etype == code["ad_click"]
     channel[ads] = rng.choice([cat.PAID_SOCIAL, cat.PAID_SEARCH], ads.sum())
     campaigns = [f"Campaign {k:02d}" for k in range(40)]
-    messaged = np.isin(etype, [code[e] for e in (
-        "email_open", "email_click", "email_delivered", "sms_click")])
+    messaged = np.isin(
+        etype,
+        [
+            code[e]
+            for e in ("email_open", "email_click", "email_delivered", "sms_click")
+        ],
+    )
     campaign = np.where(messaged, rng.integers(0, len(campaigns), n_events), -1)
     sm = [cat.SOURCE_MEDIUM[c] for c in range(len(cat.CHANNELS))]
 
@@ -118,51 +138,85 @@ def synthetic_events(
     order_index = np.where(is_order, order_no, -1)
     n_orders = int(is_order.sum())
     order_ids = pa.array([str(7_000_000_000_000 + k) for k in range(n_orders)])
-    value = np.where(is_order, np.round(rng.gamma(2.0, 60.0, n_events), 2), np.nan)
+    value = np.full(n_events, np.nan)
+    value[is_order] = np.round(rng.gamma(2.0, 60.0, n_orders), 2)
 
-    events = pd.DataFrame({
-        "person_id": _strings(ids, person),
-        "ts": pd.Series(ts.astype("datetime64[us]")).dt.tz_localize("UTC"),
-        "event": _strings(pa.array(names), etype),
-        "channel": _strings(pa.array(cat.CHANNELS), channel),
-        "source": _strings(pa.array([s for s, _ in sm]), np.where(web, channel, -1)),
-        "medium": _strings(pa.array([m for _, m in sm]), np.where(web, channel, -1)),
-        "campaign": _strings(pa.array(campaigns), campaign),
-        "product": _strings(pa.array([p[0] for p in cat.PRODUCTS]), product),
-        "order_id": _strings(order_ids, order_index) if n_orders else
-        pd.Series(pd.NA, index=range(n_events), dtype="string"),
-        "value": value,
-        "source_file": _strings(pa.array(["synthetic_events"]), np.zeros(n_events, int)),
-    })[list(EVENT_COLUMNS)]
+    events = pd.DataFrame(
+        {
+            "person_id": _strings(ids, person),
+            "ts": pd.Series(ts.astype("datetime64[us]")).dt.tz_localize("UTC"),
+            "event": _strings(pa.array(names), etype),
+            "channel": _strings(pa.array(cat.CHANNELS), channel),
+            "source": _strings(
+                pa.array([s for s, _ in sm]), np.where(web, channel, -1)
+            ),
+            "medium": _strings(
+                pa.array([m for _, m in sm]), np.where(web, channel, -1)
+            ),
+            "campaign": _strings(pa.array(campaigns), campaign),
+            "product": _strings(pa.array([p[0] for p in cat.PRODUCTS]), product),
+            "order_id": _strings(order_ids, order_index)
+            if n_orders
+            else pd.Series(pd.NA, index=range(n_events), dtype="string"),
+            "value": value,
+            "source_file": _strings(
+                pa.array(["synthetic_events"]), np.zeros(n_events, int)
+            ),
+        }
+    )[list(EVENT_COLUMNS)]
 
-    people = pd.DataFrame({
-        "person_id": _strings(ids, np.arange(n_leads)),
-        "email": _strings(ids, np.where(np.arange(n_leads) < n_leads - int(
-            n_leads * ANON_SHARE), np.arange(n_leads), -1)),
-        "phone": pd.Series(pd.NA, index=range(n_leads), dtype="string"),
-        "first_seen": pd.Series(pd.NaT, index=range(n_leads), dtype=TS),
-        "signup_source": pd.Series(pd.NA, index=range(n_leads), dtype="string"),
-        "consent_email": pd.Series(pd.NA, index=range(n_leads), dtype="boolean"),
-        "consent_sms": pd.Series(pd.NA, index=range(n_leads), dtype="boolean"),
-        "source_file": _strings(pa.array(["synthetic_events"]), np.zeros(n_leads, int)),
-    })[list(PEOPLE_COLUMNS)]
-    first = events.groupby("person_id", sort=False, observed=True)["ts"].min()
-    people["first_seen"] = people["person_id"].map(first).astype(TS)
+    people = pd.DataFrame(
+        {
+            "person_id": _strings(ids, np.arange(n_leads)),
+            "email": _strings(
+                ids,
+                np.where(
+                    np.arange(n_leads) < n_leads - int(n_leads * ANON_SHARE),
+                    np.arange(n_leads),
+                    -1,
+                ),
+            ),
+            "phone": pd.Series(pd.NA, index=range(n_leads), dtype="string"),
+            "first_seen": pd.Series(pd.NaT, index=range(n_leads), dtype=TS),
+            "signup_source": pd.Series(pd.NA, index=range(n_leads), dtype="string"),
+            "consent_email": pd.Series(pd.NA, index=range(n_leads), dtype="boolean"),
+            "consent_sms": pd.Series(pd.NA, index=range(n_leads), dtype="boolean"),
+            "source_file": _strings(
+                pa.array(["synthetic_events"]), np.zeros(n_leads, int)
+            ),
+        }
+    )[list(PEOPLE_COLUMNS)]
+    first = pd.Series(ts).groupby(person).min()
+    first_us = np.full(n_leads, np.iinfo(np.int64).min)
+    first_us[first.index.to_numpy()] = first.to_numpy()
+    people["first_seen"] = (
+        pd.Series(
+            np.where(
+                first_us == np.iinfo(np.int64).min,
+                np.datetime64("NaT"),
+                first_us.astype("datetime64[us]"),
+            )
+        )
+        .dt.tz_localize("UTC")
+        .astype(TS)
+    )
 
     orders_ev = events[is_order]
-    orders = pd.DataFrame({
-        "order_id": orders_ev["order_id"].to_numpy(),
-        "order_name": pd.NA,
-        "store": "synthetic",
-        "person_id": orders_ev["person_id"].to_numpy(),
-        "ts": orders_ev["ts"].to_numpy(),
-        "total": orders_ev["value"].to_numpy(),
-        "refunded": 0.0,
-        "net_value": orders_ev["value"].to_numpy(),
-        "currency": "USD",
-        "status": "purchase",
-        "is_purchase": True,
-        "source_file": "synthetic_events",
-    })
+    orders = pd.DataFrame(
+        {
+            "order_id": orders_ev["order_id"].to_numpy(),
+            "order_name": pd.NA,
+            "store": "synthetic",
+            "person_id": orders_ev["person_id"].to_numpy(),
+            "ts": orders_ev["ts"].to_numpy(),
+            "total": orders_ev["value"].to_numpy(),
+            "refunded": 0.0,
+            "net_value": orders_ev["value"].to_numpy(),
+            "currency": "USD",
+            "status": "purchase",
+            "is_purchase": True,
+            "source_file": "synthetic_events",
+        }
+    )
     orders = orders.astype({k: v for k, v in ORDER_COLUMNS.items()})
     return Dataset(people=people, events=events, orders=orders, timezone=timezone)

@@ -26,8 +26,13 @@ from pipeline.samplegen import catalogue as cat
 from pipeline.samplegen.simulate import PURCHASE_STATUSES, TRUE_EFFECTS, Simulation
 
 CAPTURED, ENGAGED, INTENT, CUSTOMER = 1, 2, 3, 4
-STAGE_NAMES = {0: "awareness", CAPTURED: "captured", ENGAGED: "engaged",
-               INTENT: "purchase_intent", CUSTOMER: "customer"}
+STAGE_NAMES = {
+    0: "awareness",
+    CAPTURED: "captured",
+    ENGAGED: "engaged",
+    INTENT: "purchase_intent",
+    CUSTOMER: "customer",
+}
 KLAVIYO_WINDOW_S = 5 * 86_400
 """Klaviyo's attribution window for an email open, an email click and an SMS click."""
 
@@ -40,15 +45,16 @@ def _daily_counts(events: pd.DataFrame, mask: np.ndarray, n: int, h: int) -> np.
 
 
 def _in_window(counts: np.ndarray, days: int, at_least: int) -> np.ndarray:
-    """Whether at least ``at_least`` events fall in the ``days`` days ending each day."""
+    """Whether ``at_least`` events fall in the ``days`` days ending with each day."""
     total = np.cumsum(counts, axis=1)
     before = np.zeros_like(total)
     before[:, days:] = total[:, :-days]
     return (total - before) >= at_least
 
 
-def _same_product(views: pd.DataFrame, n: int, h: int, days: int = 30,
-                  at_least: int = 3) -> np.ndarray:
+def _same_product(
+    views: pd.DataFrame, n: int, h: int, days: int = 30, at_least: int = 3
+) -> np.ndarray:
     """Days on which some product was viewed ``at_least`` times in ``days`` days.
 
     With the views of one lead and product in time order, the rule holds on day
@@ -71,8 +77,11 @@ def _last_key(events: pd.DataFrame, mask: np.ndarray, n: int, h: int) -> np.ndar
     """The latest (day, second) key of the masked events up to the end of each day."""
     key = events["day"].to_numpy().astype(np.int64) * 100_000 + events["sec"].to_numpy()
     out = np.full((n, h), -1, dtype=np.int64)
-    np.maximum.at(out, (events["lead"].to_numpy()[mask], events["day"].to_numpy()[mask]),
-                  key[mask])
+    np.maximum.at(
+        out,
+        (events["lead"].to_numpy()[mask], events["day"].to_numpy()[mask]),
+        key[mask],
+    )
     return np.maximum.accumulate(out, axis=1)
 
 
@@ -94,17 +103,26 @@ def rule_table(sim: Simulation) -> dict[str, np.ndarray]:
     views = ev[etype == cat.PRODUCT_VIEW]
     return {
         "engaged_opens": _in_window(
-            _daily_counts(ev, etype == cat.EMAIL_OPEN, n, h), 14, 3),
+            _daily_counts(ev, etype == cat.EMAIL_OPEN, n, h), 14, 3
+        ),
         "engaged_product_views": _in_window(
-            _daily_counts(ev, etype == cat.PRODUCT_VIEW, n, h), 30, 5),
-        "engaged_product_click": _in_window(_daily_counts(
-            ev, (etype == cat.EMAIL_CLICK) & (ev["product"].to_numpy() >= 0), n, h), 30, 1),
+            _daily_counts(ev, etype == cat.PRODUCT_VIEW, n, h), 30, 5
+        ),
+        "engaged_product_click": _in_window(
+            _daily_counts(
+                ev, (etype == cat.EMAIL_CLICK) & (ev["product"].to_numpy() >= 0), n, h
+            ),
+            30,
+            1,
+        ),
         "engaged_wishlist": _in_window(
-            _daily_counts(ev, etype == cat.WISHLIST_ADD, n, h), 30, 1),
+            _daily_counts(ev, etype == cat.WISHLIST_ADD, n, h), 30, 1
+        ),
         "intent_cart": (cart >= 0) & (cart_day >= window_start) & (bought < cart),
         "intent_same_product": _same_product(views, n, h),
         "intent_sizing": _in_window(
-            _daily_counts(ev, etype == cat.SIZING_VIEW, n, h), 30, 1),
+            _daily_counts(ev, etype == cat.SIZING_VIEW, n, h), 30, 1
+        ),
         "purchases": np.cumsum(_daily_counts(ev, is_purchase, n, h), axis=1),
     }
 
@@ -145,21 +163,31 @@ def stage_truth(sim: Simulation, person_ids: list[str]) -> pd.DataFrame:
     was_open_stage = ((stage == ENGAGED) | (stage == INTENT)) & signed_up
     final = stage[:, -1]
     bought = purchases[:, -1]
-    rules = [";".join(name for name, holds in table.items() if holds[i, -1])
-             for i in range(n)]
+    rules = [
+        ";".join(name for name, holds in table.items() if holds[i, -1])
+        for i in range(n)
+    ]
     kind = np.where(bought >= 2, "repeat", np.where(bought == 1, "first", ""))
-    leads = pd.DataFrame({
-        "person_id": person_ids[:n],
-        "stage": [STAGE_NAMES[s] for s in final],
-        "customer_kind": kind,
-        "purchases": bought,
-        "lapsed": (final == CAPTURED) & was_open_stage.any(axis=1),
-        "rules": rules,
-    })
-    anon = pd.DataFrame({
-        "person_id": person_ids[n:], "stage": "awareness", "customer_kind": "",
-        "purchases": 0, "lapsed": False, "rules": "",
-    })
+    leads = pd.DataFrame(
+        {
+            "person_id": person_ids[:n],
+            "stage": [STAGE_NAMES[s] for s in final],
+            "customer_kind": kind,
+            "purchases": bought,
+            "lapsed": (final == CAPTURED) & was_open_stage.any(axis=1),
+            "rules": rules,
+        }
+    )
+    anon = pd.DataFrame(
+        {
+            "person_id": person_ids[n:],
+            "stage": "awareness",
+            "customer_kind": "",
+            "purchases": 0,
+            "lapsed": False,
+            "rules": "",
+        }
+    )
     out = pd.concat([leads, anon], ignore_index=True)
     out["customer_kind"] = out["customer_kind"].replace("", pd.NA).astype("string")
     return out
@@ -186,7 +214,8 @@ def klaviyo_claims(sim: Simulation, orders: pd.DataFrame) -> pd.DataFrame:
     ts = _ts_us(sim, inter)
     key = inter["lead"].to_numpy().astype(np.int64) << 36 | (ts // 1_000_000 - _t0(sim))
     order_key = orders["lead"].to_numpy().astype(np.int64) << 36 | (
-        orders["ts_us"].to_numpy() // 1_000_000 - _t0(sim))
+        orders["ts_us"].to_numpy() // 1_000_000 - _t0(sim)
+    )
     sort = np.argsort(key, kind="stable")
     key = key[sort]
     pos = np.searchsorted(key, order_key, side="left") - 1
@@ -194,21 +223,36 @@ def klaviyo_claims(sim: Simulation, orders: pd.DataFrame) -> pd.DataFrame:
     pos = np.maximum(pos, 0)
     same_lead = (key[pos] >> 36) == (order_key >> 36)
     age = (order_key & ((1 << 36) - 1)) - (key[pos] & ((1 << 36) - 1))
-    claimed = found & same_lead & (age <= KLAVIYO_WINDOW_S) & (orders["lead"].to_numpy() >= 0)
+    claimed = (
+        found & same_lead & (age <= KLAVIYO_WINDOW_S) & (orders["lead"].to_numpy() >= 0)
+    )
     hit = inter.iloc[sort[pos]]
-    message = np.array([sim.messages[m] for m in hit["message"].to_numpy()], dtype=object)
-    channel = np.array([cat.CHANNELS[c] for c in hit["channel"].to_numpy()], dtype=object)
+    message = np.array(
+        [sim.messages[m] for m in hit["message"].to_numpy()], dtype=object
+    )
+    channel = np.array(
+        [cat.CHANNELS[c] for c in hit["channel"].to_numpy()], dtype=object
+    )
     via = hit["etype"].map(kinds).to_numpy()
-    return pd.DataFrame({
-        "order_id": orders["order_id"].to_numpy(),
-        "person_id": orders["person_id"].to_numpy(),
-        "claimed": claimed,
-        "message": np.where(claimed, message, None),
-        "channel": np.where(claimed, channel, None),
-        "via": np.where(claimed, via, None),
-        "value": orders["net_value"].to_numpy(),
-    }).astype({"order_id": "string", "person_id": "string", "message": "string",
-               "channel": "string", "via": "string"})
+    return pd.DataFrame(
+        {
+            "order_id": orders["order_id"].to_numpy(),
+            "person_id": orders["person_id"].to_numpy(),
+            "claimed": claimed,
+            "message": np.where(claimed, message, None),
+            "channel": np.where(claimed, channel, None),
+            "via": np.where(claimed, via, None),
+            "value": orders["net_value"].to_numpy(),
+        }
+    ).astype(
+        {
+            "order_id": "string",
+            "person_id": "string",
+            "message": "string",
+            "channel": "string",
+            "via": "string",
+        }
+    )
 
 
 def channel_effects(sim: Simulation) -> pd.DataFrame:
@@ -218,11 +262,13 @@ def channel_effects(sim: Simulation) -> pd.DataFrame:
     channel in the last 7 days; ``caused_purchases`` is the expected number of
     purchases those sessions added over the horizon.
     """
-    return pd.DataFrame({
-        "channel": list(cat.CHANNELS),
-        "true_effect": [TRUE_EFFECTS[c] for c in range(len(cat.CHANNELS))],
-        "caused_purchases": np.round(sim.caused, 2),
-    }).sort_values("true_effect", ascending=False, ignore_index=True)
+    return pd.DataFrame(
+        {
+            "channel": list(cat.CHANNELS),
+            "true_effect": [TRUE_EFFECTS[c] for c in range(len(cat.CHANNELS))],
+            "caused_purchases": np.round(sim.caused, 2),
+        }
+    ).sort_values("true_effect", ascending=False, ignore_index=True)
 
 
 def _t0(sim: Simulation) -> int:
@@ -231,5 +277,7 @@ def _t0(sim: Simulation) -> int:
 
 def _ts_us(sim: Simulation, events: pd.DataFrame) -> np.ndarray:
     """UTC microseconds of events given by local day and second."""
-    return (sim.day_start_us[events["day"].to_numpy()]
-            + events["sec"].to_numpy().astype(np.int64) * 1_000_000)
+    return (
+        sim.day_start_us[events["day"].to_numpy()]
+        + events["sec"].to_numpy().astype(np.int64) * 1_000_000
+    )

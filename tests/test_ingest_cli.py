@@ -1,0 +1,90 @@
+"""Test ``python -m pipeline inspect``: its JSON shape, its table and exit status 2."""
+
+import json
+from pathlib import Path
+
+from pipeline.cli import main
+
+DATA = Path(__file__).resolve().parent / "data" / "ingest"
+FILE_KEYS = [
+    "file",
+    "kind",
+    "rows_read",
+    "rows_loaded",
+    "rows_excluded",
+    "rows_duplicate",
+    "rows_rejected",
+    "problems",
+]
+
+
+def test_inspect_json_shape_and_accounting(capsys, real_dir):
+    """Test the exact keys, the row accounting and the match rates in --json."""
+    status = main(
+        [
+            "inspect",
+            str(real_dir / "shopify/apparel_abandoned_checkouts_2023_2026.csv"),
+            str(DATA / "events_bad_rows.csv"),
+            "--json",
+        ]
+    )
+    assert status == 0
+    out = json.loads(capsys.readouterr().out)
+    assert list(out) == ["files", "people", "matched"]
+    for f in out["files"]:
+        assert list(f) == FILE_KEYS
+        assert f["rows_read"] == (
+            f["rows_loaded"] + f["rows_excluded"] + f["rows_duplicate"] + f["rows_rejected"]
+        )
+        for p in f["problems"]:
+            assert list(p) == ["row", "column", "message"]
+    checkouts, bad = out["files"]
+    assert (checkouts["kind"], checkouts["rows_read"]) == ("shopify_checkouts", 368)
+    assert (bad["rows_loaded"], bad["rows_rejected"]) == (1, 5)
+    assert {(p["row"], p["column"]) for p in bad["problems"]} >= {(3, "person")}
+    assert out["people"] >= 209
+    for m in out["matched"]:
+        assert list(m) == ["from", "to", "people", "matched"]
+        assert 0 <= m["matched"] <= m["people"]
+
+
+def test_inspect_json_never_holds_nan(capsys):
+    """Test JSON output parses strictly (no NaN) even with missing cells."""
+    assert main(["inspect", str(DATA / "events_basic.csv"), "--json"]) == 0
+    text = capsys.readouterr().out
+    json.loads(text, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
+
+
+def test_inspect_exit_2_when_nothing_usable(capsys, tmp_path):
+    """Test status 2 and a message naming the file when no input can be used."""
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    assert main(["inspect", str(empty), "--json"]) == 2
+    err = capsys.readouterr().err
+    assert "empty.csv" in err and "empty" in err
+    assert main(["inspect", str(tmp_path / "missing.csv")]) == 2
+
+
+def test_inspect_goes_on_past_a_bad_file(capsys, tmp_path):
+    """Test one unusable file beside a good one still exits 0 with both reported."""
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(b"\x00\xff" * 100)
+    assert main(["inspect", str(junk), str(DATA / "events_basic.csv"), "--json"]) == 0
+    files = json.loads(capsys.readouterr().out)["files"]
+    assert [f["file"] for f in files] == ["junk.csv", "events_basic.csv"]
+    assert files[0]["problems"] and files[1]["rows_loaded"] == 4
+
+
+def test_inspect_mapping_file_and_readable_table(capsys, tmp_path):
+    """Test --mapping mapping.json loads a custom table; the table names its kind."""
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(
+        json.dumps({"person": "Subscriber", "timestamp": "Joined", "event": "signup"})
+    )
+    status = main(["inspect", str(DATA / "signups_custom.csv"), "--mapping", str(mapping)])
+    assert status == 0
+    text = capsys.readouterr().out
+    assert "mapped" in text and "signups_custom.csv" in text
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert main(["inspect", str(DATA / "signups_custom.csv"), "--mapping", str(bad)]) == 2

@@ -1,0 +1,226 @@
+"""Test containers, encodings, delimiters, generic readers and row accounting.
+
+The small files in ``tests/data/ingest`` were written for these tests, one per quirk.
+"""
+
+import gzip
+import io
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline.ingest import load_files, read_paths
+from pipeline.ingest.base import ReadContext
+from pipeline.ingest.mapping import mapping_candidates
+from pipeline.ingest.raw import decode, sniff_delimiter, unpack
+from pipeline.model import InputError
+
+DATA = Path(__file__).resolve().parent / "data" / "ingest"
+LIFETIMES_CDNOW = (
+    Path(pd.__file__).resolve().parent.parent / "lifetimes" / "datasets" / "CDNOW_sample.txt"
+)
+
+
+def load(*names: str, **kwargs):
+    return load_files(read_paths([str(DATA / n) for n in names]), **kwargs)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "events_basic.csv",
+        "events_basic.csv.gz",
+        "events_bom.csv",
+        "events_utf16.txt",
+        "events_pipe.csv",
+    ],
+)
+def test_one_events_file_in_every_container_and_encoding(name):
+    """Test the same 4 events read alike from gz, BOM, UTF-16 tab text and pipes."""
+    data = load(name)
+    report = data.reports[0]
+    assert report.kind == "events_csv"
+    assert (report.rows_read, report.rows_loaded) == (4, 4)
+    assert sorted(data.events["event"]) == sorted(
+        ["email_open", "product_view", "add_to_cart", "order"]
+    )
+    order = data.orders.iloc[0]
+    assert (order["order_id"], order["net_value"]) == ("A-1", 120.5)
+    # +01:00 offset and a naive time (UTC) both land on the right instant
+    view = data.events[data.events["event"] == "product_view"].iloc[0]
+    assert view["ts"] == pd.Timestamp("2024-03-02 10:00Z")
+
+
+def test_zip_members_become_files_and_one_order_id_is_one_order():
+    """Test a zip's members are named archive.zip/inner and order A-1 counts once."""
+    data = load("two_files.zip")
+    names = [r.file for r in data.reports]
+    assert names == ["two_files.zip/events_a.csv", "two_files.zip/more/events_b.tsv"]
+    assert len(data.orders) == 1
+    second = data.reports[1]
+    assert (second.rows_loaded, second.rows_duplicate) == (3, 1)
+    assert (data.events["event"] == "order").sum() == 1
+
+
+def test_cp1252_semicolons_and_decimal_commas():
+    """Test a cp1252 file with ';' and 1.234,50 amounts."""
+    raw = (DATA / "orders_cp1252_semicolon.csv").read_bytes()
+    text, encoding = decode("x.csv", raw)
+    assert "Crème brûlée" in text and encoding.lower().replace("_", "") in {
+        "cp1252", "windows1252", "latin1", "iso88591"
+    }
+    assert sniff_delimiter(text) == ";"
+    data = load("orders_cp1252_semicolon.csv")
+    assert sorted(data.orders["net_value"]) == [12.0, 1234.5]
+    assert "Crème brûlée" in set(data.events["product"])
+
+
+def test_currency_strings_in_a_transaction_log():
+    """Test $1,234.50, €12.00, (5.00) and USD 7.25 as amounts."""
+    data = load("transactions_currency.csv")
+    assert data.reports[0].kind == "transactions"
+    assert sorted(data.orders["net_value"]) == [-5.0, 7.25, 12.0, 1234.5]
+
+
+def test_dayfirst_inference_and_ambiguity():
+    """Test 13/01/2024 makes the column day-first; 01/02/2024 alone is month-first."""
+    data = load("transactions_dayfirst.csv")
+    assert sorted(data.orders["ts"].dt.strftime("%Y-%m-%d")) == [
+        "2024-01-13", "2024-03-02", "2024-04-05"
+    ]
+    ambiguous = load("transactions_ambiguous_dates.csv")
+    assert ambiguous.orders["ts"].min() == pd.Timestamp("2024-01-02 10:00Z")
+    told = load("transactions_ambiguous_dates.csv", dayfirst=True)
+    assert told.orders["ts"].min() == pd.Timestamp("2024-02-01 10:00Z")
+
+
+def test_whitespace_log_without_header():
+    """Test the CDNOW layout: ids keep no leading zeros, YYYYMMDD dates."""
+    data = load("cdnow_like.txt")
+    assert data.reports[0].kind == "transactions"
+    assert sorted(data.orders["person_id"]) == ["id:1", "id:2", "id:2"]
+    assert data.orders["net_value"].sum() == pytest.approx(11.77 + 12.0 + 77.0)
+
+
+def test_cdnow_sample_from_lifetimes_loads():
+    """Test lifetimes' CDNOW_sample.txt: 6,919 purchases of 2,357 customers."""
+    data = load_files(read_paths([str(LIFETIMES_CDNOW)]))
+    report = data.reports[0]
+    assert (report.kind, report.rows_read, report.rows_loaded) == (
+        "transactions", 6_919, 6_919
+    )
+    # lifetimes' own loader finds 2,357 customers in this file
+    assert data.orders["person_id"].nunique() == 2_357
+    assert data.orders["order_id"].is_unique
+    again = load_files(read_paths([str(LIFETIMES_CDNOW)]))
+    assert again.orders["order_id"].tolist() == data.orders["order_id"].tolist()
+
+
+def test_klaviyo_screening_orders(real_dir):
+    """Test 584 rows of 302 customers; the 2 exact duplicate rows are duplicates."""
+    data = load_files(read_paths([str(real_dir / "transactions/klaviyo_screening_orders.csv")]))
+    report = data.reports[0]
+    assert report.kind == "transactions"
+    assert (report.rows_read, report.rows_duplicate, report.rows_loaded) == (584, 2, 582)
+    assert data.orders["person_id"].nunique() == 302
+    assert (data.orders["net_value"] == 0).any()
+    assert data.orders["ts"].min() == pd.Timestamp("2017-01-01 00:11Z")
+
+
+def test_bad_rows_are_rejected_with_row_column_and_reason():
+    """Test each bad row is counted with its spreadsheet row and column."""
+    report = load("events_bad_rows.csv").reports[0]
+    report.check()
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (6, 1, 5)
+    where = {(p.row, p.column) for p in report.problems}
+    assert {(3, "person"), (4, "timestamp"), (5, "event"), (6, "value")} <= where
+    assert any(p.row == 7 and "fields" in p.message for p in report.problems)
+
+
+def test_mapping_reads_any_table():
+    """Test a custom signup table loads through a mapping with a constant event."""
+    with pytest.raises(InputError, match="could not be recognised"):
+        load("signups_custom.csv")
+    mapping = {"person": "Subscriber", "timestamp": "Joined", "event": "signup",
+               "channel": "Where"}
+    data = load("signups_custom.csv", mapping=mapping)
+    assert data.reports[0].kind == "mapped"
+    assert sorted(data.events["person_id"]) == ["ann@example.com", "tel:+49301234567"]
+    assert set(data.events["channel"]) == {"quiz", "popup"}
+    source = unpack("s.csv", (DATA / "signups_custom.csv").read_bytes())[0]
+    assert mapping_candidates(source) == ["Subscriber", "Joined", "Where"]
+
+
+def test_xlsx_and_ndjson_and_parquet_tables(tmp_path):
+    """Test events as .xlsx, .ndjson and .parquet read like the CSV."""
+    import openpyxl
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = pd.read_csv(DATA / "events_basic.csv", dtype=str)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(list(frame.columns))
+    for row in frame.itertuples(index=False):
+        sheet.append([None if pd.isna(v) else v for v in row])
+    xlsx = io.BytesIO()
+    book.save(xlsx)
+    ndjson = frame.to_json(orient="records", lines=True).encode()
+    parquet = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(frame), parquet)
+    for name, data in (
+        ("e.xlsx", xlsx.getvalue()),
+        ("e.ndjson", ndjson),
+        ("e.parquet", parquet.getvalue()),
+    ):
+        loaded = load_files([(name, data)])
+        assert loaded.reports[0].kind == "events_csv", name
+        assert loaded.reports[0].rows_loaded == 4, name
+
+
+@pytest.mark.parametrize(
+    "name, data, words",
+    [
+        ("empty.csv", b"", "empty"),
+        ("blank.csv", b"\n\n  \n", "empty"),
+        ("cut.csv.gz", gzip.compress(b"a,b\n1,2\n" * 100)[:20], "cut off"),
+        ("cut.zip", b"PK\x03\x04garbage", "damaged"),
+        ("photo.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "not text"),
+    ],
+)
+def test_unusable_files_get_a_clear_message(name, data, words):
+    """Test empty, cut-off and binary files raise InputError naming the file."""
+    with pytest.raises(InputError, match=words) as info:
+        load_files([(name, data)])
+    assert name in str(info.value)
+
+
+def test_one_bad_file_does_not_stop_the_others():
+    """Test a binary file beside a good one becomes a report with its problem."""
+    good = (DATA / "events_basic.csv").read_bytes()
+    data = load_files([("junk.bin", b"\x00\x01\x02" * 50), ("ok.csv", good)])
+    junk, ok = data.reports
+    assert junk.meta.get("failed") and "not text" in junk.problems[0].message
+    assert ok.rows_loaded == 4
+
+
+def test_oversize_files_are_refused(monkeypatch):
+    """Test a file over the limit gets a message pointing to the command line."""
+    with pytest.raises(InputError, match="command line"):
+        unpack("big.csv", b"a,b\n" + b"1,2\n" * 100, max_bytes=50)
+
+
+def test_zip_with_nothing_usable():
+    """Test an archive of only folders and hidden files is refused by name."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("__MACOSX/._x.csv", "junk")
+    with pytest.raises(InputError, match="holds no data files"):
+        load_files([("only_junk.zip", buffer.getvalue())])
+
+
+def test_context_is_a_plain_dataclass():
+    """Test ReadContext defaults (no time zone, mapping or day order)."""
+    assert ReadContext() == ReadContext(None, None, None)

@@ -1,0 +1,173 @@
+"""Test the Shopify readers against the facts of the real exports (../shared/real/README.md)."""
+
+import pandas as pd
+import pytest
+
+from pipeline.ingest import load_files, match_rates
+from pipeline.ingest.base import ReadContext
+from pipeline.ingest.raw import unpack
+from pipeline.ingest.shopify import read_orders
+from tests.conftest import real_bytes
+
+ORDERS_A = "shopify/apparel_orders_2020_2023.csv"
+ORDERS_B = "shopify/apparel_orders_2023_2024.csv"
+CHECKOUTS = "shopify/apparel_abandoned_checkouts_2023_2026.csv"
+
+
+@pytest.fixture(scope="module")
+def apparel(real_dir):
+    """The brand's two order files and its abandoned checkouts, loaded together."""
+    return load_files([real_bytes(ORDERS_A), real_bytes(ORDERS_B), real_bytes(CHECKOUTS)])
+
+
+def test_order_files_reconcile_with_readme_facts(apparel):
+    """Test that both order files give 11,029 distinct orders and 9,959 purchases."""
+    orders = apparel.orders[apparel.orders["source_file"].str.startswith("apparel_orders")]
+    assert len(orders) == 11_029
+    purchases = apparel.purchases()
+    assert len(purchases) == 9_959
+    with_email = purchases["person_id"].str.contains("@", na=False)
+    assert with_email.sum() == 9_887
+    assert purchases.loc[with_email, "person_id"].nunique() == 5_331
+
+
+def test_per_file_counts_and_boundary_duplicates(apparel, real_dir):
+    """Test rows and orders per file; the 7 boundary orders count once (README)."""
+    a, b, _ = apparel.reports
+    assert (a.rows_read, a.meta["orders"]) == (7_921, 4_936)
+    assert (b.rows_read, b.meta["orders"]) == (11_336, 6_100)
+    assert 4_936 + 6_100 - 11_029 == 7
+    assert a.rows_duplicate == 0
+    assert apparel.orders["order_id"].is_unique
+    # the 7 duplicated orders' line-item rows are the later file's duplicates,
+    # counted independently here with pandas' own reader
+    first = pd.read_csv(real_dir / ORDERS_A, dtype=str)
+    second = pd.read_csv(real_dir / ORDERS_B, dtype=str)
+    shared = set(first["Id"].dropna()) & set(second["Id"].dropna())
+    assert len(shared) == 7
+    second["order"] = second["Name"]
+    shared_names = set(second.loc[second["Id"].isin(shared), "Name"])
+    assert b.rows_duplicate == second["Name"].isin(shared_names).sum()
+    for report in apparel.reports:
+        report.check()
+        assert sum(report.excluded_by.values()) == report.rows_excluded
+
+
+def test_exclusion_groups_overlap_as_in_readme(real_dir):
+    """Test test 5, voided 160, cancelled 411, fully refunded 857 distinct orders."""
+    frames = []
+    for name in (ORDERS_A, ORDERS_B):
+        source = unpack(*real_bytes(name))[0]
+        frames.append(read_orders(source, ReadContext()).orders)
+    orders = pd.concat(frames).drop_duplicates("order_id")
+    flags = orders["_flags"].fillna("")
+    counts = {k: int(flags.str.contains(k).sum()) for k in ("test", "voided",
+                                                             "cancelled", "refunded")}
+    assert counts == {"test": 5, "voided": 160, "cancelled": 411, "refunded": 857}
+
+
+def test_first_file_statuses_and_missing_emails(real_dir):
+    """Test the first file's financial statuses: 88 orders without an email."""
+    source = unpack(*real_bytes(ORDERS_A))[0]
+    result = read_orders(source, ReadContext())
+    orders = result.orders
+    assert result.report.meta["order_flags"] == {
+        "test": 5, "voided": 152, "cancelled": 171, "refunded": 450
+    }
+    no_email = ~orders["person_id"].str.contains("@", na=False)
+    assert no_email.sum() == 88
+    # partially refunded orders are purchases at their net value
+    assert (orders["net_value"] == orders["total"] - orders["refunded"]).all()
+    assert (orders["refunded"] > 0).sum() >= 355
+
+
+def test_net_value_is_total_minus_refunded(real_dir):
+    """Test one partially refunded order's net by hand from its row."""
+    source = unpack(*real_bytes(ORDERS_A))[0]
+    orders = read_orders(source, ReadContext()).orders
+    partial = orders[(orders["refunded"] > 0) & orders["is_purchase"]].iloc[0]
+    assert partial["net_value"] == pytest.approx(partial["total"] - partial["refunded"])
+    assert partial["status"] == "purchase"
+
+
+def test_checkouts_are_intent_not_orders(apparel):
+    """Test 252 checkouts from 368 rows, 209 emails, 109 of them buyers (README)."""
+    report = apparel.reports[2]
+    assert report.kind == "shopify_checkouts"
+    assert (report.rows_read, report.rows_loaded) == (368, 368)
+    events = apparel.events
+    checkouts = events[events["event"] == "checkout_started"]
+    assert len(checkouts) == 252
+    emails = set(checkouts["person_id"].dropna()) - {
+        p for p in checkouts["person_id"].dropna() if "@" not in p
+    }
+    assert len(emails) == 209
+    buyers = set(apparel.orders["person_id"].dropna())
+    assert len(emails & buyers) == 109
+    assert not apparel.orders["source_file"].eq(CHECKOUTS.split("/")[1]).any()
+
+
+def test_timezone_and_coverage_note(apparel):
+    """Test -0700/-0800 offsets give Los Angeles and the checkout gap is noted."""
+    assert apparel.timezone == "America/Los_Angeles"
+    gap = [n for n in apparel.notes if "no order after it" in n]
+    assert gap and "2024-12-31" in gap[0]
+    # a -0700 order time is read to the right UTC instant
+    first = apparel.orders.sort_values("ts").iloc[-1]
+    assert first["ts"].tzinfo is not None
+
+
+def test_match_rates_between_checkouts_and_orders(apparel):
+    """Test the checkout->orders match counts the 109 shared emails at least."""
+    rates = {(m["from"], m["to"]): m for m in match_rates(apparel)}
+    pair = rates[("shopify_checkouts", "shopify_orders")]
+    assert pair["matched"] >= 109
+    assert pair["people"] >= 209
+
+
+def test_cod_store_crlf_offsets_and_no_emails(real_dir):
+    """Test the COD store: 50 orders, no emails, +0500 gives Etc/GMT-5."""
+    data = load_files([real_bytes("shopify/cod_store_a_orders.csv")])
+    assert len(data.orders) == 50
+    assert not data.orders["person_id"].str.contains("@", na=False).any()
+    assert data.timezone == "Etc/GMT-5"
+    assert data.orders["currency"].eq("BDT").all()
+    # CRLF inside quoted notes does not split rows
+    assert data.reports[0].rows_read == 50
+
+
+def test_stores_with_colliding_names_stay_apart(real_dir):
+    """Test two stores' orders named #1111.. are kept apart by their Id."""
+    data = load_files(
+        [real_bytes("shopify/cod_store_a_orders.csv"),
+         real_bytes("shopify/cod_store_orders_utm_in_notes.csv")]
+    )
+    assert len(data.orders) == 55
+    assert data.reports[1].rows_duplicate == 0
+
+
+def test_utm_values_from_note_attributes(real_dir):
+    """Test UTM source/medium/campaign parsed from multi-line Note Attributes."""
+    data = load_files([real_bytes("shopify/cod_store_orders_utm_in_notes.csv")])
+    orders = data.events[data.events["event"] == "order"]
+    assert len(orders) == 5
+    assert set(orders["source"]) == {"facebook"}
+    assert set(orders["medium"]) == {"paid"}
+    assert "120243641616090734" in set(orders["campaign"])
+    assert data.reports[0].rows_read == 6
+
+
+def test_customers_export(real_dir):
+    """Test 321 customers, 209 with 0 orders, 10 blank emails, undated (README)."""
+    data = load_files([real_bytes("shopify/customers_export_small_store.csv")])
+    report = data.reports[0]
+    assert report.kind == "shopify_customers"
+    assert report.rows_read == 321
+    assert report.meta["zero_orders"] == 209
+    assert report.rows_loaded + report.rows_rejected == 321
+    assert data.people["email"].notna().sum() == 311
+    assert data.people["first_seen"].isna().all()
+    assert any("no date" in n for n in data.notes)
+    # '+49 ... phones typed with Excel's apostrophe become E.164
+    phones = data.people["phone"].dropna()
+    assert phones.str.fullmatch(r"\+\d{8,15}").all() and len(phones)
