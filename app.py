@@ -13,14 +13,16 @@ from pages import common
 
 HERE = Path(__file__).resolve().parent
 PAGES = [
-    ("pages/overview.py", "Overview", "🧭"),
-    ("pages/funnel.py", "Funnel", "🔻"),
-    ("pages/customer_value.py", "Customer value", "💎"),
-    ("pages/attribution.py", "Attribution", "🧩"),
-    ("pages/leads.py", "Leads and exports", "📤"),
+    ("pages/overview.py", "Overview", ":material/explore:"),
+    ("pages/funnel.py", "Funnel", ":material/filter_alt:"),
+    ("pages/customer_value.py", "Customer value", ":material/diamond:"),
+    ("pages/attribution.py", "Attribution", ":material/hub:"),
+    ("pages/leads.py", "Leads and exports", ":material/ios_share:"),
 ]
 
-st.set_page_config(page_title="Pipeline Lens", page_icon="🔭", layout="wide")
+st.set_page_config(
+    page_title="Pipeline Lens", page_icon=":material/insights:", layout="wide"
+)
 
 common.sidebar()
 

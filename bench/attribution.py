@@ -28,8 +28,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pipeline.attribution.models import ModelSettings, attribute  # noqa: E402
 from pipeline.attribution.paths import path_set_from_frame  # noqa: E402
 
-MODELS = ("first_click", "last_click", "last_non_direct", "linear", "position_based",
-          "markov", "shapley")
+MODELS = (
+    "first_click",
+    "last_click",
+    "last_non_direct",
+    "linear",
+    "position_based",
+    "markov",
+    "shapley",
+)
 
 
 def make_paths(n_paths: int, n_channels: int, seed: int = 0) -> pd.DataFrame:
@@ -78,11 +85,23 @@ def peer(frame: pd.DataFrame) -> float | None:
     except ImportError:
         return None
     start = time.perf_counter()
-    ca.heuristic_models(frame, "path", "total_conversions",
-                        var_value="total_conversion_value", flg_pro=False)
-    ca.markov_model(frame, "path", "total_conversions",
-                    var_value="total_conversion_value", var_null="total_null",
-                    order=1, verbose=0, flg_pro=False)
+    ca.heuristic_models(
+        frame,
+        "path",
+        "total_conversions",
+        var_value="total_conversion_value",
+        flg_pro=False,
+    )
+    ca.markov_model(
+        frame,
+        "path",
+        "total_conversions",
+        var_value="total_conversion_value",
+        var_null="total_null",
+        order=1,
+        verbose=0,
+        flg_pro=False,
+    )
     return time.perf_counter() - start
 
 
@@ -98,21 +117,27 @@ def main() -> None:
         parse_s, model_s, sums = ours(frame)
         total = parse_s + model_s
         memory = peak_mb()
-        print(f"{args.paths:,} paths x {n_channels} channels "
-              f"({frame['total_conversions'].sum():,} conversions)")
-        print(f"  ours: parse {parse_s:.2f} s + models {model_s:.2f} s = {total:.2f} s "
-              f"(target <= 5 s: {'met' if total <= 5 else 'MISSED'}); "
-              f"peak RSS {memory:,.0f} MB (target < 1024: "
-              f"{'met' if memory < 1024 else 'MISSED'})")
+        print(
+            f"{args.paths:,} paths x {n_channels} channels "
+            f"({frame['total_conversions'].sum():,} conversions)"
+        )
+        print(
+            f"  ours: parse {parse_s:.2f} s + models {model_s:.2f} s = {total:.2f} s "
+            f"(target <= 5 s: {'met' if total <= 5 else 'MISSED'}); "
+            f"peak RSS {memory:,.0f} MB (target < 1024: "
+            f"{'met' if memory < 1024 else 'MISSED'})"
+        )
         print(f"  credit sums: {sums}")
         if not args.no_peer:
             peer_s = peer(frame)
             if peer_s is None:
                 print("  ChannelAttribution not installed: no peer ratio")
             else:
-                print(f"  ChannelAttribution heuristics + Markov: {peer_s:.2f} s; "
-                      f"ratio peer/ours = {peer_s / total:.1f}x "
-                      f"(ours also runs position based, last non-direct and Shapley)")
+                print(
+                    f"  ChannelAttribution heuristics + Markov: {peer_s:.2f} s; "
+                    f"ratio peer/ours = {peer_s / total:.1f}x "
+                    f"(ours also runs position based, last non-direct and Shapley)"
+                )
         sys.stdout.flush()
 
 

@@ -45,7 +45,7 @@ def generate(path: Path, size_mb: int, seed: int = 7) -> None:
     target = size_mb * 1024 * 1024
     people = max(1000, size_mb * 1000)
     start = np.datetime64("2024-01-01T00:00:00", "s")
-    chunk = 500_000
+    chunk = min(500_000, max(20_000, size_mb * 5_000))
     written = 0
     order_no = 0
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,28 +90,23 @@ def generate(path: Path, size_mb: int, seed: int = 7) -> None:
 def run_one(which: str, path: Path) -> dict:
     """Time one reader in this process; return seconds and peak memory (MB)."""
     sys.path.insert(0, str(ROOT))
+    import pyarrow.csv as pacsv
+
+    import pipeline.ingest as ingest
+    import pipeline.ingest.raw as raw
+    from pipeline.ingest.base import ReadContext
+
     began = time.perf_counter()
     if which == "pyarrow":
-        import pyarrow.csv as pacsv
-
         rows = pacsv.read_csv(path).num_rows
     else:
-        from pipeline.ingest import load_files, read_source
-        from pipeline.ingest.base import ReadContext
-        from pipeline.ingest.raw import unpack
-
         data = path.read_bytes()
+        raw.MAX_BYTES = ingest.MAX_BYTES = len(data) + 1
         if which == "reader":
-            (source,) = unpack(path.name, data, max_bytes=len(data) + 1)
-            rows = read_source(source, ReadContext()).report.rows_loaded
+            (source,) = raw.unpack(path.name, data, max_bytes=len(data) + 1)
+            rows = ingest.read_source(source, ReadContext()).report.rows_loaded
         else:
-            import pipeline.ingest.raw as raw
-
-            raw.MAX_BYTES = len(data) + 1
-            import pipeline.ingest as ingest
-
-            ingest.MAX_BYTES = raw.MAX_BYTES
-            rows = len(load_files([(path.name, data)]).events)
+            rows = len(ingest.load_files([(path.name, data)]).events)
     seconds = time.perf_counter() - began
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"which": which, "seconds": seconds, "rows": rows, "peak_mb": peak_mb}

@@ -1,4 +1,4 @@
-"""Attribution: every model side by side, with intervals, pipeline views and Klaviyo's claim."""
+"""Attribution: every model side by side, pipeline views and Klaviyo's claim."""
 
 from __future__ import annotations
 
@@ -23,54 +23,95 @@ from pipeline.formatting import fmt_int, fmt_money, fmt_number, fmt_pct
 view = current_view()
 dataset = view.dataset
 data_key = (view.file_names, dataset.timezone, len(dataset.events), len(dataset.orders))
-path_tables = [r.meta["paths"] for r in dataset.reports
-               if isinstance(r.meta.get("paths"), pd.DataFrame)]
+path_tables = [
+    r.meta["paths"]
+    for r in dataset.reports
+    if isinstance(r.meta.get("paths"), pd.DataFrame)
+]
 has_orders = len(dataset.purchases()) > 0
 
 st.title("Attribution")
-st.caption("Every model on the same journeys. Each column adds up to all conversions: "
-           "orders with no touch in the lookback window are shown as (unattributed).")
+st.caption(
+    "Every model on the same journeys. Each column adds up to all conversions: "
+    "orders with no touch in the lookback window are shown as (unattributed)."
+)
 
 # Guard: models need conversions.
 if not has_orders and not path_tables:
-    st.info("No purchases and no conversion paths: upload Shopify orders with GA4 or "
-            "Klaviyo events, or an aggregated path file (path;total_conversions;...).")
+    st.info(
+        "No purchases and no conversion paths: upload Shopify orders with GA4 or "
+        "Klaviyo events, or an aggregated path file (path;total_conversions;...)."
+    )
     st.stop()
 
 # Settings.
 with st.expander("Settings", expanded=False):
     left, right = st.columns(2)
-    lookback = left.slider("Lookback window (days)", 1, 90, 30, key="attr_lookback_days")
-    opens = left.checkbox("Count email opens as touches (Apple MPP makes them unreliable)",
-                          value=False, key="attr_opens_as_touches")
-    collapse = left.checkbox("Collapse repeats of a channel", value=False,
-                             key="attr_collapse_repeats")
-    cut = left.checkbox("Start each journey after the previous order", value=True,
-                        key="attr_cut_at_conversions")
-    first_only = left.checkbox("First purchases only", value=False,
-                               key="attr_first_purchase_only")
-    half_life = right.slider("Time decay half-life (days)", 1, 30, 7, key="attr_half_life")
-    first_share = right.slider("Position based: first touch (%)", 0, 100, 40,
-                               key="attr_first_share")
-    last_share = right.slider("Position based: last touch (%)", 0, 100 - first_share,
-                              min(40, 100 - first_share), key="attr_last_share")
+    lookback = left.slider(
+        "Lookback window (days)", 1, 90, 30, key="attr_lookback_days"
+    )
+    opens = left.checkbox(
+        "Count email opens as touches (Apple MPP makes them unreliable)",
+        value=False,
+        key="attr_opens_as_touches",
+    )
+    collapse = left.checkbox(
+        "Collapse repeats of a channel", value=False, key="attr_collapse_repeats"
+    )
+    cut = left.checkbox(
+        "Start each journey after the previous order",
+        value=True,
+        key="attr_cut_at_conversions",
+    )
+    first_only = left.checkbox(
+        "First purchases only", value=False, key="attr_first_purchase_only"
+    )
+    half_life = right.slider(
+        "Time decay half-life (days)", 1, 30, 7, key="attr_half_life"
+    )
+    first_share = right.slider(
+        "Position based: first touch (%)", 0, 100, 40, key="attr_first_share"
+    )
+    last_share = right.slider(
+        "Position based: last touch (%)",
+        0,
+        100 - first_share,
+        min(40, 100 - first_share),
+        key="attr_last_share",
+    )
     order = right.selectbox("Markov order", [1, 2, 3], key="attr_markov_order")
 
-reference = st.selectbox("Reference model", MODEL_NAMES, index=MODEL_NAMES.index("markov"),
-                         format_func=MODEL_LABELS.get, key="attr_reference")
-metric = st.radio("Credit", ["conversions", "revenue"], horizontal=True,
-                  key="attr_metric")
+reference = st.selectbox(
+    "Reference model",
+    MODEL_NAMES,
+    index=MODEL_NAMES.index("markov"),
+    format_func=MODEL_LABELS.get,
+    key="attr_reference",
+)
+metric = st.radio(
+    "Credit", ["conversions", "revenue"], horizontal=True, key="attr_metric"
+)
 journey_settings = JourneySettings(lookback, opens, cut, first_only)
-model_settings = ModelSettings(half_life, first_share / 100, last_share / 100, order,
-                               collapse_repeats=collapse)
+model_settings = ModelSettings(
+    half_life, first_share / 100, last_share / 100, order, collapse_repeats=collapse
+)
 
 
 @st.cache_data(show_spinner="Crediting every model…", max_entries=16)
 def cached_analysis(_dataset, key, journeys, models):
     """Every model on this data and these settings (cached per settings)."""
     if has_orders:
-        return analyse_dataset(_dataset, journeys, None, models, 0, 0, reference,
-                               KlaviyoSettings(), view.leads)
+        return analyse_dataset(
+            _dataset,
+            journeys,
+            None,
+            models,
+            0,
+            0,
+            reference,
+            KlaviyoSettings(),
+            view.leads,
+        )
     return analyse_paths(pd.concat(path_tables, ignore_index=True), None, models)
 
 
@@ -79,10 +120,17 @@ def cached_intervals(_analysis, key, models, n_boot):
     """Bootstrap intervals, with Klaviyo's overstatement (on request, cached)."""
     extras = {}
     if _analysis.klaviyo is not None:
-        extras["overstatement"] = overstatement_statistic(_analysis.paths,
-                                                          _analysis.klaviyo)
-    return bootstrap(_analysis.paths, tuple(_analysis.attribution.conversions.columns),
-                     models, n_boot=n_boot, seed=0, extras=extras)
+        extras["overstatement"] = overstatement_statistic(
+            _analysis.paths, _analysis.klaviyo
+        )
+    return bootstrap(
+        _analysis.paths,
+        tuple(_analysis.attribution.conversions.columns),
+        models,
+        n_boot=n_boot,
+        seed=0,
+        extras=extras,
+    )
 
 
 analysis_key = (data_key, reference, view.rules.to_json(), str(view.as_of))
@@ -94,22 +142,27 @@ fmt = fmt_number if metric == "conversions" else fmt_money
 top = st.columns(3)
 top[0].metric("Conversions", fmt_int(result.total_conversions))
 top[1].metric("Revenue", fmt_money(result.total_revenue))
-top[2].metric("Coverage (orders with a touch in the window)", fmt_pct(analysis.coverage))
+top[2].metric(
+    "Coverage (orders with a touch in the window)", fmt_pct(analysis.coverage)
+)
 
 # Intervals: on demand.
-n_boot = st.select_slider("Bootstrap replicates", [50, 100, 200, 500], value=100,
-                          key="attr_n_boot")
+n_boot = st.select_slider(
+    "Bootstrap replicates", [50, 100, 200, 500], value=100, key="attr_n_boot"
+)
 intervals = None
 if st.button("Compute intervals", key="attr_bootstrap") or st.session_state.get(
     "attr_intervals_on"
 ):
     st.session_state["attr_intervals_on"] = True
-    intervals = cached_intervals(analysis, (analysis_key, journey_settings),
-                                 model_settings, n_boot)
+    intervals = cached_intervals(
+        analysis, (analysis_key, journey_settings), model_settings, n_boot
+    )
 
 # One chart and one table of every model.
-long = table.reset_index(names="channel").melt("channel", var_name="model",
-                                                value_name="credit")
+long = table.reset_index(names="channel").melt(
+    "channel", var_name="model", value_name="credit"
+)
 long["model"] = long["model"].map(MODEL_LABELS)
 if intervals is not None:
     bounds = intervals.conversions if metric == "conversions" else intervals.revenue
@@ -126,11 +179,13 @@ layers = [
     )
 ]
 if intervals is not None:
-    layers.append(base.mark_errorbar(color="black").encode(
-        x="low:Q", x2="high:Q", y="model:N"))
+    layers.append(
+        base.mark_errorbar(color="black").encode(x="low:Q", x2="high:Q", y="model:N")
+    )
 chart = alt.layer(*layers).facet(
-    row=alt.Row("channel:N", title=None,
-                header=alt.Header(labelAngle=0, labelAlign="left"))
+    row=alt.Row(
+        "channel:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")
+    )
 )
 st.altair_chart(chart, width="stretch")
 
@@ -141,12 +196,16 @@ if intervals is not None:
         label = MODEL_LABELS[model]
         shown[f"{label} 90% interval"] = [
             f"{fmt(frame.at[c, 'low'])} – {fmt(frame.at[c, 'high'])}"
-            if c in frame.index else "–" for c in shown.index
+            if c in frame.index
+            else "–"
+            for c in shown.index
         ]
 st.dataframe(shown, width="stretch")
 st.caption(f"% change against {MODEL_LABELS[reference]}")
-st.dataframe(result.percent_change(reference, metric).rename(columns=MODEL_LABELS)
-             .round(1), width="stretch")
+st.dataframe(
+    result.percent_change(reference, metric).rename(columns=MODEL_LABELS).round(1),
+    width="stretch",
+)
 
 # Conversion paths.
 st.subheader("Conversion paths")
@@ -155,68 +214,114 @@ left.dataframe(cp.touches_to_convert(analysis.paths), width="stretch")
 days = cp.days_to_convert(analysis.paths)
 if not days.empty:
     right.dataframe(days, width="stretch")
-st.dataframe(cp.credit_by_position(analysis.paths, tuple(result.conversions.columns),
-                                   model_settings).rename(columns=MODEL_LABELS),
-             width="stretch")
+st.dataframe(
+    cp.credit_by_position(
+        analysis.paths, tuple(result.conversions.columns), model_settings
+    ).rename(columns=MODEL_LABELS),
+    width="stretch",
+)
 
 # Pipeline views need events and stages.
 if analysis.journeys is not None and not view.leads.empty:
     st.subheader("Credit by stage transition")
-    chosen = st.selectbox("Model for the pipeline views", MODEL_NAMES,
-                          index=MODEL_NAMES.index("linear"), format_func=MODEL_LABELS.get,
-                          key="attr_pipeline_model")
-    moves = pv.transition_credit(dataset, view.leads, chosen, journey_settings,
-                                 model_settings)
+    chosen = st.selectbox(
+        "Model for the pipeline views",
+        MODEL_NAMES,
+        index=MODEL_NAMES.index("linear"),
+        format_func=MODEL_LABELS.get,
+        key="attr_pipeline_model",
+    )
+    moves = pv.transition_credit(
+        dataset, view.leads, chosen, journey_settings, model_settings
+    )
     st.dataframe(moves.round(2), width="stretch")
     st.subheader("Pipeline-weighted credit")
-    st.caption("Each advance is worth (P(win | new stage) − P(win | old stage)) × the "
-               "average first-order value, shared by the chosen model.")
-    weighted = pv.transition_credit(dataset, view.leads, chosen, journey_settings,
-                                    model_settings, weighted=True)
+    st.caption(
+        "Each advance is worth (P(win | new stage) − P(win | old stage)) × the "
+        "average first-order value, shared by the chosen model."
+    )
+    weighted = pv.transition_credit(
+        dataset, view.leads, chosen, journey_settings, model_settings, weighted=True
+    )
     st.dataframe(weighted.round(2), width="stretch")
     st.subheader("Outbound effectiveness")
-    outbound = pv.outbound_effectiveness(dataset, view.leads, chosen, journey_settings,
-                                         model_settings, analysis.journeys)
+    outbound = pv.outbound_effectiveness(
+        dataset, view.leads, chosen, journey_settings, model_settings, analysis.journeys
+    )
     if outbound.empty:
         st.info("No email or SMS touches with a campaign or flow name.")
     else:
         st.dataframe(outbound, width="stretch", hide_index=True)
     if len(dataset.spend):
         st.subheader("Spend")
-        st.dataframe(pv.spend_metrics(dataset, view.leads, chosen, journey_settings,
-                                      model_settings, credit=moves).round(2),
-                     width="stretch")
+        st.dataframe(
+            pv.spend_metrics(
+                dataset,
+                view.leads,
+                chosen,
+                journey_settings,
+                model_settings,
+                credit=moves,
+            ).round(2),
+            width="stretch",
+        )
 
 # Klaviyo's claim.
 klaviyo = analysis.klaviyo
 if klaviyo is not None:
     st.subheader("Klaviyo's attributed revenue against the models")
     cols = st.columns(4)
-    cols[0].metric("Klaviyo claims", fmt_money(klaviyo.claimed_revenue),
-                   f"{fmt_pct(klaviyo.claimed_revenue / klaviyo.total_revenue)} of revenue"
-                   if klaviyo.total_revenue else None, delta_color="off")
-    cols[1].metric("Resting on opens alone", fmt_money(klaviyo.claimed_opens_only_revenue))
+    cols[0].metric(
+        "Klaviyo claims",
+        fmt_money(klaviyo.claimed_revenue),
+        f"{fmt_pct(klaviyo.claimed_revenue / klaviyo.total_revenue)} of revenue"
+        if klaviyo.total_revenue
+        else None,
+        delta_color="off",
+    )
+    cols[1].metric(
+        "Resting on opens alone", fmt_money(klaviyo.claimed_opens_only_revenue)
+    )
     cols[2].metric("Click-only claim", fmt_money(klaviyo.click_only_claimed_revenue))
-    cols[3].metric(f"Overstatement vs {MODEL_LABELS[klaviyo.reference_model]}",
-                   f"×{fmt_number(klaviyo.overstatement, 2)}")
+    cols[3].metric(
+        f"Overstatement vs {MODEL_LABELS[klaviyo.reference_model]}",
+        f"×{fmt_number(klaviyo.overstatement, 2)}",
+    )
     if intervals is not None and "overstatement" in intervals.extras:
         low, high = intervals.extras["overstatement"]
-        st.caption(f"Overstatement, {intervals.level:.0%} bootstrap interval: "
-                   f"×{fmt_number(low, 2)} to ×{fmt_number(high, 2)}")
+        st.caption(
+            f"Overstatement, {intervals.level:.0%} bootstrap interval: "
+            f"×{fmt_number(low, 2)} to ×{fmt_number(high, 2)}"
+        )
     else:
         st.caption("Compute intervals above for the overstatement's interval.")
-    gap = pd.DataFrame({
-        "revenue": [klaviyo.claimed_with_ad_click_revenue,
-                    klaviyo.claimed_already_intent_revenue],
-    }, index=["claimed orders with an ad click in the window",
-              "claimed orders of leads already in purchase intent"])
+    gap = pd.DataFrame(
+        {
+            "revenue": [
+                klaviyo.claimed_with_ad_click_revenue,
+                klaviyo.claimed_already_intent_revenue,
+            ],
+        },
+        index=[
+            "claimed orders with an ad click in the window",
+            "claimed orders of leads already in purchase intent",
+        ],
+    )
     st.dataframe(gap, width="stretch")
-    st.dataframe(pd.Series(klaviyo.model_email_sms_revenue, name="Email + SMS revenue")
-                 .rename(index=MODEL_LABELS), width="stretch")
+    st.dataframe(
+        pd.Series(klaviyo.model_email_sms_revenue, name="Email + SMS revenue").rename(
+            index=MODEL_LABELS
+        ),
+        width="stretch",
+    )
 
-comparison = report_comparison(dataset.claims, dataset.purchases())
+comparison = report_comparison(
+    dataset.claims, dataset.purchases(), dataset.timezone or "UTC"
+)
 if not comparison.empty:
     st.subheader("Klaviyo's reports against Shopify revenue")
-    st.caption("Report rows by list or segment, and Email and SMS rows of one campaign, "
-               "count the same orders again: their naive sum is double counting.")
+    st.caption(
+        "Report rows by list or segment, and Email and SMS rows of one campaign, "
+        "count the same orders again: their naive sum is double counting."
+    )
     st.dataframe(comparison, width="stretch", hide_index=True)

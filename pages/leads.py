@@ -95,9 +95,15 @@ c2.metric("Email consent", fmt_int(counts["email"]))
 c3.metric("SMS consent", fmt_int(counts["sms"]))
 c4.metric("No recorded consent", fmt_int(counts["neither"]))
 st.caption(value_note)
+SHOWN = [
+    "email", "phone", "stage", "customer_kind", "rule", "signup_source", "lead_score",
+    "p_win", "predicted_clv", "expected_value", "orders", "first_order_value",
+    "consent_email", "consent_sms", "person_id",
+]
 st.dataframe(
     chosen.head(5000),
     hide_index=True,
+    column_order=SHOWN,
     column_config={
         "p_win": st.column_config.NumberColumn("P(win)", format="percent"),
         "lead_score": st.column_config.ProgressColumn(

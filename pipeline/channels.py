@@ -76,6 +76,43 @@ CHANNEL_GROUPS: tuple[str, ...] = (
 )
 """GA4's default channel groups, in the order their rules are evaluated."""
 
+EVENT_CHANNELS: dict[str, str] = {
+    "email_open": "Email",
+    "email_click": "Email",
+    "email_delivered": "Email",
+    "sms_click": "SMS",
+    "sms_delivered": "SMS",
+}
+"""The channel of message events, whatever tool sent them (Klaviyo, ...)."""
+
+AD_PLATFORM_CHANNELS: dict[str, str] = {
+    "meta": "Paid Social",
+    "facebook": "Paid Social",
+    "instagram": "Paid Social",
+    "tiktok": "Paid Social",
+    "pinterest": "Paid Social",
+    "snapchat": "Paid Social",
+    "linkedin": "Paid Social",
+    "google_ads": "Paid Search",
+    "microsoft_ads": "Paid Search",
+    "bing": "Paid Search",
+}
+"""The paid channel of an ad platform's clicks and spend when nothing finer is known."""
+
+GOOGLE_ADS_CHANNELS: dict[str, str] = {
+    "search": "Paid Search",
+    "shopping": "Paid Shopping",
+    "display": "Display",
+    "video": "Paid Video",
+    "performance max": "Cross-network",
+    "demand gen": "Cross-network",
+    "discovery": "Cross-network",
+    "smart": "Cross-network",
+    "app": "Paid Other",
+}
+"""Google Ads campaign types -> GA4 channel groups (GA4 groups Performance Max and
+Smart campaigns as Cross-network)."""
+
 SEARCH_SITES: tuple[str, ...] = (
     "google", "bing", "yahoo", "duckduckgo", "baidu", "yandex", "ecosia", "naver",
     "ask", "aol", "seznam", "startpage", "qwant", "brave", "sogou", "so", "daum",

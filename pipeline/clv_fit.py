@@ -299,10 +299,10 @@ def population_figures(
         flow = discounted_purchases(bg, x, t_x, T, horizon_days, annual_discount, unit)
         spend = _expected_spend(gg, x, m)
         return np.array([
-            weight @ purchases,
-            weight @ models.bgnbd_p_alive(bg, x, t_x, T),
+            models.dot(weight, purchases),
+            models.dot(weight, models.bgnbd_p_alive(bg, x, t_x, T)),
             models.gg_population_mean(gg),
-            margin * (weight @ (spend * flow)),
+            margin * models.dot(weight, spend * flow),
         ])
 
     log_theta = np.log([fits.bgnbd.params[k] for k in models.BGNBD_PARAMS]

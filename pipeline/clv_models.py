@@ -29,10 +29,11 @@ from pipeline.clv_optim import (
     compress,
     compressed,
     covariance,
+    dot,
     minimise,
 )
 
-__all__ = ["PENALIZER_LADDER", "Fit", "compress", "compressed"]
+__all__ = ["PENALIZER_LADDER", "Fit", "compress", "compressed", "dot"]
 
 BGNBD_PARAMS = ("r", "alpha", "a", "b")
 GG_PARAMS = ("p", "q", "v")
@@ -131,23 +132,23 @@ def bgnbd_totals(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, w: np.ndarray):
     def totals(params: np.ndarray) -> tuple[float, np.ndarray]:
         r, alpha, a, b = params
         lv = levels
-        ll = w_level @ (
+        ll = dot(w_level, (
             gammaln(r + lv) - gammaln(r) + r * np.log(alpha) + gammaln(a + b)
             + gammaln(b + lv) - gammaln(b) - gammaln(a + b + lv)
-        )
+        ))
         grad = np.array([
-            w_level @ (digamma(r + lv) - digamma(r) + np.log(alpha)),
+            dot(w_level, digamma(r + lv) - digamma(r) + np.log(alpha)),
             w_sum * r / alpha,
-            w_level @ (digamma(a + b) - digamma(a + b + lv)),
-            w_level @ (digamma(a + b) + digamma(b + lv) - digamma(b)
-                       - digamma(a + b + lv)),
+            dot(w_level, digamma(a + b) - digamma(a + b + lv)),
+            dot(w_level, digamma(a + b) + digamma(b + lv) - digamma(b)
+                - digamma(a + b + lv)),
         ])
 
         # One-time buyers: only A3 = -r ln(alpha + T).
         log_T0 = np.log(alpha + T_0)
-        ll -= r * (w_0 @ log_T0)
-        grad[0] -= w_0 @ log_T0
-        grad[1] -= r * (w_0 @ (1 / (alpha + T_0)))
+        ll -= r * dot(w_0, log_T0)
+        grad[0] -= dot(w_0, log_T0)
+        grad[1] -= r * dot(w_0, 1 / (alpha + T_0))
 
         # Repeat buyers: ln(exp(A3) + exp(A4)).
         log_T, log_t = np.log(alpha + T_r), np.log(alpha + t_r)
@@ -156,12 +157,12 @@ def bgnbd_totals(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, w: np.ndarray):
         top = np.maximum(a3, a4)
         e3, e4 = np.exp(a3 - top), np.exp(a4 - top)
         both = e3 + e4
-        ll += w_r @ (top + np.log(both))
+        ll += dot(w_r, top + np.log(both))
         e3, e4 = w_r * e3 / both, w_r * e4 / both
-        grad[0] -= e3 @ log_T + e4 @ log_t
-        grad[1] -= (r + x_r) @ (e3 / (alpha + T_r) + e4 / (alpha + t_r))
+        grad[0] -= dot(e3, log_T) + dot(e4, log_t)
+        grad[1] -= dot(r + x_r, e3 / (alpha + T_r) + e4 / (alpha + t_r))
         grad[2] += e4.sum() / a
-        grad[3] -= e4 @ (1 / (b + shift_r))
+        grad[3] -= dot(e4, 1 / (b + shift_r))
         return float(ll), grad
 
     return totals
@@ -174,24 +175,24 @@ def gg_totals(x: np.ndarray, m: np.ndarray, w: np.ndarray):
     levels, index = np.unique(x, return_inverse=True)
     w_level = np.bincount(index, weights=w)
     log_m = np.log(m)
-    sum_x_log_m = w @ (x * log_m)
-    sum_log_m = w @ log_m
+    sum_x_log_m = dot(w, x * log_m)
+    sum_log_m = dot(w, log_m)
     w_sum = w.sum()
 
     def totals(params: np.ndarray) -> tuple[float, np.ndarray]:
         p, q, v = params
         pl = p * levels
         log_xm_v = np.log(x * m + v)
-        ll = w_level @ (
-            gammaln(pl + q) - gammaln(pl) - gammaln(q) + pl * np.log(levels)
+        ll = dot(
+            w_level, gammaln(pl + q) - gammaln(pl) - gammaln(q) + pl * np.log(levels)
         ) + w_sum * q * np.log(v) + p * sum_x_log_m - sum_log_m
-        ll -= w @ ((p * x + q) * log_xm_v)
+        ll -= dot(w, (p * x + q) * log_xm_v)
         common = digamma(pl + q)
         grad = np.array([
-            w_level @ (levels * (common - digamma(pl) + np.log(levels)))
-            + sum_x_log_m - w @ (x * log_xm_v),
-            w_level @ (common - digamma(q)) + w_sum * np.log(v) - w @ log_xm_v,
-            w_sum * q / v - w @ ((p * x + q) / (x * m + v)),
+            dot(w_level, levels * (common - digamma(pl) + np.log(levels)))
+            + sum_x_log_m - dot(w, x * log_xm_v),
+            dot(w_level, common - digamma(q)) + w_sum * np.log(v) - dot(w, log_xm_v),
+            w_sum * q / v - dot(w, (p * x + q) / (x * m + v)),
         ])
         return float(ll), grad
 
@@ -236,7 +237,7 @@ def fit_bgnbd(
         return fit
     params = np.exp(log_params)
     params[1] /= scale
-    fit.log_likelihood = float(w @ bgnbd_loglik_terms(params, x, t_x, T)[0])
+    fit.log_likelihood = dot(w, bgnbd_loglik_terms(params, x, t_x, T)[0])
     fit.params = dict(zip(BGNBD_PARAMS, map(float, params), strict=True))
     fit.covariance = covariance(objective, log_params, w.sum())
     return fit
@@ -391,14 +392,14 @@ def fit_gamma_gamma(
     (x, m), w = compressed(weights, x, m)
     if np.any(x < 1) or np.any(m <= 0):
         raise ValueError("Gamma-Gamma needs x >= 1 and positive mean spend m")
-    shift = [0.0, 0.0, np.log(w @ m / w.sum())]
+    shift = [0.0, 0.0, np.log(dot(w, m) / w.sum())]
     fit, log_params, objective = minimise(
         gg_totals(x, m, w), w.sum(), GG_PARAMS, ladder, shift
     )
     if log_params is None:
         return fit
     params = np.exp(log_params)
-    fit.log_likelihood = float(w @ gg_loglik_terms(params, x, m)[0])
+    fit.log_likelihood = dot(w, gg_loglik_terms(params, x, m)[0])
     fit.params = dict(zip(GG_PARAMS, map(float, params), strict=True))
     fit.covariance = covariance(objective, log_params, w.sum())
     if params[1] <= 1:

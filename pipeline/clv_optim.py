@@ -70,6 +70,15 @@ class Fit:
         }
 
 
+def dot(a: np.ndarray, b: np.ndarray) -> float:
+    """The inner product of two vectors.
+
+    ``einsum`` rather than ``@`` or ``vdot``: multi-threaded BLAS makes those
+    orders of magnitude slower on vectors when the machine's cores are busy.
+    """
+    return float(np.einsum("i,i->", a, b))
+
+
 def compress(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Distinct rows of the given columns, their counts, and the inverse index.
 

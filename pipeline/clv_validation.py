@@ -133,7 +133,8 @@ def cumulative_tracking(
         age = (points[:, None] - cohorts.index.to_numpy()[None, :]) / summary.unit_days
         age = np.clip(age, 0, None)
         per_customer = models.bgnbd_expected_purchases(fits.bgnbd.params, age)
-        expected = np.where(age > 0, per_customer, 0.0) @ cohorts.to_numpy()
+        counts = cohorts.to_numpy(dtype=float)
+        expected = np.einsum("ij,j->i", np.where(age > 0, per_customer, 0.0), counts)
 
     return pd.DataFrame(
         {

@@ -71,14 +71,17 @@ def histogram_chart(
 ) -> alt.Chart:
     """A histogram binned in numpy, so the chart carries ``bins`` rows, not the data."""
     counts, edges = np.histogram(values[np.isfinite(values)], bins=bins)
-    frame = pd.DataFrame({"low": edges[:-1], "high": edges[1:], "count": counts})
+    frame = pd.DataFrame(
+        {"low": edges[:-1], "high": edges[1:], "count": counts, "zero": 0}
+    )
     return (
         alt.Chart(frame, title=title)
-        .mark_bar()
+        .mark_rect(stroke="white", strokeWidth=0.5)
         .encode(
             x=alt.X("low:Q", title=x_title),
             x2="high:Q",
             y=alt.Y("count:Q", title=y_title),
+            y2="zero:Q",
             tooltip=[
                 alt.Tooltip("low:Q", title="From", format=",.1f"),
                 alt.Tooltip("high:Q", title="To", format=",.1f"),
@@ -326,7 +329,7 @@ max-width:60rem;color:#1f2933;background:#fff;line-height:1.45;padding:0 1rem}
 h1{margin-bottom:.2rem}h2{border-bottom:2px solid #e4e7eb;padding-bottom:.2rem;
 margin-top:2.2rem}.meta{color:#52606d}.missing{background:#fff8e1;
 border-left:4px solid #f0b429;padding:.6rem .9rem}figure{margin:1rem 0}
-figcaption{color:#52606d;font-size:.9rem}table{border-collapse:collapse;margin:.8rem 0;
+table{border-collapse:collapse;margin:.8rem 0;
 font-size:.92rem}th,td{border-bottom:1px solid #e4e7eb;padding:.3rem .7rem;
 text-align:right}th:first-child,td:first-child{text-align:left}
 @media print{h2{break-before:auto}figure{break-inside:avoid}}
@@ -369,9 +372,10 @@ def render_report(
         for line in section.summary:
             parts.append(f"<p>{html.escape(line)}</p>")
         for caption, chart in section.charts:
+            label = html.escape(caption)
             parts.append(
-                f'<figure class="chart">{chart_svg(chart)}'
-                f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+                f'<figure class="chart" aria-label="{label}">{chart_svg(chart)}'
+                "</figure>"
             )
         for caption, frame in section.tables:
             if len(frame):

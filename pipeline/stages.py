@@ -505,11 +505,12 @@ class StageEngine:
         }
 
         # Intent rules, then engaged ones; within a stage the first listed rule wins.
+        arrays = self._rule_arrays(rules, day)
         for name in reversed(RULE_NAMES):
             rule = rules.rules[name]
             if not rule.enabled:
                 continue
-            entry_us, holds = self._rule_arrays(name, rule, day)
+            entry_us, holds = arrays[name]
             stage_entry = entered[rule.stage]
             first = identified & (entry_us != NAT)
             first &= (stage_entry == NAT) | (entry_us < stage_entry)
@@ -549,6 +550,8 @@ class StageEngine:
                 "first_order_value": np.where(identified, first_value, np.nan),
             }
         )
+        if present.all():
+            return frame
         return frame[present].reset_index(drop=True)
 
     # -- per-day pieces -----------------------------------------------------------
@@ -561,27 +564,48 @@ class StageEngine:
         return np.where(self._identified & (us_day <= day), us, NAT)
 
     def _rule_arrays(
-        self, name: str, rule: Rule, day: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """One rule's entry times and "holds" flags for every person, cached."""
-        key = (name, rule.min_count, rule.window_days, day)
-        if key in self._rule_cache:
+        self, rules: StageRules, day: int
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Entry times and "holds" flags of every enabled rule for every person.
+
+        Results are cached per (rule, settings, day); the rules not cached are
+        computed together in one query.
+        """
+        keys = {
+            name: (name, rule.min_count, rule.window_days, day)
+            for name, rule in rules.rules.items()
+            if rule.enabled
+        }
+        missing = [name for name, key in keys.items() if key not in self._rule_cache]
+        if missing:
+            parts = [
+                rule_on_family_expr(
+                    self._family(name), name, rules.rules[name], day, self.orders
+                ).mutate(rule_index=ibis.literal(i, type="int16"))
+                for i, name in enumerate(missing)
+            ]
+            table = self.con.to_pyarrow(ibis.union(*parts, distinct=False))
+            which = table["rule_index"].to_numpy()
+            pids = table["pid"].to_numpy()
+            entries = _to_numpy(table["entry_us"], NAT)
+            holding = _to_numpy(table["holds"], False)
+            n = len(self.person_ids)
+            for i, name in enumerate(missing):
+                rows = which == i
+                entry = np.full(n, NAT, dtype=np.int64)
+                holds = np.zeros(n, dtype=bool)
+                entry[pids[rows]] = entries[rows]
+                holds[pids[rows]] = holding[rows]
+                self._rule_cache[keys[name]] = (entry, holds)
+            log.debug("computed rules %s as of day %d", missing, day)
+
+        out = {}
+        for name, key in keys.items():
             self._rule_cache.move_to_end(key)
-            return self._rule_cache[key]
-
-        expr = rule_on_family_expr(self._family(name), name, rule, day, self.orders)
-        table = self.con.to_pyarrow(expr)
-        n = len(self.person_ids)
-        entry = np.full(n, NAT, dtype=np.int64)
-        holds = np.zeros(n, dtype=bool)
-        pid = table["pid"].to_numpy()
-        entry[pid] = _to_numpy(table["entry_us"], NAT)
-        holds[pid] = _to_numpy(table["holds"], False)
-
-        self._rule_cache[key] = (entry, holds)
-        if len(self._rule_cache) > _CACHE_SIZE:
+            out[name] = self._rule_cache[key]
+        while len(self._rule_cache) > _CACHE_SIZE:
             self._rule_cache.popitem(last=False)
-        return entry, holds
+        return out
 
     def _family(self, name: str) -> ibis.Table:
         """Rule ``name``'s numbered events, kept as a backend table once computed."""

@@ -1,6 +1,7 @@
 """Journeys from events (ibis), Klaviyo's replayed claim, and the CLI's JSON."""
 
 import json
+
 import ibis
 import ibis.config
 import numpy as np
@@ -25,7 +26,9 @@ from pipeline.model import CLAIM_COLUMNS, EVENT_COLUMNS, ORDER_COLUMNS, Dataset,
 def make_dataset(events: list[tuple], orders: list[tuple]) -> Dataset:
     """A dataset from (person, time, event, channel, campaign) and
     (order_id, person, time, net value) rows."""
-    ev = pd.DataFrame(events, columns=["person_id", "ts", "event", "channel", "campaign"])
+    ev = pd.DataFrame(
+        events, columns=["person_id", "ts", "event", "channel", "campaign"]
+    )
     ev["ts"] = pd.to_datetime(ev["ts"], utc=True)
     ev["value"] = np.nan
     od = pd.DataFrame(orders, columns=["order_id", "person_id", "ts", "net_value"])
@@ -34,7 +37,9 @@ def make_dataset(events: list[tuple], orders: list[tuple]) -> Dataset:
     od["refunded"] = 0.0
     od["is_purchase"] = True
     order_events = od.assign(event="order", value=od["net_value"])
-    ev = pd.concat([ev, order_events[["person_id", "ts", "event", "order_id", "value"]]])
+    ev = pd.concat(
+        [ev, order_events[["person_id", "ts", "event", "order_id", "value"]]]
+    )
     return Dataset(events=conform(ev, EVENT_COLUMNS), orders=conform(od, ORDER_COLUMNS))
 
 
@@ -69,7 +74,7 @@ class SparkOptions(ibis.config.Config):
 def names(journeys, key):
     paths = journeys.paths
     p = list(paths.path_key).index(key)
-    codes = paths.touch_channel[paths.offsets[p]:paths.offsets[p + 1]]
+    codes = paths.touch_channel[paths.offsets[p] : paths.offsets[p + 1]]
     return [paths.channels[c] for c in codes]
 
 
@@ -146,7 +151,12 @@ def test_replay_claims_by_latest_interaction_in_its_window(klaviyo_data):
     """Test each order's claim against Klaviyo's rule applied by hand."""
     frame = replay(klaviyo_data, conversions_frame(klaviyo_data)).set_index("order_id")
     assert frame["claimed"].to_dict() == {
-        "o1": True, "o2": True, "o3": False, "o4": True, "o5": False, "o6": True,
+        "o1": True,
+        "o2": True,
+        "o3": False,
+        "o4": True,
+        "o5": False,
+        "o6": True,
     }
     assert frame.loc["o1", "message"] == "Sale" and frame.loc["o1", "via"] == "click"
     assert frame.loc["o2", "message"] == "News" and frame.loc["o2", "via"] == "open"
@@ -157,10 +167,15 @@ def test_replay_claims_by_latest_interaction_in_its_window(klaviyo_data):
 def test_overstatement_splits_claim_into_clicks_and_opens(klaviyo_data):
     """Test claimed 250 = click-only 160 + opens-only 90, and the ad-click part."""
     conversions = conversions_frame(klaviyo_data)
-    revenue = pd.DataFrame({"markov": [50.0, 25.0, 255.0]},
-                           index=["Email", "SMS", "Paid Social"])
-    leads = pd.DataFrame({"person_id": ["r"], "entered_purchase_intent":
-                          pd.to_datetime(["2024-01-07 12:00"], utc=True)})
+    revenue = pd.DataFrame(
+        {"markov": [50.0, 25.0, 255.0]}, index=["Email", "SMS", "Paid Social"]
+    )
+    leads = pd.DataFrame(
+        {
+            "person_id": ["r"],
+            "entered_purchase_intent": pd.to_datetime(["2024-01-07 12:00"], utc=True),
+        }
+    )
     result = overstatement(klaviyo_data, conversions, revenue, "markov", leads=leads)
     assert result.total_revenue == 330.0
     assert result.claimed_revenue == 250.0
@@ -179,21 +194,39 @@ interaction = st.tuples(
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(interaction, max_size=12), st.lists(
-    st.tuples(st.sampled_from(["p", "q", "z"]), st.integers(0, 30 * 24),
-              st.floats(0, 300, allow_nan=False)), min_size=1, max_size=8))
+@given(
+    st.lists(interaction, max_size=12),
+    st.lists(
+        st.tuples(
+            st.sampled_from(["p", "q", "z"]),
+            st.integers(0, 30 * 24),
+            st.floats(0, 300, allow_nan=False),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+)
 def test_click_only_never_exceeds_claimed(interactions, orders):
     """Test click-only <= claimed and claimed - click-only == opens-only, always."""
     start = pd.Timestamp("2024-01-01", tz="UTC")
     events = [
-        (p, str(start + pd.Timedelta(hours=h)), e, "SMS" if "sms" in e else "Email", "m")
+        (
+            p,
+            str(start + pd.Timedelta(hours=h)),
+            e,
+            "SMS" if "sms" in e else "Email",
+            "m",
+        )
         for p, h, e in interactions
     ]
-    rows = [(f"o{i}", p, str(start + pd.Timedelta(hours=h)), v)
-            for i, (p, h, v) in enumerate(orders)]
+    rows = [
+        (f"o{i}", p, str(start + pd.Timedelta(hours=h)), v)
+        for i, (p, h, v) in enumerate(orders)
+    ]
     data = make_dataset(events or [("p", str(start), "session", "Direct", None)], rows)
-    result = overstatement(data, conversions_frame(data), pd.DataFrame({"markov": [1.0]},
-                           index=["Email"]))
+    result = overstatement(
+        data, conversions_frame(data), pd.DataFrame({"markov": [1.0]}, index=["Email"])
+    )
     assert result.click_only_claimed_revenue <= result.claimed_revenue + 1e-9
     assert result.claimed_revenue - result.click_only_claimed_revenue == pytest.approx(
         result.claimed_opens_only_revenue, abs=1e-6
@@ -202,19 +235,28 @@ def test_click_only_never_exceeds_claimed(interactions, orders):
 
 def test_report_rows_compared_with_shopify_revenue():
     """Test that overlapping report rows are summed naively, flagged, and compared."""
-    claims = conform(pd.DataFrame({
-        "tool": ["klaviyo"] * 3,
-        "period_start": pd.to_datetime(["2024-01-01"] * 3, utc=True),
-        "period_end": pd.to_datetime(["2024-12-31"] * 3, utc=True),
-        "group": ["g1", "g1", "g2"],
-        "channel": ["Email", "SMS", "Email"],
-        "metric": ["placed_order_value"] * 3,
-        "value": [300.0, 120.0, 250.0],
-    }), CLAIM_COLUMNS)
-    purchases = pd.DataFrame({
-        "ts": pd.to_datetime(["2024-03-01 00:00", "2024-12-31 23:00", "2025-01-01 00:00"], utc=True),
-        "net_value": [200.0, 100.0, 999.0],
-    })
+    claims = conform(
+        pd.DataFrame(
+            {
+                "tool": ["klaviyo"] * 3,
+                "period_start": pd.to_datetime(["2024-01-01"] * 3, utc=True),
+                "period_end": pd.to_datetime(["2024-12-31"] * 3, utc=True),
+                "group": ["g1", "g1", "g2"],
+                "channel": ["Email", "SMS", "Email"],
+                "metric": ["placed_order_value"] * 3,
+                "value": [300.0, 120.0, 250.0],
+            }
+        ),
+        CLAIM_COLUMNS,
+    )
+    purchases = pd.DataFrame(
+        {
+            "ts": pd.to_datetime(
+                ["2024-03-01 00:00", "2024-12-31 23:00", "2025-01-01 00:00"], utc=True
+            ),
+            "net_value": [200.0, 100.0, 999.0],
+        }
+    )
     table = report_comparison(claims, purchases).iloc[0]
     assert table["naive_sum"] == 670.0 and table["largest_row"] == 300.0
     assert table["shopify_revenue"] == 300.0 and table["shopify_orders"] == 2
@@ -227,14 +269,67 @@ def test_analysis_json_has_interface_keys_and_no_nan(klaviyo_data):
     analysis = analyse_dataset(klaviyo_data, n_boot=30, seed=2)
     out = analysis.to_json()
     text = json.dumps(out, allow_nan=False)
-    assert set(out) == {"conversions", "revenue", "coverage", "models",
-                        "revenue_models", "intervals", "klaviyo"}
-    assert set(out["models"]) == set(out["revenue_models"]) == {
-        "first_click", "last_click", "last_non_direct", "linear", "time_decay",
-        "position_based", "markov", "shapley"}
+    assert set(out) == {
+        "conversions",
+        "revenue",
+        "coverage",
+        "models",
+        "revenue_models",
+        "intervals",
+        "klaviyo",
+    }
+    assert (
+        set(out["models"])
+        == set(out["revenue_models"])
+        == {
+            "first_click",
+            "last_click",
+            "last_non_direct",
+            "linear",
+            "time_decay",
+            "position_based",
+            "markov",
+            "shapley",
+        }
+    )
     assert out["conversions"] == 6 and out["revenue"] == 330.0
     for model, credit in out["revenue_models"].items():
         assert sum(credit.values()) == pytest.approx(330.0), model
-    assert {"total_revenue", "claimed_revenue", "claimed_opens_only_revenue",
-            "click_only_claimed_revenue", "overstatement"} <= set(out["klaviyo"])
+    assert {
+        "total_revenue",
+        "claimed_revenue",
+        "claimed_opens_only_revenue",
+        "click_only_claimed_revenue",
+        "overstatement",
+    } <= set(out["klaviyo"])
     assert "NaN" not in text
+    low, high = out["intervals"]["klaviyo_overstatement"]
+    assert low <= high
+
+
+def test_real_klaviyo_report_against_2024_shopify_revenue(real_dir):
+    """Test the real 2024 report (README: 300,008 summed over all rows, overlapping)
+    next to the brand's 2024 purchases from both Shopify order files."""
+    import pipeline.attribution.paths  # noqa: F401  (path reader, as the app has it)
+    from pipeline.ingest import load_files
+    from tests.conftest import real_bytes
+
+    dataset = load_files(
+        [
+            real_bytes("klaviyo/apparel_campaign_sent_report_2024.csv"),
+            real_bytes("shopify/apparel_orders_2020_2023.csv"),
+            real_bytes("shopify/apparel_orders_2023_2024.csv"),
+        ]
+    )
+    table = report_comparison(dataset.claims, dataset.purchases(), dataset.timezone)
+    row = table.iloc[0]
+    assert row["rows"] == 97 and row["double_counting"]
+    assert row["naive_sum"] == pytest.approx(300_008, abs=1)
+    assert row["largest_row"] < row["naive_sum"] / 4
+    purchases = dataset.purchases()
+    local = pd.to_datetime(purchases["ts"], utc=True).dt.tz_convert(dataset.timezone)
+    in_2024 = local.dt.year == 2024
+    assert row["shopify_orders"] == int(in_2024.sum())
+    assert row["shopify_revenue"] == pytest.approx(
+        purchases.loc[in_2024, "net_value"].sum()
+    )

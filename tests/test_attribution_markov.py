@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from pipeline.attribution.analysis import analyse_paths
-from pipeline.attribution.models import attribute
+from pipeline.attribution.models import ModelSettings, attribute
 from pipeline.attribution.paths import path_set_from_frame, read
 from pipeline.ingest.base import ReadContext, SourceFile
 
@@ -38,38 +38,43 @@ def test_reader_keeps_every_path_and_count(frame):
     assert frame["total_conversion_value"].sum() == pytest.approx(74_802.972, abs=5e-4)
 
 
-def dense_markov_credit(frame: pd.DataFrame) -> pd.Series:
-    """Order-1 removal-effect credit from the fundamental matrix N = (I - Q)^-1.
+def dense_markov_credit(frame: pd.DataFrame, order: int = 1) -> pd.Series:
+    """Removal-effect credit from the fundamental matrix N = (I - Q)^-1.
 
-    Built independently of the package: string states, transition counts with
-    pandas, absorption probabilities B = N R from a dense inverse.
+    Built independently of the package: states are tuples of the last ``order``
+    channels (shorter at a journey's start), transition counts come from pandas,
+    absorption probabilities from a dense inverse, B = N R.
     """
     rows = []
-    for path, conv, null in frame[["path", "total_conversions", "total_null"]].itertuples(
-        index=False
-    ):
-        states = ["(start)"] + [s.strip() for s in path.split(">")]
+    columns = ["path", "total_conversions", "total_null"]
+    for path, conv, null in frame[columns].itertuples(index=False):
+        touches = [s.strip() for s in path.split(">")]
+        states = [("(start)",)] + [
+            tuple(touches[max(0, i - order + 1) : i + 1]) for i in range(len(touches))
+        ]
         weight = conv + null
         rows += [(a, b, weight) for a, b in zip(states[:-1], states[1:], strict=True)]
         rows += [(states[-1], "(conversion)", conv), (states[-1], "(null)", null)]
-    counts = pd.DataFrame(rows, columns=["src", "dst", "n"]).groupby(["src", "dst"])["n"].sum()
+    counts = pd.DataFrame(rows, columns=["src", "dst", "n"])
+    counts = counts.groupby(["src", "dst"])["n"].sum()
     transient = sorted(set(counts.index.get_level_values("src")))
-    channels = [s for s in transient if s != "(start)"]
+    channels = sorted({c for s in transient for c in s if c != "(start)"})
     probs = counts / counts.groupby(level="src").transform("sum")
+    idx = {s: i for i, s in enumerate(transient)}
+    start = idx[("(start)",)]
 
     def conversion_probability(removed: str | None) -> float:
-        idx = {s: i for i, s in enumerate(transient)}
         q = np.zeros((len(transient), len(transient)))
         r = np.zeros(len(transient))
         for (src, dst), p in probs.items():
-            if src == removed:
+            if removed in src:
                 continue
             if dst == "(conversion)":
                 r[idx[src]] += p
-            elif dst in idx and dst != removed:
+            elif dst in idx and removed not in dst:
                 q[idx[src], idx[dst]] += p
         fundamental = np.linalg.inv(np.eye(len(transient)) - q)
-        return float((fundamental @ r)[idx["(start)"]])
+        return float((fundamental @ r)[start])
 
     full = conversion_probability(None)
     effects = pd.Series({c: 1 - conversion_probability(c) / full for c in channels})
@@ -77,7 +82,7 @@ def dense_markov_credit(frame: pd.DataFrame) -> pd.Series:
 
 
 def test_order1_markov_equals_dense_absorbing_chain(frame, markov):
-    """Test that order-1 credit equals the fundamental-matrix answer to 1e-6 relative."""
+    """Test order-1 credit against the fundamental-matrix answer, 1e-6 relative."""
     expected = dense_markov_credit(frame)
     ours = markov.conversions["markov"].reindex(expected.index)
     np.testing.assert_allclose(ours.to_numpy(), expected.to_numpy(), rtol=1e-6)
@@ -85,14 +90,27 @@ def test_order1_markov_equals_dense_absorbing_chain(frame, markov):
     assert markov.revenue["markov"].sum() == pytest.approx(74_802.972, abs=5e-4)
 
 
+@pytest.mark.parametrize("order", [2, 3])
+def test_higher_order_markov_equals_dense_absorbing_chain(frame, order):
+    """Test order-2 and order-3 credit (states of the last channels) against dense."""
+    expected = dense_markov_credit(frame, order=order)
+    paths = path_set_from_frame(frame)
+    result = attribute(paths, ("markov",), ModelSettings(markov_order=order))
+    ours = result.conversions["markov"].reindex(expected.index)
+    np.testing.assert_allclose(ours.to_numpy(), expected.to_numpy(), rtol=1e-6)
+    assert ours.sum() == pytest.approx(19_785, rel=1e-12)
+
+
 def test_markov_is_identical_across_runs(frame, markov):
     """Test that a second run gives bit-identical credit (no simulation)."""
     again = attribute(path_set_from_frame(frame), ("markov",))
-    pd.testing.assert_frame_equal(markov.conversions, again.conversions, check_exact=True)
+    pd.testing.assert_frame_equal(
+        markov.conversions, again.conversions, check_exact=True
+    )
 
 
 def test_channelattribution_simulation_within_its_noise_of_ours(frame, markov):
-    """Test that ChannelAttribution 2.2.5's simulated Markov credit scatters around ours.
+    """Test that ChannelAttribution 2.2.5's simulated Markov credit scatters round ours.
 
     Six seeds give the simulation's own run-to-run spread per channel; the mean of
     the six runs must lie within four standard deviations of a single run (plus a
@@ -103,8 +121,15 @@ def test_channelattribution_simulation_within_its_noise_of_ours(frame, markov):
     runs = []
     for seed in range(6):
         result = ca.markov_model(
-            frame, "path", "total_conversions", var_value="total_conversion_value",
-            var_null="total_null", order=1, seed=seed, verbose=0, flg_pro=False,
+            frame,
+            "path",
+            "total_conversions",
+            var_value="total_conversion_value",
+            var_null="total_null",
+            order=1,
+            seed=seed,
+            verbose=0,
+            flg_pro=False,
         )
         runs.append(result.set_index("channel_name")["total_conversions"])
     sims = pd.concat(runs, axis=1)
@@ -118,12 +143,20 @@ def test_heuristics_equal_channelattribution(frame):
     """Test first, last and linear touch credit against ChannelAttribution's own."""
     ca = pytest.importorskip("ChannelAttribution")
     theirs = ca.heuristic_models(
-        frame, "path", "total_conversions", var_value="total_conversion_value",
+        frame,
+        "path",
+        "total_conversions",
+        var_value="total_conversion_value",
         flg_pro=False,
     ).set_index("channel_name")
-    ours = attribute(path_set_from_frame(frame), ("first_click", "last_click", "linear"))
-    pairs = {"first_click": "first_touch", "last_click": "last_touch",
-             "linear": "linear_touch"}
+    ours = attribute(
+        path_set_from_frame(frame), ("first_click", "last_click", "linear")
+    )
+    pairs = {
+        "first_click": "first_touch",
+        "last_click": "last_touch",
+        "linear": "linear_touch",
+    }
     for model, name in pairs.items():
         conv = ours.conversions[model].reindex(theirs.index)
         rev = ours.revenue[model].reindex(theirs.index)
@@ -137,8 +170,13 @@ def test_analysis_of_paths_leaves_out_time_models(frame):
     out = analysis.to_json()
     assert "time_decay" not in out["models"]
     assert set(out["models"]) == {
-        "first_click", "last_click", "last_non_direct", "linear", "position_based",
-        "markov", "shapley",
+        "first_click",
+        "last_click",
+        "last_non_direct",
+        "linear",
+        "position_based",
+        "markov",
+        "shapley",
     }
     for credit in out["models"].values():
         assert sum(credit.values()) == pytest.approx(19_785)

@@ -1,4 +1,4 @@
-"""Attribution models on hand-computed journeys, and properties every model must keep."""
+"""Attribution models on hand-computed journeys, and properties every model keeps."""
 
 from itertools import permutations
 from math import factorial
@@ -12,7 +12,11 @@ from hypothesis import strategies as st
 from pipeline.attribution.intervals import bootstrap
 from pipeline.attribution.markov import removal_effects
 from pipeline.attribution.models import MODEL_NAMES, ModelSettings, attribute
-from pipeline.attribution.paths import UNATTRIBUTED, collapse_repeats, path_set_from_lists
+from pipeline.attribution.paths import (
+    UNATTRIBUTED,
+    collapse_repeats,
+    path_set_from_lists,
+)
 from pipeline.attribution.shapley import shapley_credit, shapley_from_worth
 
 
@@ -49,15 +53,19 @@ HAND_REVENUE = {
     "last_click": {"A": 0, "B": 50, "C": 100, "Direct": 30},
     "last_non_direct": {"A": 30, "B": 50, "C": 100, "Direct": 0},
     "linear": {"A": 130 / 3, "B": 100 / 3 + 50, "C": 100 / 3, "Direct": 20},
-    "time_decay": {"A": 100 / 7 + 60 / 7, "B": 200 / 7 + 50, "C": 400 / 7,
-                   "Direct": 150 / 7},
+    "time_decay": {
+        "A": 100 / 7 + 60 / 7,
+        "B": 200 / 7 + 50,
+        "C": 400 / 7,
+        "Direct": 150 / 7,
+    },
     "position_based": {"A": 40 + 6, "B": 20 + 50, "C": 40, "Direct": 24},
 }
 
 
 @pytest.mark.parametrize("model", list(HAND_CONVERSIONS))
 def test_heuristic_matches_hand_computation(hand_paths, model):
-    """Test that each rule-based model credits the hand-computed conversions and revenue."""
+    """Test each rule-based model against hand-computed conversions and revenue."""
     result = attribute(hand_paths, (model,))
     conv, rev = result.conversions[model], result.revenue[model]
     for channel, expected in HAND_CONVERSIONS[model].items():
@@ -70,8 +78,9 @@ def test_heuristic_matches_hand_computation(hand_paths, model):
 def test_position_based_two_touches_split_by_shares():
     """Test that two touches split in the ratio of the first and last shares (30:50)."""
     paths = path_set_from_lists([["A", "B"]], [1], [80.0])
-    result = attribute(paths, ("position_based",),
-                       ModelSettings(first_share=0.3, last_share=0.5))
+    result = attribute(
+        paths, ("position_based",), ModelSettings(first_share=0.3, last_share=0.5)
+    )
     assert result.conversions.loc["A", "position_based"] == pytest.approx(0.375)
     assert result.revenue.loc["B", "position_based"] == pytest.approx(50.0)
 
@@ -141,7 +150,9 @@ def test_shapley_groups_rarest_channels_as_other():
 
 def test_collapse_repeats_merges_runs():
     """Test that runs of one channel become one touch, and journeys stay apart."""
-    paths = path_set_from_lists([["A", "A", "B", "A"], ["A"], [], ["B", "B"]], [1, 1, 1, 0])
+    paths = path_set_from_lists(
+        [["A", "A", "B", "A"], ["A"], [], ["B", "B"]], [1, 1, 1, 0]
+    )
     collapsed = collapse_repeats(paths)
     assert collapsed.lengths.tolist() == [3, 1, 0, 1]
     names = np.array(collapsed.channels)[collapsed.touch_channel].tolist()
@@ -152,7 +163,9 @@ def test_bootstrap_is_seeded_and_brackets_the_estimate(hand_paths):
     """Test that the same seed gives the same intervals, bracketing linear credit."""
     first = bootstrap(hand_paths, ("linear", "markov"), n_boot=50, seed=7)
     second = bootstrap(hand_paths, ("linear", "markov"), n_boot=50, seed=7)
-    pd.testing.assert_frame_equal(first.conversions["markov"], second.conversions["markov"])
+    pd.testing.assert_frame_equal(
+        first.conversions["markov"], second.conversions["markov"]
+    )
     linear = first.conversions["linear"]
     assert (linear["low"] <= linear["high"]).all()
     assert linear.loc["B", "low"] <= 4 / 3 <= linear.loc["B", "high"]
@@ -181,7 +194,10 @@ def _paths(rows, rename=None):
     ages = [[float(len(r) - i) for i in range(len(r))] for r in lists]
     conv = [row[1] for row in rows]
     return path_set_from_lists(
-        lists, conv, [row[3] * (row[1] > 0) for row in rows], [row[2] for row in rows],
+        lists,
+        conv,
+        [row[3] * (row[1] > 0) for row in rows],
+        [row[2] for row in rows],
         ages,
     )
 
@@ -212,13 +228,15 @@ def test_renaming_channels_permutes_credit(rows, new_names):
     for model in MODEL_NAMES:
         moved = before.conversions[model].rename(index=rename)
         for channel, credit in moved.items():
-            assert after.conversions.loc[channel, model] == pytest.approx(credit, abs=1e-9)
+            assert after.conversions.loc[channel, model] == pytest.approx(
+                credit, abs=1e-9
+            )
 
 
 @settings(max_examples=40, deadline=None)
 @given(journeys)
 def test_channel_only_on_non_converting_journeys_gets_zero(rows):
-    """Test that a channel touching no converting journey gets no credit in any model."""
+    """Test that a channel on no converting journey gets no credit in any model."""
     rows = [*rows, (["Ghost", "Ghost"], 0, 2, 0.0)]
     result = attribute(_paths(rows))
     for model in MODEL_NAMES:

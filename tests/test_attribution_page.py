@@ -44,7 +44,8 @@ def test_sample_brand_page_shows_models_intervals_and_klaviyo():
     assert len(at.dataframe) >= before
     assert any("bootstrap interval" in c.value for c in at.caption)
     assert [s.value for s in at.subheader][:2] == [
-        "Conversion paths", "Credit by stage transition"
+        "Conversion paths",
+        "Credit by stage transition",
     ]
 
 
@@ -63,10 +64,11 @@ def test_changing_the_lookback_changes_first_click_credit():
 def test_uploaded_path_file_runs_path_models():
     """Test an uploaded aggregated path file: 19,785 conversions, no time decay."""
     at = AppTest.from_file(APP, default_timeout=180)
-    at.run()
     name, data = real_bytes("paths/channelattribution_sample_paths.csv")
-    at.sidebar.file_uploader(key="uploads").set_value([(name, data, "text/csv")])
+    # The uploads as the sidebar keeps them in the session (pages.common.FILES_KEY).
+    at.session_state["_lens_files"] = ((name, data),)
     at.run()
+    assert not at.session_state["_lens_view"].is_sample
     at.switch_page("pages/attribution.py")
     at.run()
     assert not at.exception, at.exception

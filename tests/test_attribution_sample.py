@@ -1,4 +1,4 @@
-"""The sample brand: the replayed Klaviyo claim and the models against the generator's truth."""
+"""The sample brand: replayed Klaviyo claims and models against the true effects."""
 
 import pandas as pd
 import pytest
@@ -27,7 +27,7 @@ def analysis(dataset):
 
 
 def test_replay_equals_generators_record_of_klaviyo_claims(brand, dataset):
-    """Test that every order's claim and claiming message match the generator's record."""
+    """Test every order's claim and claiming message against the generator's record."""
     ours = replay(dataset, conversions_frame(dataset)).set_index("order_id")
     truth = brand.klaviyo_claims.set_index("order_id")
     assert sorted(ours.index) == sorted(truth.index.astype(str))
@@ -46,8 +46,9 @@ def test_replay_equals_generators_record_of_klaviyo_claims(brand, dataset):
 def test_largest_true_effect_ranks_first(brand, analysis, model):
     """Test that the channel the generator made most effective gets the most credit."""
     strongest = brand.channel_effects.sort_values("true_effect").iloc[-1]["channel"]
-    credit = analysis.attribution.conversions[model].drop("(unattributed)",
-                                                           errors="ignore")
+    credit = analysis.attribution.conversions[model].drop(
+        "(unattributed)", errors="ignore"
+    )
     assert credit.idxmax() == strongest
 
 
@@ -63,7 +64,9 @@ def test_sample_brand_sums_and_overstatement(analysis, dataset):
     assert k["claimed_revenue"] - k["click_only_claimed_revenue"] == pytest.approx(
         k["claimed_opens_only_revenue"]
     )
-    email_sms = sum(out["revenue_models"]["markov"].get(c, 0.0) for c in ("Email", "SMS"))
+    email_sms = sum(
+        out["revenue_models"]["markov"].get(c, 0.0) for c in ("Email", "SMS")
+    )
     assert k["overstatement"] == pytest.approx(k["claimed_revenue"] / email_sms)
     assert 0.9 < out["coverage"] <= 1.0
     assert isinstance(pd.Series(out["models"]["markov"]).sum(), float)

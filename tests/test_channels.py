@@ -6,6 +6,8 @@ group" help page (answer 9756891), evaluated top to bottom.
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.channels import CHANNEL_GROUPS, channel_group, channel_groups
 
@@ -87,3 +89,22 @@ def test_mismatched_lengths_raise():
     """Test that a medium column of another length is refused with a clear error."""
     with pytest.raises(ValueError, match="one medium per source"):
         channel_groups(pd.Series(["a", "b"]), pd.Series(["x"]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.none() | st.text(max_size=20),
+                          st.none() | st.text(max_size=12),
+                          st.none() | st.text(max_size=12)), max_size=20))
+def test_every_visit_gets_exactly_one_known_group(rows):
+    """Test that any text, missing values included, lands in one listed group, and
+    that case does not matter (GA4 matches without case)."""
+    source = pd.Series([r[0] for r in rows], dtype="object")
+    medium = pd.Series([r[1] for r in rows], dtype="object")
+    campaign = pd.Series([r[2] for r in rows], dtype="object")
+    out = channel_groups(source, medium, campaign)
+    assert len(out) == len(rows)
+    assert out.isin(CHANNEL_GROUPS).all()
+    upper = channel_groups(source.str.upper(), medium.str.upper(),
+                           campaign.str.upper())
+    same_case = [r[0] is None or r[0].upper().lower() == r[0].lower() for r in rows]
+    assert (out[same_case] == upper[same_case]).all()

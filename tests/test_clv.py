@@ -14,7 +14,12 @@ import pytest
 from numpy.testing import assert_allclose
 
 from pipeline import clv_fit, clv_models
-from pipeline.clv import purchase_days_table, purchase_summary, summary_table
+from pipeline.clv import (
+    purchase_days_table,
+    purchase_summary,
+    repeat_by_day_table,
+    summary_table,
+)
 from pipeline.clv_simulate import (
     simulate_bgnbd,
     simulate_transactions,
@@ -382,10 +387,13 @@ def test_summary_compiles_for_bigquery_and_spark(monkeypatch):
         {"person_id": "string", "day": "int32", "event": "string", "value": "float64"},
         name="events",
     )
-    expr = summary_table(purchase_days_table(events), 19_000, 7, 19_100)
+    days = purchase_days_table(events)
+    expr = summary_table(days, 19_000, 7, 19_100)
+    tracking = repeat_by_day_table(days, 19_000, 19_100)
     for dialect in ("bigquery", "pyspark"):
         sql = ibis.to_sql(expr, dialect=dialect)
-        assert "GROUP BY" in sql and "LEFT OUTER JOIN" in sql, dialect
+        assert "GROUP BY" in sql and "MIN_BY(" in sql, dialect
+        assert "JOIN" in ibis.to_sql(tracking, dialect=dialect), dialect
 
 
 # --- Fits that should not give numbers, and customer values -----------------------

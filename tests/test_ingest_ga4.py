@@ -12,12 +12,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.ingest import ga4_bigquery, ga4_reports, load_files
 from pipeline.ingest.base import ReadContext
 from pipeline.ingest.raw import unpack
 
 VENDORS = Path(__file__).resolve().parent / "data" / "vendors"
+REAL_GA4 = Path(__file__).resolve().parent.parent.parent / "shared" / "real" / "ga4"
 CTX = ReadContext()
 
 
@@ -406,3 +409,62 @@ def test_source_medium_dimension_gets_channel_groups():
     agg = ga4_reports.read_report(source, CTX).aggregates
     assert agg["channel"].tolist() == ["Paid Search", "Organic Social", "Direct",
                                        "Email"]
+
+
+def test_file_of_header_only_tables_is_empty_not_an_error():
+    """Test that a report whose tables all have a header and no rows reads as empty
+    tables: nothing read, nothing rejected."""
+    text = (
+        "# ----------------------------------------\n# Reports snapshot\n"
+        "# ----------------------------------------\n# Start date: 20240101\n"
+        "# End date: 20240131\nEvent name,Key events\n\n\n"
+        "# Start date: 20240101\n# End date: 20240131\nItem name,Items purchased\n"
+    )
+    result = ga4_reports.read_report(unpack("s.csv", text.encode())[0], CTX)
+    assert result.report.rows_read == 0
+    assert [t["rows"] for t in result.report.meta["tables"]] == [0, 0]
+    assert result.aggregates.empty
+    assert list(result.aggregates.columns)[:3] == ["report", "table", "period_start"]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.data())
+def test_truncated_or_edited_reports_never_crash(data):
+    """Test that a real report cut anywhere, or with a cell replaced by junk, is
+    read without an unhandled exception and still reconciles."""
+    text = (REAL_GA4 / "reports_snapshot_empty_tables.csv").read_text(encoding="utf-8")
+    cut = data.draw(st.integers(0, len(text)))
+    junk = data.draw(st.sampled_from(["", "x", ",,,", "\"", "#", "-1", "12,5%", "\r"]))
+    at = data.draw(st.integers(0, cut))
+    edited = text[:at] + junk + text[at:cut]
+    source = unpack("edited.csv", edited.encode("utf-8"))[0] if edited.strip() else None
+    if source is None:
+        return
+    if ga4_reports.score_report(source) or ga4_reports.score_exploration(source):
+        result = ga4_reports.read_report(source, CTX)
+        result.report.check()
+        assert len(result.report.problems) == result.report.rows_rejected
+
+
+def test_excel_resaved_as_xlsx_reads_the_same():
+    """Test that the Excel re-saved report saved as .xlsx (week numbers become
+    numbers) gives the same accounting and sums as its CSV form."""
+    import openpyxl
+
+    path = VENDORS / "ga4_excel_resaved_old_names.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append([int(c) if c.isdigit() else c for c in row])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    from_xlsx = load_files([("report.xlsx", buffer.getvalue())])
+    from_csv = load_files([(path.name, path.read_bytes())])
+    [xlsx_report], [csv_report] = from_xlsx.reports, from_csv.reports
+    assert xlsx_report.kind == "ga4_report"
+    assert (xlsx_report.rows_read, xlsx_report.rows_loaded,
+            xlsx_report.rows_rejected) == (8, 6, 2)
+    assert [p.row for p in xlsx_report.problems] == [p.row for p in csv_report.problems]
+    sums = [d.aggregates.groupby("metric")["value"].sum()
+            for d in (from_xlsx, from_csv)]
+    pd.testing.assert_series_equal(sums[0], sums[1])

@@ -135,6 +135,7 @@ def test_profiles_export():
     assert (ann["phone"], ann["signup_source"]) == ("+14155552671", "Pop-up form")
     assert bool(ann["consent_email"]) and bool(ann["consent_sms"])
     assert ann["predicted_clv"] == 120.5
+    assert ann["alias"] == "klaviyo:01HAAAAAAAAAAAAAAAAAAAAAA1"
     assert ann["first_seen"] == pd.Timestamp("2024-03-01 09:15", tz="UTC")
     assert not bool(people.loc["bob@example.com", "consent_email"])
     assert not bool(people.loc["eve@example.com", "consent_email"])

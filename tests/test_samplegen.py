@@ -487,6 +487,13 @@ def test_synthetic_events_conform_to_the_model():
     assert ev.loc[ev["event"] != "order", "value"].isna().all()
     assert ev["person_id"].isin(data.people["person_id"]).all()
     assert ev["ts"].min() >= pd.Timestamp("2025-12-01", tz="UTC")
+    first = ev.groupby("person_id")["ts"].min()
+    seen = data.people.set_index("person_id")["first_seen"]
+    assert (seen.loc[first.index] == first).all()
+    assert seen.drop(first.index).isna().all()
+    assert (
+        data.people["email"].isna() == data.people["person_id"].str.startswith("ga4:")
+    ).all()
     again = synthetic_events(n_leads=2_000, n_events=50_000, seed=1).events
     pd.testing.assert_frame_equal(ev, again)
 

@@ -67,7 +67,12 @@ class Analysis:
     klaviyo: Overstatement | None = None
 
     def to_json(self) -> dict:
-        """The CLI's JSON object; never holds NaN."""
+        """The CLI's JSON object; never holds NaN.
+
+        ``intervals`` maps each model to ``{channel: {"conversions": [low, high],
+        "revenue": [low, high]}}``, plus ``klaviyo_overstatement: [low, high]`` when
+        Klaviyo's claim was replayed.
+        """
         out = {
             "conversions": self.attribution.total_conversions,
             "revenue": self.attribution.total_revenue,
@@ -79,7 +84,7 @@ class Analysis:
         if self.klaviyo is not None:
             out["klaviyo"] = self.klaviyo.to_dict()
             if self.intervals and "overstatement" in self.intervals.extras:
-                out["klaviyo"]["overstatement_interval"] = list(
+                out["intervals"]["klaviyo_overstatement"] = list(
                     self.intervals.extras["overstatement"]
                 )
         return json_safe(out)
@@ -161,33 +166,44 @@ def analyse_dataset(
     result = attribute(journeys.paths, models, settings)
     klaviyo = None
     if has_messages(dataset):
-        reference = reference_model if reference_model in result.revenue else (
-            result.revenue.columns[-1]
+        reference = (
+            reference_model
+            if reference_model in result.revenue
+            else (result.revenue.columns[-1])
         )
         klaviyo = overstatement(
-            dataset, journeys.conversions, result.revenue, reference,
-            klaviyo_settings, leads,
+            dataset,
+            journeys.conversions,
+            result.revenue,
+            reference,
+            klaviyo_settings,
+            leads,
         )
     intervals = None
     if n_boot:
         extras = {}
         if klaviyo is not None:
-            extras["overstatement"] = overstatement_statistic(
-                journeys.paths, klaviyo
-            )
+            extras["overstatement"] = overstatement_statistic(journeys.paths, klaviyo)
         intervals = bootstrap(
-            journeys.paths, tuple(result.conversions.columns), settings, n_boot, seed,
+            journeys.paths,
+            tuple(result.conversions.columns),
+            settings,
+            n_boot,
+            seed,
             extras=extras,
         )
-    return Analysis(result, journeys.paths, journeys.coverage, intervals, journeys,
-                    klaviyo)
+    return Analysis(
+        result, journeys.paths, journeys.coverage, intervals, journeys, klaviyo
+    )
 
 
 def overstatement_statistic(paths: PathSet, klaviyo: Overstatement):
     """Claimed ÷ the reference model's Email + SMS revenue, on a bootstrap replicate."""
     claimed = claimed_per_path(paths.path_key, klaviyo.orders_frame)
     per_conversion = np.divide(
-        claimed, paths.conversions, out=np.zeros_like(claimed),
+        claimed,
+        paths.conversions,
+        out=np.zeros_like(claimed),
         where=paths.conversions > 0,
     )
     reference = klaviyo.reference_model

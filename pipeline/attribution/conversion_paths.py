@@ -19,12 +19,22 @@ def touches_to_convert(paths: PathSet) -> pd.DataFrame:
     """Conversions and revenue by number of touches in the journey (10+ grouped)."""
     converting = paths.conversions > 0
     lengths = paths.lengths[converting]
-    labels = np.where(lengths == 0, "0 (unattributed)",
-                      np.where(lengths >= 10, "10+", lengths.astype(str)))
-    frame = pd.DataFrame({"touches": labels, "conversions": paths.conversions[converting],
-                          "revenue": paths.value[converting]})
+    labels = np.where(
+        lengths == 0,
+        "0 (unattributed)",
+        np.where(lengths >= 10, "10+", lengths.astype(str)),
+    )
+    frame = pd.DataFrame(
+        {
+            "touches": labels,
+            "conversions": paths.conversions[converting],
+            "revenue": paths.value[converting],
+        }
+    )
     table = frame.groupby("touches", sort=False).sum()
-    order = sorted(table.index, key=lambda s: (s[0] != "0", int(s.split()[0].rstrip("+"))))
+    order = sorted(
+        table.index, key=lambda s: (s[0] != "0", int(s.split()[0].rstrip("+")))
+    )
     table = table.reindex(order)
     table["share"] = table["conversions"] / table["conversions"].sum()
     return table
@@ -37,9 +47,13 @@ def days_to_convert(paths: PathSet) -> pd.DataFrame:
     converting = (paths.conversions > 0) & (paths.lengths > 0)
     first_age = paths.touch_age_days[paths.offsets[:-1][converting]]
     bins = np.digitize(np.floor(first_age), DAY_BINS[1:], right=False)
-    frame = pd.DataFrame({"days": np.array(DAY_LABELS)[bins],
-                          "conversions": paths.conversions[converting],
-                          "revenue": paths.value[converting]})
+    frame = pd.DataFrame(
+        {
+            "days": np.array(DAY_LABELS)[bins],
+            "conversions": paths.conversions[converting],
+            "revenue": paths.value[converting],
+        }
+    )
     table = frame.groupby("days").sum().reindex(DAY_LABELS).fillna(0.0)
     total = table["conversions"].sum()
     table["share"] = table["conversions"] / total if total else np.nan
@@ -56,10 +70,15 @@ def credit_by_position(
     """
     position = paths.touch_position
     length = paths.lengths[paths.touch_path]
-    group = np.where(length == 1, "only touch",
-                     np.where(position == 0, "first touch",
-                              np.where(position == length - 1, "last touch",
-                                       "middle touches")))
+    group = np.where(
+        length == 1,
+        "only touch",
+        np.where(
+            position == 0,
+            "first touch",
+            np.where(position == length - 1, "last touch", "middle touches"),
+        ),
+    )
     columns = {}
     for model in models:
         conv, _ = touch_credit(paths, model, settings)

@@ -1,4 +1,4 @@
-"""Rule-based attribution: first, last, last non-direct click, linear, time decay, position.
+"""Rule-based attribution: first/last/last non-direct click, linear, decay, position.
 
 Each rule gives every touch a share of its journey (the shares of a journey add up to
 one), and a channel's credit is the sum of its touches' shares times the journey's

@@ -64,7 +64,10 @@ class Intervals:
             rev = self.revenue[model]
             out[model] = {
                 str(ch): {
-                    "conversions": [float(conv.at[ch, "low"]), float(conv.at[ch, "high"])],
+                    "conversions": [
+                        float(conv.at[ch, "low"]),
+                        float(conv.at[ch, "high"]),
+                    ],
                     "revenue": [float(rev.at[ch, "low"]), float(rev.at[ch, "high"])],
                 }
                 for ch in conv.index
@@ -170,9 +173,12 @@ def bootstrap(
         out_conv[model] = pd.DataFrame(
             {"low": low[:, 0], "high": high[:, 0]}, index=index
         )
-        out_rev[model] = pd.DataFrame({"low": low[:, 1], "high": high[:, 1]}, index=index)
+        out_rev[model] = pd.DataFrame(
+            {"low": low[:, 1], "high": high[:, 1]}, index=index
+        )
     extra_out = {
-        name: _percentiles(np.array(values), tail) for name, values in extra_samples.items()
+        name: _percentiles(np.array(values), tail)
+        for name, values in extra_samples.items()
     }
     log.info("bootstrap: %d replicates of %d models", n_boot, len(models))
     return Intervals(out_conv, out_rev, extra_out, replicates, level, n_boot, seed)

@@ -88,9 +88,11 @@ def conversions_frame(dataset: Dataset, first_only: bool = False) -> pd.DataFram
         missing = frame["conv_id"].isna()
         frame.loc[missing, "conv_id"] = [f"event:{i}" for i in np.flatnonzero(missing)]
     frame = frame.dropna(subset=["ts"])
-    frame["ts_us"] = pd.to_datetime(frame["ts"], utc=True).astype(
-        "datetime64[us, UTC]"
-    ).astype("int64")
+    frame["ts_us"] = (
+        pd.to_datetime(frame["ts"], utc=True)
+        .astype("datetime64[us, UTC]")
+        .astype("int64")
+    )
     frame["value"] = frame["value"].fillna(0.0)
     frame = frame.sort_values(["ts_us", "conv_id"]).drop_duplicates("conv_id")
     if first_only:
@@ -122,7 +124,9 @@ def touches_expr(events: ibis.Table, settings: JourneySettings) -> ibis.Table:
         & (t.prev_channel == t.channel).fill_null(False)
         & ((t.ts_us - t.prev_ts) <= merge_us).fill_null(False)
     )
-    return t.filter(~folded).select("person_id", "ts_us", "event", "channel", "campaign")
+    return t.filter(~folded).select(
+        "person_id", "ts_us", "event", "channel", "campaign"
+    )
 
 
 def journey_expr(
@@ -147,7 +151,9 @@ def journey_expr(
         later = prev.isnull() | (start.notnull() & (start > prev))
         conv = conv.mutate(prev_ts=ibis.cases((later, start), else_=prev))
     conv = conv.select(
-        conv_person=conv.person_id, conv_id=conv.conv_id, conv_ts=conv.ts_us,
+        conv_person=conv.person_id,
+        conv_id=conv.conv_id,
+        conv_ts=conv.ts_us,
         prev_ts=conv.prev_ts,
     )
     condition = [
@@ -248,7 +254,8 @@ def build_journeys(
         conversions = conversions_frame(dataset, settings.first_purchase_only)
     con = con or connect()
     events = con.create_table(
-        "attribution_events", event_frame(dataset.events, dataset.timezone),
+        "attribution_events",
+        event_frame(dataset.events, dataset.timezone),
         overwrite=True,
     )
     columns = ["conv_id", "person_id", "ts_us", "value"]
@@ -264,8 +271,9 @@ def build_journeys(
     rows = con.to_pandas(journey_expr(events, conv_table, settings))
     rows = rows.sort_values(["journey", "ts_us", "event"], kind="stable")
     log.info("journeys: %d touches for %d conversions", len(rows), len(conversions))
-    return Journeys(_path_set(rows, conversions), rows.reset_index(drop=True),
-                    conversions, settings)
+    return Journeys(
+        _path_set(rows, conversions), rows.reset_index(drop=True), conversions, settings
+    )
 
 
 def _path_set(rows: pd.DataFrame, conversions: pd.DataFrame) -> PathSet:
@@ -284,7 +292,7 @@ def _path_set(rows: pd.DataFrame, conversions: pd.DataFrame) -> PathSet:
     value = np.concatenate(
         [conversions["value"].to_numpy(float), np.zeros(len(null_keys))]
     )
-    age = (rows["conv_ts"].to_numpy(np.int64) - rows["ts_us"].to_numpy(np.int64))
+    age = rows["conv_ts"].to_numpy(np.int64) - rows["ts_us"].to_numpy(np.int64)
     return PathSet(
         channels=tuple(str(n) for n in names),
         offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),

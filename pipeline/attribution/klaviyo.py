@@ -54,10 +54,18 @@ class KlaviyoSettings:
         return windows
 
 
-VIA = {"email_open": "open", "email_click": "click", "sms_click": "click",
-       "sms_delivered": "delivery"}
-CHANNEL_OF = {"email_open": "Email", "email_click": "Email", "sms_click": "SMS",
-              "sms_delivered": "SMS"}
+VIA = {
+    "email_open": "open",
+    "email_click": "click",
+    "sms_click": "click",
+    "sms_delivered": "delivery",
+}
+CHANNEL_OF = {
+    "email_open": "Email",
+    "email_click": "Email",
+    "sms_click": "SMS",
+    "sms_delivered": "SMS",
+}
 
 
 def has_messages(dataset: Dataset) -> bool:
@@ -68,7 +76,8 @@ def has_messages(dataset: Dataset) -> bool:
 def _interactions(events: pd.DataFrame, kinds: list[str]) -> pd.DataFrame:
     frame = events[events["event"].isin(kinds) & events["person_id"].notna()]
     frame = frame.assign(
-        its=pd.to_datetime(frame["ts"], utc=True).astype("datetime64[us, UTC]")
+        its=pd.to_datetime(frame["ts"], utc=True)
+        .astype("datetime64[us, UTC]")
         .astype("int64"),
         person_id=frame["person_id"].astype(str),
     )
@@ -132,8 +141,9 @@ def replay(
     best["event"], best["campaign"] = None, None
     click_in_window = np.zeros(len(orders), dtype=bool)
     for kind, window in windows.items():
-        found = _latest_within(orders, interactions[interactions["event"] == kind],
-                               window)
+        found = _latest_within(
+            orders, interactions[interactions["event"] == kind], window
+        )
         its = pd.to_numeric(found["its"], errors="coerce")
         later = its.notna().to_numpy() & (its.fillna(-1).to_numpy() > best["its"])
         best.loc[later, "its"] = its[later].astype(np.int64)
@@ -231,7 +241,9 @@ def overstatement(
     settings = settings or KlaviyoSettings()
     frame = replay(dataset, conversions, settings)
     click_only = replay(
-        dataset, conversions, KlaviyoSettings(**{**settings.__dict__, "use_opens": False})
+        dataset,
+        conversions,
+        KlaviyoSettings(**{**settings.__dict__, "use_opens": False}),
     )
     frame["click_only_claimed"] = click_only["claimed"].to_numpy()
     frame["ad_click_in_window"] = _ad_click_in_window(dataset, frame, settings)
@@ -282,7 +294,8 @@ def _ad_click_in_window(
     event_of = {v: k for k, v in VIA.items()}
     window = [
         windows.get(
-            "sms_delivered" if via == "delivery"
+            "sms_delivered"
+            if via == "delivery"
             else ("sms_click" if ch == "SMS" else event_of.get(via, "email_click")),
             longest,
         )
@@ -315,10 +328,12 @@ def claimed_per_path(path_keys: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
     return pd.Series(path_keys).map(claimed).fillna(0.0).to_numpy(float)
 
 
-REVENUE_METRIC = r"(placed.?order.?value|revenue|order.?value|conversion.?value)"
+REVENUE_METRIC = r"(?:placed.?order.?value|revenue|order.?value|conversion.?value)"
 
 
-def report_comparison(claims: pd.DataFrame, purchases: pd.DataFrame) -> pd.DataFrame:
+def report_comparison(
+    claims: pd.DataFrame, purchases: pd.DataFrame, timezone: str = "UTC"
+) -> pd.DataFrame:
     """Klaviyo's reported revenue per period next to the Shopify revenue of the period.
 
     Parameters
@@ -327,6 +342,8 @@ def report_comparison(claims: pd.DataFrame, purchases: pd.DataFrame) -> pd.DataF
         The model's ``claims`` table (Klaviyo report rows in long form).
     purchases
         Purchases (``ts``, ``net_value``), deduplicated across files.
+    timezone
+        The store's time zone: a report period of whole days covers those local days.
 
     Returns
     -------
@@ -342,13 +359,14 @@ def report_comparison(claims: pd.DataFrame, purchases: pd.DataFrame) -> pd.DataF
     rows = claims[tool & metric & claims["value"].notna()]
     if rows.empty:
         return pd.DataFrame()
-    ts = pd.to_datetime(purchases["ts"], utc=True)
+    local = pd.to_datetime(purchases["ts"], utc=True).dt.tz_convert(timezone)
+    local = local.dt.tz_localize(None)
     out = []
     keys = ["period_start", "period_end"]
     for (start, end), group in rows.groupby(keys, dropna=False):
-        start, end = pd.Timestamp(start), pd.Timestamp(end)
+        start, end = _naive(start), _naive(end)
         stop = end + pd.Timedelta(days=1) if end == end.normalize() else end
-        inside = (ts >= start) & (ts < stop) if pd.notna(start) else ts < stop
+        inside = (local >= start) & (local < stop) if pd.notna(start) else local < stop
         revenue = float(purchases.loc[inside, "net_value"].sum())
         channel = group["channel"].astype(str)
         naive = float(group["value"].sum())
@@ -370,3 +388,9 @@ def report_comparison(claims: pd.DataFrame, purchases: pd.DataFrame) -> pd.DataF
             }
         )
     return pd.DataFrame(out)
+
+
+def _naive(stamp) -> pd.Timestamp:
+    """A report boundary as a wall-clock time (reports give dates, stored as UTC)."""
+    stamp = pd.Timestamp(stamp)
+    return stamp.tz_localize(None) if stamp.tzinfo is not None else stamp

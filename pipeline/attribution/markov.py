@@ -119,7 +119,7 @@ def _absorption(
     value: np.ndarray,
     nulls: np.ndarray,
 ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
-    """Q, r (conversion probability) and r_value (expected conversion value) by state."""
+    """Q, r (conversion probability) and r_value (expected value) per state."""
     n = chain.n_states
     has_end = chain.end_state >= 0
     ends = chain.end_state[has_end]
@@ -187,9 +187,7 @@ def removal_effects(
     effect = np.zeros((n_channels, 2))
     for c in range(n_channels):
         without = _solve(q, rhs, ~chain.contains[c])[0]
-        effect[c] = np.divide(
-            full - without, full, out=np.zeros(2), where=full > 0
-        )
+        effect[c] = np.divide(full - without, full, out=np.zeros(2), where=full > 0)
     effect = np.clip(effect, 0.0, 1.0)
     return effect[:, 0], effect[:, 1], float(full[0])
 

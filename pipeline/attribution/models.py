@@ -68,7 +68,8 @@ def available_models(paths: PathSet, models: tuple[str, ...] | None = None) -> t
     unknown = [m for m in wanted if m not in MODEL_NAMES]
     if unknown:
         raise ValueError(
-            f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODEL_NAMES)}"
+            f"unknown model(s) {', '.join(unknown)}; "
+            f"choose from {', '.join(MODEL_NAMES)}"
         )
     return tuple(m for m in wanted if paths.has_times or m not in NEEDS_TIMES)
 
@@ -141,7 +142,9 @@ class Attribution:
     total_revenue: float
     settings: ModelSettings = field(default_factory=ModelSettings)
 
-    def percent_change(self, reference: str, metric: str = "conversions") -> pd.DataFrame:
+    def percent_change(
+        self, reference: str, metric: str = "conversions"
+    ) -> pd.DataFrame:
         """Each model's credit as % change against ``reference``'s, per channel.
 
         A channel the reference gives nothing is shown as missing (``NaN``).

@@ -61,7 +61,7 @@ class PathSet:
     touch_campaign
         Campaign or flow of each touch (``None`` when unknown).
     path_key
-        Per journey: the order id, ``"null:<person>"``, or the path row number.
+        Per journey: the order id or ``"null:<person>"`` (``None`` for path files).
     """
 
     channels: tuple[str, ...]
@@ -145,7 +145,7 @@ def path_set_from_frame(
     null_col: str = "total_null",
     separator: str = PATH_SEPARATOR,
 ) -> PathSet:
-    """Turn an aggregated path table (one row per distinct path) into a :class:`PathSet`.
+    """An aggregated path table (one row per distinct path) as a :class:`PathSet`.
 
     Parameters
     ----------
@@ -170,7 +170,6 @@ def path_set_from_frame(
         conversions=column(conversions_col),
         value=column(value_col),
         nulls=column(null_col),
-        path_key=np.arange(len(frame)).astype(str).astype(object),
     )
 
 
@@ -203,21 +202,27 @@ def collapse_repeats(paths: PathSet) -> PathSet:
     position = paths.touch_position
     keep = np.ones(len(channel), dtype=bool)
     keep[1:] = (channel[1:] != channel[:-1]) | (position[1:] == 0)
-    kept_per_path = np.add.reduceat(keep.astype(np.int64), paths.offsets[:-1]) if len(
-        keep
-    ) else np.zeros(paths.n_paths, dtype=np.int64)
+    kept_per_path = (
+        np.add.reduceat(keep.astype(np.int64), paths.offsets[:-1])
+        if len(keep)
+        else np.zeros(paths.n_paths, dtype=np.int64)
+    )
     kept_per_path = np.where(paths.lengths == 0, 0, kept_per_path)
     return replace(
         paths,
         offsets=np.concatenate([[0], np.cumsum(kept_per_path)]).astype(np.int64),
         touch_channel=channel[keep],
-        touch_age_days=None if paths.touch_age_days is None else paths.touch_age_days[keep],
-        touch_campaign=None if paths.touch_campaign is None else paths.touch_campaign[keep],
+        touch_age_days=None
+        if paths.touch_age_days is None
+        else paths.touch_age_days[keep],
+        touch_campaign=None
+        if paths.touch_campaign is None
+        else paths.touch_campaign[keep],
     )
 
 
 def paths_frame(paths: PathSet, separator: str = " > ") -> pd.DataFrame:
-    """The aggregated path table of ``paths`` (distinct paths summed), like the files."""
+    """The aggregated path table of ``paths`` (distinct paths summed)."""
     names = np.array(paths.channels, dtype=object)[paths.touch_channel]
     texts = [
         separator.join(names[a:b])
@@ -278,7 +283,9 @@ def read(source: SourceFile, context: ReadContext) -> ReadResult:
     listed in the report.
     """
     text = source.text or ""
-    sep = ";" if ";" in text.split("\n", 1)[0] else ("\t" if "\t" in text[:500] else ",")
+    sep = (
+        ";" if ";" in text.split("\n", 1)[0] else ("\t" if "\t" in text[:500] else ",")
+    )
     raw = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
     raw.columns = [c.strip().lstrip("\ufeff") for c in raw.columns]
     header = list(raw.columns)
@@ -308,8 +315,12 @@ def read(source: SourceFile, context: ReadContext) -> ReadResult:
         wrong = numbers.isna() | (numbers < 0)
         for row in np.flatnonzero(wrong.to_numpy())[:50]:
             report.problems.append(
-                Problem(int(row) + 2, col, f"{raw[col].iloc[row]!r} is not a count "
-                        "or amount >= 0; fix or remove the row")
+                Problem(
+                    int(row) + 2,
+                    col,
+                    f"{raw[col].iloc[row]!r} is not a count "
+                    "or amount >= 0; fix or remove the row",
+                )
             )
         bad |= wrong
         frame[out] = numbers

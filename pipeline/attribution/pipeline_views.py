@@ -1,4 +1,4 @@
-"""Attribution of pipeline movement: stage transitions, their worth, campaigns and spend.
+"""Pipeline movement attributed: stage transitions, their worth, campaigns, spend.
 
 A *transition* is a lead's entry into a stage (captured, engaged, purchase intent,
 customer) from the highest stage it had reached before; entries into a stage below
@@ -57,12 +57,13 @@ def transitions(leads: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for rank, stage in enumerate(STAGE_ORDER[1:], start=1):
         at = entries[stage]
-        higher = [entries[s] for s in STAGE_ORDER[rank + 1:]]
+        higher = [entries[s] for s in STAGE_ORDER[rank + 1 :]]
         skipped = np.zeros(len(at), dtype=bool)
         for h in higher:
             skipped |= h < at
-        prev_stage = np.full(len(at), STAGE_ORDER[rank - 1] if rank == 1 else "captured",
-                             dtype=object)
+        prev_stage = np.full(
+            len(at), STAGE_ORDER[rank - 1] if rank == 1 else "captured", dtype=object
+        )
         prev_at = np.full(len(at), np.nan)
         for lower in STAGE_ORDER[1:rank]:
             e = entries[lower]
@@ -70,16 +71,22 @@ def transitions(leads: pd.DataFrame) -> pd.DataFrame:
             prev_stage = np.where(later, lower, prev_stage)
             prev_at = np.where(later, e, prev_at)
         ok = ~np.isnan(at) & ~skipped
-        rows.append(pd.DataFrame({
-            "person_id": leads["person_id"].astype(str).to_numpy()[ok],
-            "stage": stage,
-            "from_stage": prev_stage[ok],
-            "ts_us": at[ok].astype(np.int64),
-            "after_us": pd.array(
-                np.where(np.isnan(prev_at[ok]), 0, prev_at[ok]).astype(np.int64),
-                dtype="Int64",
-            ),
-        }))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "person_id": leads["person_id"].astype(str).to_numpy()[ok],
+                    "stage": stage,
+                    "from_stage": prev_stage[ok],
+                    "ts_us": at[ok].astype(np.int64),
+                    "after_us": pd.array(
+                        np.where(np.isnan(prev_at[ok]), 0, prev_at[ok]).astype(
+                            np.int64
+                        ),
+                        dtype="Int64",
+                    ),
+                }
+            )
+        )
         rows[-1].loc[np.isnan(prev_at[ok]), "after_us"] = pd.NA
     return pd.concat(rows, ignore_index=True)
 
@@ -122,17 +129,20 @@ def transition_journeys(
     if weighted:
         rates = win_rates(leads)
         order_value = expected_order_value(leads, dataset)
-        gain = rates.reindex(moves["stage"]).to_numpy() - rates.reindex(
-            moves["from_stage"]
-        ).to_numpy()
+        gain = (
+            rates.reindex(moves["stage"]).to_numpy()
+            - rates.reindex(moves["from_stage"]).to_numpy()
+        )
         value = np.nan_to_num(gain) * order_value
-    conversions = pd.DataFrame({
-        "conv_id": moves["person_id"] + "→" + moves["stage"],
-        "person_id": moves["person_id"],
-        "ts_us": moves["ts_us"],
-        "value": value,
-        "after_us": moves["after_us"],
-    })
+    conversions = pd.DataFrame(
+        {
+            "conv_id": moves["person_id"] + "→" + moves["stage"],
+            "person_id": moves["person_id"],
+            "ts_us": moves["ts_us"],
+            "value": value,
+            "after_us": moves["after_us"],
+        }
+    )
     return build_journeys(dataset, settings, conversions)
 
 
@@ -147,9 +157,13 @@ def touch_credit(
     settings = settings or ModelSettings()
     tp = paths.touch_path
     if model in HEURISTICS:
-        shares = touch_shares(paths, model, half_life_days=settings.half_life_days,
-                              first_share=settings.first_share,
-                              last_share=settings.last_share)
+        shares = touch_shares(
+            paths,
+            model,
+            half_life_days=settings.half_life_days,
+            first_share=settings.first_share,
+            last_share=settings.last_share,
+        )
         return shares * paths.conversions[tp], shares * paths.value[tp]
     conv, rev, names = model_arrays(paths, model, settings)
     linear = touch_shares(paths, "linear")
@@ -181,12 +195,19 @@ def transition_credit(
     Returns one row per channel and one column per transition (labels in
     :data:`TRANSITION_LABELS`) plus ``total``.
     """
-    journeys = journeys or transition_journeys(dataset, leads, journey_settings, weighted)
+    journeys = journeys or transition_journeys(
+        dataset, leads, journey_settings, weighted
+    )
     conv, value = touch_credit(journeys.paths, model, settings)
     amount = value if weighted else conv
     touches = _touch_frame(journeys, amount)
-    table = touches.pivot_table(index="channel", columns="transition", values="credit",
-                                aggfunc="sum", fill_value=0.0)
+    table = touches.pivot_table(
+        index="channel",
+        columns="transition",
+        values="credit",
+        aggfunc="sum",
+        fill_value=0.0,
+    )
     untouched = _untouched(journeys, weighted)
     if untouched is not None:
         table.loc["(unattributed)"] = untouched
@@ -199,13 +220,15 @@ def _touch_frame(journeys: Journeys, amount: np.ndarray) -> pd.DataFrame:
     paths = journeys.paths
     key = paths.path_key[paths.touch_path].astype(str)
     stage = pd.Series(key).str.rsplit("→", n=1).str[-1]
-    return pd.DataFrame({
-        "channel": np.array(paths.channels, dtype=object)[paths.touch_channel],
-        "campaign": paths.touch_campaign,
-        "person_id": pd.Series(key).str.rsplit("→", n=1).str[0].to_numpy(),
-        "transition": stage.map(TRANSITION_LABELS).to_numpy(),
-        "credit": amount,
-    })
+    return pd.DataFrame(
+        {
+            "channel": np.array(paths.channels, dtype=object)[paths.touch_channel],
+            "campaign": paths.touch_campaign,
+            "person_id": pd.Series(key).str.rsplit("→", n=1).str[0].to_numpy(),
+            "transition": stage.map(TRANSITION_LABELS).to_numpy(),
+            "credit": amount,
+        }
+    )
 
 
 def _untouched(journeys: Journeys, weighted: bool) -> pd.Series | None:
@@ -235,23 +258,39 @@ def outbound_effectiveness(
     moves = transition_journeys(dataset, leads, journey_settings)
     conv, _ = touch_credit(moves.paths, model, settings)
     touches = _touch_frame(moves, conv)
-    touches = touches[touches["channel"].isin(["Email", "SMS"]) & touches["campaign"].notna()]
+    touches = touches[
+        touches["channel"].isin(["Email", "SMS"]) & touches["campaign"].notna()
+    ]
     if touches.empty:
         return pd.DataFrame()
     grouped = touches.groupby(["campaign", "channel"])
-    table = grouped.agg(leads_advanced=("person_id", "nunique"),
-                        advances_credited=("credit", "sum"))
-    by_stage = touches.pivot_table(index=["campaign", "channel"], columns="transition",
-                                   values="person_id", aggfunc="nunique", fill_value=0)
+    table = grouped.agg(
+        leads_advanced=("person_id", "nunique"), advances_credited=("credit", "sum")
+    )
+    by_stage = touches.pivot_table(
+        index=["campaign", "channel"],
+        columns="transition",
+        values="person_id",
+        aggfunc="nunique",
+        fill_value=0,
+    )
     table = table.join(by_stage)
     purchases = purchases or build_journeys(dataset, journey_settings)
     conv, value = touch_credit(purchases.paths, model, settings)
     p = purchases.paths
-    orders = pd.DataFrame({
-        "campaign": p.touch_campaign,
-        "channel": np.array(p.channels, dtype=object)[p.touch_channel],
-        "orders_credited": conv, "revenue_credited": value,
-    }).dropna(subset=["campaign"]).groupby(["campaign", "channel"]).sum()
+    orders = (
+        pd.DataFrame(
+            {
+                "campaign": p.touch_campaign,
+                "channel": np.array(p.channels, dtype=object)[p.touch_channel],
+                "orders_credited": conv,
+                "revenue_credited": value,
+            }
+        )
+        .dropna(subset=["campaign"])
+        .groupby(["campaign", "channel"])
+        .sum()
+    )
     table = table.join(orders, how="left").fillna(0.0)
     return table.sort_values("advances_credited", ascending=False).reset_index()
 
@@ -294,8 +333,14 @@ def spend_metrics(
     captured = pick.get(TRANSITION_LABELS["captured"], 0.0)
     customers = pick.get(TRANSITION_LABELS["customer"], 0.0)
     advances = pick["total"] - captured if "total" in pick else 0.0
-    out = pd.DataFrame({"spend": spend, "captured": captured, "advances": advances,
-                        "customers": customers})
+    out = pd.DataFrame(
+        {
+            "spend": spend,
+            "captured": captured,
+            "advances": advances,
+            "customers": customers,
+        }
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         out["cost_per_captured"] = out["spend"] / out["captured"].replace(0, np.nan)
         out["cost_per_advance"] = out["spend"] / out["advances"].replace(0, np.nan)

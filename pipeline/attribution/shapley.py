@@ -1,4 +1,4 @@
-"""Shapley-value attribution over channels, exact, with subset-sum transforms on bitmasks.
+"""Exact Shapley-value attribution over channels, by subset sums on bitmasks.
 
 The game follows Shao and Li (2011), "Data-driven multi-touch attribution models",
 KDD, as simplified by Zhao, Mahboobi and Bagheri (2018), "Shapley value methods for

@@ -34,24 +34,51 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "based, exact Markov removal effects and exact Shapley values, with "
         "bootstrap intervals and Klaviyo's overstatement.",
     )
-    p.add_argument("files", nargs="+", metavar="FILE", help="export files or path files")
-    p.add_argument("--lookback-days", type=float, default=30.0,
-                   help="touches this many days before a conversion count (30)")
-    p.add_argument("--models", nargs="+", choices=MODEL_NAMES, default=None,
-                   metavar="MODEL", help=f"models to run: {', '.join(MODEL_NAMES)}")
+    p.add_argument(
+        "files", nargs="+", metavar="FILE", help="export files or path files"
+    )
+    p.add_argument(
+        "--lookback-days",
+        type=float,
+        default=30.0,
+        help="touches this many days before a conversion count (30)",
+    )
+    p.add_argument(
+        "--models",
+        nargs="+",
+        choices=MODEL_NAMES,
+        default=None,
+        metavar="MODEL",
+        help=f"models to run: {', '.join(MODEL_NAMES)}",
+    )
     p.add_argument("--timezone", default=None, help="the store's IANA time zone")
     p.add_argument("--opens", action="store_true", help="count email opens as touches")
-    p.add_argument("--first-purchase-only", action="store_true",
-                   help="only each person's first purchase converts")
-    p.add_argument("--collapse-repeats", action="store_true",
-                   help="merge runs of one channel into one touch")
+    p.add_argument(
+        "--first-purchase-only",
+        action="store_true",
+        help="only each person's first purchase converts",
+    )
+    p.add_argument(
+        "--collapse-repeats",
+        action="store_true",
+        help="merge runs of one channel into one touch",
+    )
     p.add_argument("--markov-order", type=int, default=1, choices=(1, 2, 3))
     p.add_argument("--half-life-days", type=float, default=7.0)
-    p.add_argument("--bootstrap", type=int, default=100, metavar="N",
-                   help="bootstrap replicates for intervals (0: none; default 100)")
+    p.add_argument(
+        "--bootstrap",
+        type=int,
+        default=100,
+        metavar="N",
+        help="bootstrap replicates for intervals (0: none; default 100)",
+    )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--reference", default="markov", choices=MODEL_NAMES,
-                   help="model that Klaviyo's claim is compared with")
+    p.add_argument(
+        "--reference",
+        default="markov",
+        choices=MODEL_NAMES,
+        help="model that Klaviyo's claim is compared with",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run)
 
@@ -66,8 +93,9 @@ def analysis_of(args: argparse.Namespace) -> Analysis | None:
     )
     models = tuple(args.models) if args.models else None
     path_tables = [
-        r.meta["paths"] for r in dataset.reports if isinstance(r.meta.get("paths"),
-                                                                pd.DataFrame)
+        r.meta["paths"]
+        for r in dataset.reports
+        if isinstance(r.meta.get("paths"), pd.DataFrame)
     ]
     if len(dataset.purchases()) or (dataset.events["event"] == "order").any():
         journeys = JourneySettings(
@@ -76,7 +104,12 @@ def analysis_of(args: argparse.Namespace) -> Analysis | None:
             first_purchase_only=args.first_purchase_only,
         )
         return analyse_dataset(
-            dataset, journeys, models, settings, args.bootstrap, args.seed,
+            dataset,
+            journeys,
+            models,
+            settings,
+            args.bootstrap,
+            args.seed,
             args.reference,
         )
     if path_tables:

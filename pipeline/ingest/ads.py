@@ -24,6 +24,7 @@ import re
 
 import pandas as pd
 
+from pipeline.channels import AD_PLATFORM_CHANNELS, GOOGLE_ADS_CHANNELS
 from pipeline.ingest import raw
 from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
 from pipeline.ingest.values import parse_numbers, parse_timestamps
@@ -35,25 +36,13 @@ from pipeline.model import (
     InputError,
     Problem,
     conform,
+    empty_frame,
 )
 
 logger = logging.getLogger(__name__)
 
 _CURRENCY_IN_NAME = re.compile(r"\(([A-Z]{3})\)\s*$")
 _TOTAL_ROW = re.compile(r"^\s*total\b", re.IGNORECASE)
-
-GOOGLE_CHANNELS: dict[str, str] = {
-    "search": "Paid Search",
-    "shopping": "Paid Shopping",
-    "display": "Display",
-    "video": "Paid Video",
-    "performance max": "Cross-network",
-    "demand gen": "Cross-network",
-    "discovery": "Cross-network",
-    "smart": "Cross-network",
-    "app": "Paid Other",
-}
-"""Google Ads campaign types -> GA4 channel groups (GA4's Google Ads mapping)."""
 
 META_CLAIMS = ("purchases", "purchases conversion value", "purchase conversion value",
                "website purchases", "meta leads", "leads")
@@ -146,7 +135,8 @@ def read_meta(source: SourceFile, context: ReadContext) -> ReadResult:
                 "their first day: export with a daily breakdown (Breakdown > Day)"
             )
     return _finish(source, table, report, spent, cols, currency,
-                   pd.Series("Paid Social", index=table.index, dtype="string"),
+                   pd.Series(AD_PLATFORM_CHANNELS["meta"], index=table.index,
+                             dtype="string"),
                    "meta", claims_cols, context)
 
 
@@ -184,7 +174,7 @@ def read_google(source: SourceFile, context: ReadContext) -> ReadResult:
 
     get = column_getter(table, {k: v for k, v in cols.items() if v})
     kind = get("type").str.lower().str.strip()
-    channel = kind.map(GOOGLE_CHANNELS).astype("string")
+    channel = kind.map(GOOGLE_ADS_CHANNELS).astype("string")
     name = get("campaign").str.lower().fillna("")
     by_name = pd.Series(pd.NA, index=table.index, dtype="string")
     for pattern, group in ((r"pmax|performance max", "Cross-network"),
@@ -192,7 +182,7 @@ def read_google(source: SourceFile, context: ReadContext) -> ReadResult:
                            (r"display|gdn", "Display"),
                            (r"youtube|video", "Paid Video")):
         by_name = by_name.mask(by_name.isna() & name.str.contains(pattern), group)
-    channel = channel.fillna(by_name).fillna("Paid Search")
+    channel = channel.fillna(by_name).fillna(AD_PLATFORM_CHANNELS["google_ads"])
     claims_cols = [c for c in columns if _norm(c) in GOOGLE_CLAIMS]
     return _finish(source, table, report, spent, cols, currency.loc[table.index],
                    channel, "google_ads", claims_cols, context)
@@ -261,7 +251,10 @@ def _finish(
             "group": campaign, "message": message, "channel": channel,
             "metric": column, "value": values,
         })[keep & values.notna()])
-    claims = pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame()
+    pieces = [p for p in pieces if len(p)]
+    claims = (
+        pd.concat(pieces, ignore_index=True) if pieces else empty_frame(CLAIM_COLUMNS)
+    )
     claims["source_file"] = source.name
     claims = conform(claims, CLAIM_COLUMNS)
 

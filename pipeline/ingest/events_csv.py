@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.ingest import raw
 from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
@@ -56,21 +59,28 @@ def score(source: SourceFile) -> float:
     return 0.85 + 0.1 * optional / (len(FIELDS) - len(REQUIRED))
 
 
-def _keys(person: pd.Series) -> pd.Series:
-    """``person_id`` of each distinct person value, spread back to the rows."""
+def _keys(person: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """``person_id`` of each row, worked out once per distinct person value.
+
+    Returns the keys and each row's code into the distinct values (-1 for blanks).
+    """
     codes, uniques = pd.factorize(person, use_na_sentinel=True)
     if not len(uniques):
-        return pd.Series(pd.NA, index=person.index, dtype="string")
+        return pd.Series(pd.NA, index=person.index, dtype="string"), codes
     text = pd.Series(uniques, dtype="string").str.strip()
     phone_like = text.str.fullmatch(r"\+[\d\s().\-]{7,}", na=False)
     keys = person_key(text, text.where(phone_like), text, platform="id")
-    values = keys.to_numpy(dtype=object, na_value=None)
-    taken = pd.array(
-        [None] * len(codes) if not len(values) else values.take(codes.clip(0)),
-        dtype="string",
+    return _take_strings(keys, codes, person.index), codes
+
+
+def _take_strings(values: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """``values[codes]`` as a text column (``NA`` where a code is -1), in Arrow."""
+    table = pa.array(values.array, type=pa.string(), from_pandas=True)
+    positions = pa.array(codes, mask=codes < 0, type=pa.int64())
+    taken = pc.take(table, positions)
+    return pd.Series(
+        pd.arrays.ArrowStringArray(taken), index=index, dtype="string"
     )
-    out = pd.Series(taken, index=person.index, dtype="string")
-    return out.mask(codes < 0)
 
 
 def _add_problems(
@@ -117,7 +127,7 @@ def events_from_table(
         return pd.Series(pd.NA, index=frame.index, dtype="string")
 
     # person, time, event: each required, each rejection named
-    person = _keys(field("person"))
+    person, codes = _keys(field("person"))
     ts, bad_ts = parse_timestamps(field("timestamp"), dayfirst=context.dayfirst)
     event = field("event").str.strip().str.lower().str.replace(" ", "_", regex=False)
     known = event.isin(EVENT_TYPES).fillna(False).astype(bool)
@@ -150,8 +160,10 @@ def events_from_table(
     order_id = field("order_id").str.strip()
     is_order = (event == "order").fillna(False).astype(bool) & ~reject
     # an order row without an id gets a stable one: file and row
-    row_ids = pd.Series(frame.index.astype(str), index=frame.index)
-    order_id = order_id.mask(is_order & order_id.isna(), file + ":row" + row_ids)
+    unnamed = is_order & order_id.isna()
+    if unnamed.any():
+        rows = pd.Series(frame.index[unnamed].astype(str), index=frame.index[unnamed])
+        order_id = order_id.mask(unnamed, file + ":row" + rows)
     repeat = pd.Series(False, index=frame.index)
     repeat[is_order] = order_id[is_order].duplicated(keep="first").to_numpy()
     report.rows_duplicate += int(repeat.sum())
@@ -172,7 +184,9 @@ def events_from_table(
             "value": value,
             "source_file": file,
         }
-    )[keep.to_numpy()]
+    )
+    if not keep.all():
+        events = events[keep.to_numpy()]
 
     orders = None
     order_rows = events["event"] == "order"
@@ -198,22 +212,24 @@ def events_from_table(
     if len(events):
         report.date_min = events["ts"].min()
         report.date_max = events["ts"].max()
-    people = pd.DataFrame(
-        {
-            "person_id": events["person_id"],
-            "email": events["person_id"].where(
-                events["person_id"].str.contains("@", regex=False)
-            ),
-            "phone": events["person_id"]
-            .where(events["person_id"].str.startswith("tel:"))
-            .str.slice(4),
-            "first_seen": events["ts"],
-            "source_file": file,
-        }
-    )
-    people = people.sort_values("first_seen").drop_duplicates("person_id")
-    people["first_seen"] = people["first_seen"].astype(TS)
+    people = _people(events, codes[keep.to_numpy()], file)
     return ReadResult(report, people=people, events=events, orders=orders)
+
+
+def _people(events: pd.DataFrame, codes: np.ndarray, file: str) -> pd.DataFrame:
+    """One row per person of the events, first seen at their earliest event."""
+    ts = events["ts"].astype(TS).array.asi8
+    known = codes >= 0
+    first = pd.Series(ts[known]).groupby(codes[known]).min()
+    first_row = pd.Series(np.arange(len(codes))[known]).groupby(codes[known]).first()
+    people = events["person_id"].iloc[first_row.to_numpy()].to_frame()
+    people["first_seen"] = pd.to_datetime(first.to_numpy(), unit="us", utc=True).astype(TS)
+    people = people.groupby("person_id", as_index=False)["first_seen"].min()
+    key = people["person_id"]
+    people["email"] = key.where(key.str.contains("@", regex=False))
+    people["phone"] = key.where(key.str.startswith("tel:")).str.slice(4)
+    people["source_file"] = file
+    return people
 
 
 def read(source: SourceFile, context: ReadContext) -> ReadResult:

@@ -428,11 +428,12 @@ def _events(
     if has_session.any():
         filled = traffic[has_session].groupby(session[has_session]).transform("first")
         traffic.loc[has_session] = traffic[has_session].fillna(filled)
+    # a session with no recorded source is direct only when the export records
+    # sources at all (collected_traffic_source / session_traffic_source_last_click)
     channel = traffic["channel"]
-    if has_traffic:
-        computed = channel_groups(traffic["source"], traffic["medium"],
-                                  traffic["campaign"])
-        channel = channel.fillna(computed)
+    computed = channel_groups(traffic["source"], traffic["medium"], traffic["campaign"])
+    known = traffic["source"].notna() | traffic["medium"].notna()
+    channel = channel.fillna(computed.where(known | has_traffic))
 
     use = event.notna() & ~rejected
     frame = pd.DataFrame({

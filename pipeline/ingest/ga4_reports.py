@@ -33,7 +33,13 @@ import pandas as pd
 from pipeline.channels import channel_groups
 from pipeline.ingest.base import ReadContext, ReadResult, SourceFile
 from pipeline.ingest.values import parse_numbers, parse_percent
-from pipeline.model import AGGREGATE_COLUMNS, FileReport, Problem, conform
+from pipeline.model import (
+    AGGREGATE_COLUMNS,
+    FileReport,
+    Problem,
+    conform,
+    empty_frame,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +109,11 @@ KNOWN_DIMENSIONS = frozenset(
      "session google ads campaign", "session manual source", "session source",
      "session medium", "first user source", "first user medium", "first user campaign",
      "organic google search query", "stream name", "audience name", "gender", "age",
-     "page path and screen class", "transaction id", "hostname", "link url"}
+     "page path and screen class", "transaction id", "hostname", "link url",
+     "hour", "nth hour", "day of week", "day of week name", "date + hour (yyyymmddhh)",
+     "iso week of the year", "iso year", "year month", "year week", "nth year",
+     "session campaign id", "device model", "mobile device model", "continent",
+     "subcontinent", "screen resolution", "new / established", "user type"}
 )
 _COHORT_METRIC = re.compile(r"^(?:day|week|month)\s+\d+$", re.IGNORECASE)
 _TOTAL_LABELS = frozenset({"grand total", "total", "totals"})
@@ -377,7 +387,11 @@ def _read(source: SourceFile, context: ReadContext, kind: str) -> ReadResult:
                     "remove notes typed into the export, or ignore this row")
         )
 
-    aggregates = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    frames = [f for f in frames if len(f)]
+    aggregates = (
+        pd.concat(frames, ignore_index=True) if frames
+        else empty_frame(AGGREGATE_COLUMNS)
+    )
     aggregates["source_file"] = source.name
     aggregates = conform(aggregates, AGGREGATE_COLUMNS)
     if len(aggregates):
@@ -457,7 +471,7 @@ def _read_table(
             "start_date": _iso(table.start), "end_date": _iso(table.end),
             "not_observable": 0}
     if not table.rows:
-        return pd.DataFrame(), info
+        return empty_frame(AGGREGATE_COLUMNS), info
 
     lines = np.array([line for line, _ in table.rows])
     cells = _cells(table)
@@ -471,7 +485,62 @@ def _read_table(
         second = cells["c1"].fillna("").str.strip().str.lower()
         total |= (first == "") & second.isin(_TOTAL_LABELS)
 
-    # metric cells as numbers; a cell of text where a number belongs rejects its row
+    # rows that cannot be data: text in a metric, notes, unplaceable weeks
+    problems: list[Problem] = []
+    metrics, bad_row = _metric_values(table, names, cells, n_dims, total, lines,
+                                      problems)
+    bad_row |= _note_rows(names, cells, n_dims, metrics, total | bad_row, lines,
+                          problems)
+    start, end, unresolved = _periods(names, cells, n_dims, table)
+    bad_row |= _unplaced_weeks(names, cells, unresolved & ~bad_row & ~total, lines,
+                               problems)
+    report.problems.extend(sorted(problems, key=lambda p: p.row or 0))
+
+    excluded = total & ~bad_row
+    if excluded.any():
+        report.excluded_by["grand total row"] = (
+            report.excluded_by.get("grand total row", 0) + int(excluded.sum())
+        )
+    keep = ~bad_row & ~excluded
+    report.rows_excluded += int(excluded.sum())
+    report.rows_rejected += int(bad_row.sum())
+    report.rows_loaded += int(keep.sum())
+
+    # one long row per metric cell; cohort cells of -1 are "not yet observable"
+    channel = _channels(names, cells, n_dims)
+    dimension = _dimension_text(names, cells, n_dims)
+    pieces = []
+    for metric, values in metrics.items():
+        frame = pd.DataFrame({
+            "report": report_name, "table": table_name,
+            "period_start": start, "period_end": end,
+            "dimension": dimension, "channel": channel,
+            "metric": metric, "value": values,
+        })[keep & values.notna()]
+        if _COHORT_METRIC.match(metric):
+            unseen = frame["value"] == -1
+            info["not_observable"] += int(unseen.sum())
+            frame = frame[~unseen]
+        pieces.append(frame)
+    pieces = [p for p in pieces if len(p)]
+    out = (
+        pd.concat(pieces, ignore_index=True) if pieces
+        else empty_frame(AGGREGATE_COLUMNS)
+    )
+    return out, info
+
+
+def _metric_values(
+    table: Table,
+    names: list[str],
+    cells: pd.DataFrame,
+    n_dims: int,
+    total: pd.Series,
+    lines: np.ndarray,
+    problems: list[Problem],
+) -> tuple[dict[str, pd.Series], pd.Series]:
+    """Each metric column as numbers (rates as fractions), and rows with text in a
+    metric cell (placeholders such as ``(not set)`` are missing values, not text)."""
     metrics = {}
     bad_row = pd.Series(False, index=cells.index)
     for i in range(n_dims, len(names)):
@@ -480,83 +549,73 @@ def _read_table(
             values, bad = parse_percent(column)
         else:
             values, bad = parse_numbers(column)
-        bad &= ~total
+        bad &= ~total & ~bad_row
         for row in bad[bad].index:
-            if bad_row[row]:
-                continue
-            report.problems.append(
+            problems.append(
                 Problem(int(lines[row]), table.header[i],
                         f"{column[row]!r} is not a number: fix or remove this row")
             )
         bad_row |= bad
         metrics[names[i]] = values
+    return metrics, bad_row
 
-    # dimension cells: a row with none of them filled is a stray note, not data
+
+def _note_rows(
+    names: list[str],
+    cells: pd.DataFrame,
+    n_dims: int,
+    metrics: dict[str, pd.Series],
+    already: pd.Series,
+    lines: np.ndarray,
+    problems: list[Problem],
+) -> pd.Series:
+    """Rows that are notes, not data: no dimension at all, or only a first cell of
+    text with no metric (what people type under a table in Excel)."""
     dims = cells[[f"c{i}" for i in range(n_dims)]].fillna("")
-    no_dims = (dims.apply(lambda c: c.str.strip()) == "").all(axis=1) & ~total
-    if n_dims and metrics:
-        note_like = pd.Series(True, index=cells.index)
-        for values in metrics.values():
-            note_like &= values.isna()
-        note_like &= ~total & ~bad_row
-        # a row with only its first cell filled and no metric at all is a note
-        other = dims.iloc[:, 1:] if n_dims > 1 else pd.DataFrame(index=cells.index)
-        only_first = (other.apply(lambda c: c.str.strip()) == "").all(axis=1)
-        note = note_like & only_first & ~_is_time(names[0], cells["c0"])
-        for row in note[note].index:
-            report.problems.append(
-                Problem(int(lines[row]), None,
-                        f"{cells.at[row, 'c0'][:60]!r} has no values: a note typed "
-                        "under the table? remove it, or ignore this row")
-            )
-        bad_row |= note
-    for row in no_dims[no_dims & ~bad_row].index:
-        report.problems.append(
-            Problem(int(lines[row]), table.header[0], "row has no dimension value")
+    blank = dims.apply(lambda c: c.str.strip()) == ""
+    no_dims = blank.all(axis=1) & ~already
+    only_first = blank.iloc[:, 1:].all(axis=1) if n_dims > 1 else ~blank.iloc[:, 0]
+    no_metric = pd.Series(True, index=cells.index)
+    for values in metrics.values():
+        no_metric &= values.isna()
+    note = (
+        bool(metrics) & no_metric & only_first & ~no_dims & ~already
+        & ~_is_time(names[0], cells["c0"])
+    )
+    for row in note[note].index:
+        problems.append(
+            Problem(int(lines[row]), None,
+                    f"{cells.at[row, 'c0'][:60]!r} has no values: a note typed "
+                    "under the table? remove it, or ignore this row")
         )
-    bad_row |= no_dims
+    for row in no_dims[no_dims].index:
+        problems.append(
+            Problem(int(lines[row]), names[0], "row has no dimension value")
+        )
+    return note | no_dims
 
-    # periods from a time dimension, else the table's range
-    start, end, unresolved = _periods(names, cells, n_dims, table)
-    for row in unresolved[unresolved & ~bad_row & ~total].index:
-        week = cells.at[row, "c" + str(names.index("Week"))]
+
+def _unplaced_weeks(
+    names: list[str],
+    cells: pd.DataFrame,
+    unresolved: pd.Series,
+    lines: np.ndarray,
+    problems: list[Problem],
+) -> pd.Series:
+    """Rows whose ``Week`` is not a number, or falls in two years of the range."""
+    if not unresolved.any():
+        return unresolved
+    column = f"c{[n.lower() for n in names].index('week')}"
+    for row in unresolved[unresolved].index:
+        week = str(cells.at[row, column])
         message = (
             f"week {week} cannot be placed in one year of the date range: export "
             "one year at a time or add the Year dimension"
-            if str(week).strip().isdigit()
+            if week.strip().isdigit()
             else f"{week!r} is not a week number: fix or remove this row"
         )
-        report.problems.append(Problem(int(lines[row]), "Week", message))
-    bad_row |= unresolved & ~total
-
-    excluded = total & ~bad_row
-    report.rows_excluded += int(excluded.sum())
-    if excluded.any():
-        report.excluded_by["grand total row"] = (
-            report.excluded_by.get("grand total row", 0) + int(excluded.sum())
-        )
-    report.rows_rejected += int(bad_row.sum())
-    keep = ~bad_row & ~excluded
-    report.rows_loaded += int(keep.sum())
-
-    channel = _channels(names, cells, n_dims)
-    dimension = _dimension_text(names, cells, n_dims)
-    pieces = []
-    cohort = any(_COHORT_METRIC.match(m) for m in metrics)
-    for metric, values in metrics.items():
-        frame = pd.DataFrame({
-            "report": report_name, "table": table_name,
-            "period_start": start, "period_end": end,
-            "dimension": dimension, "channel": channel,
-            "metric": metric, "value": values,
-        })[keep & values.notna()]
-        if cohort and _COHORT_METRIC.match(metric):
-            unseen = frame["value"] == -1
-            info["not_observable"] += int(unseen.sum())
-            frame = frame[~unseen]
-        pieces.append(frame)
-    out = pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame()
-    return out, info
+        problems.append(Problem(int(lines[row]), "Week", message))
+    return unresolved
 
 
 def _iso(day: pd.Timestamp | None) -> str | None:

@@ -23,6 +23,11 @@ Three kinds, each matched by column synonyms (case, spaces and ``$`` ignored):
     about itself and go to the ``claims`` table as reported, never to revenue:
     rows per overlapping segment, and Email and SMS rows of one group, count the
     same orders several times (:func:`claims_overlap`).
+
+People are keyed by normalised email, else ``tel:+E164``, else ``klaviyo:<profile
+id>`` (:func:`pipeline.ingest.identity.person_key`); a profile id seen beside an
+email is the person row's ``alias``. Times written without an offset are read in
+the store's time zone when one is set (``ReadContext.timezone``), else as UTC.
 """
 
 from __future__ import annotations
@@ -33,9 +38,10 @@ import re
 import numpy as np
 import pandas as pd
 
+from pipeline.channels import EVENT_CHANNELS
 from pipeline.ingest import raw
 from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
-from pipeline.ingest.identity import person_key
+from pipeline.ingest.identity import person_key, platform_ids
 from pipeline.ingest.values import (
     normalise_email,
     normalise_phone,
@@ -52,6 +58,7 @@ from pipeline.model import (
     InputError,
     Problem,
     conform,
+    empty_frame,
 )
 
 logger = logging.getLogger(__name__)
@@ -72,15 +79,6 @@ METRIC_EVENTS: dict[str, str] = {
     "subscribed to sms marketing": "signup",
 }
 """Klaviyo metric names (lower case) -> canonical event types."""
-
-EVENT_CHANNELS: dict[str, str] = {
-    "email_open": "Email",
-    "email_click": "Email",
-    "email_delivered": "Email",
-    "sms_click": "SMS",
-    "sms_delivered": "SMS",
-}
-"""The channel of Klaviyo's message events."""
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "email": ("email", "email address", "e-mail", "email_address", "profile email"),
@@ -269,7 +267,9 @@ def read_profiles(source: SourceFile, context: ReadContext) -> ReadResult:
             "no email or phone: a profile needs one of them to be a person"))
     report.rows_rejected += int(missing.sum())
 
-    created, bad_created = parse_timestamps(get("created"), dayfirst=context.dayfirst)
+    created, bad_created = parse_timestamps(
+        get("created"), dayfirst=context.dayfirst, assume_tz=context.timezone or "UTC"
+    )
     for row in bad_created[bad_created & ~missing].index:
         report.problems.append(Problem(
             int(row), cols.get("created"),
@@ -285,9 +285,11 @@ def read_profiles(source: SourceFile, context: ReadContext) -> ReadResult:
     extras = {
         f: parse_numbers(get(f))[0][keep] for f in ("predicted_clv", "historic_clv")
     }
+    alias = platform_ids(get("profile_id"), "klaviyo")[keep]
     people = conform(people, PEOPLE_COLUMNS)
     for name, values in extras.items():
         people[name] = values.to_numpy()
+    people["alias"] = pd.Series(alias.to_numpy(), dtype="string")
 
     dated = keep & created.notna()
     events = conform(pd.DataFrame({
@@ -321,7 +323,9 @@ def read_events(source: SourceFile, context: ReadContext) -> ReadResult:
     phone = normalise_phone(get("phone"))
     person = person_key(email, phone, get("profile_id") if "profile_id" in cols
                         else None, platform="klaviyo", index=table.index)
-    ts, bad_ts = parse_timestamps(get("time"), dayfirst=context.dayfirst)
+    ts, bad_ts = parse_timestamps(
+        get("time"), dayfirst=context.dayfirst, assume_tz=context.timezone or "UTC"
+    )
     metric = get("metric").str.strip()
     event = metric.str.lower().map(METRIC_EVENTS).astype("string")
 
@@ -361,10 +365,13 @@ def read_events(source: SourceFile, context: ReadContext) -> ReadResult:
     if len(events):
         report.date_min, report.date_max = events["ts"].min(), events["ts"].max()
 
-    people = conform(pd.DataFrame({
+    named = pd.DataFrame({
         "person_id": person, "email": email, "phone": phone,
+        "alias": platform_ids(get("profile_id"), "klaviyo"),
         "source_file": source.name,
-    })[~person.isna()].drop_duplicates("person_id"), PEOPLE_COLUMNS)
+    })[~person.isna()].drop_duplicates(["person_id", "alias"])
+    people = conform(named, PEOPLE_COLUMNS)
+    people["alias"] = pd.Series(named["alias"].to_numpy(), dtype="string")
     report.check()
     return ReadResult(report=report, events=events, people=people)
 
@@ -415,7 +422,10 @@ def read_report(source: SourceFile, context: ReadContext) -> ReadResult:
             int(row), cols.get("period"), f"{get('period')[row]!r} is not a date"))
     report.rows_rejected += int(bad.sum())
     report.rows_loaded += int((~bad).sum())
-    claims = pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame()
+    pieces = [p for p in pieces if len(p)]
+    claims = (
+        pd.concat(pieces, ignore_index=True) if pieces else empty_frame(CLAIM_COLUMNS)
+    )
     if len(claims):
         claims = claims[~claims["line"].isin(bad[bad].index) & claims["value"].notna()]
     claims["source_file"] = source.name

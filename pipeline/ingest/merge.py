@@ -1,8 +1,8 @@
 """Merge what each file's reader returned into one :class:`~pipeline.model.Dataset`.
 
-- Orders are deduplicated by ``order_id`` across files (the first file uploaded
-  keeps the order; a later copy's rows count as duplicates in its own report), and so
-  are their ``order`` events.
+- Orders are deduplicated by ``order_id`` across files: the Shopify orders export
+  keeps the order when it has it, else the first file uploaded; every other copy's
+  rows count as duplicates in its own file's report, and its ``order`` event goes.
 - People are merged by ``person_id`` after linking phones and platform ids seen
   beside an email to that email (:mod:`pipeline.ingest.identity`).
 - The store's time zone is inferred from the UTC offsets readers saw, unless given.
@@ -16,6 +16,7 @@ import logging
 from collections import Counter
 from itertools import permutations
 
+import numpy as np
 import pandas as pd
 
 from pipeline.ingest.base import ReadResult
@@ -69,6 +70,9 @@ UNEVEN_OFFSETS: dict[int, str] = {
 """Offsets that are not whole hours, which ``Etc/GMT±N`` zones cannot express."""
 
 INTENT_EVENTS = ("checkout_started", "add_to_cart")
+ORDER_SOURCE_RANK: dict[str, int] = {"shopify_orders": 0}
+"""Whose copy of an order is kept when several files hold it (lowest first); the
+store's own order export knows refunds and cancellations that event feeds do not."""
 
 
 def infer_timezone(offsets: Counter) -> str:
@@ -125,12 +129,7 @@ def merge(results: list[ReadResult], timezone: str | None = None) -> Dataset:
     orders, duplicates = _deduplicated_orders(results)
     events = _concat([r.events for r in results], EVENT_COLUMNS)
     if duplicates and len(events):
-        pairs = pd.MultiIndex.from_frame(
-            events[["order_id", "source_file"]].astype("string")
-        )
-        dup_index = pd.MultiIndex.from_tuples(sorted(duplicates))
-        drop = (events["event"] == "order").to_numpy() & pairs.isin(dup_index)
-        events = events[~drop]
+        events = _without_duplicate_orders(events, duplicates)
 
     people = _concat([r.people for r in results], PEOPLE_COLUMNS, extra=("alias",))
     links = _links(people)
@@ -138,7 +137,7 @@ def merge(results: list[ReadResult], timezone: str | None = None) -> Dataset:
         people["person_id"] = apply_links(people["person_id"], links)
         events["person_id"] = apply_links(events["person_id"], links)
         orders["person_id"] = apply_links(orders["person_id"], links)
-    sources = _person_sources(people, events, orders, reports)
+    sources = _sources_by_file(results, links)
     people = _merged_people(people, events, orders)
 
     offsets: Counter = Counter()
@@ -164,6 +163,44 @@ def merge(results: list[ReadResult], timezone: str | None = None) -> Dataset:
     for report in reports:
         dataset.notes.extend(f"{report.file}: {note}" for note in report.notes)
     return dataset
+
+
+def _without_duplicate_orders(
+    events: pd.DataFrame, duplicates: set[tuple[str, str]]
+) -> pd.DataFrame:
+    """Events without the ``order`` events of orders dropped as duplicates."""
+    is_order = events["event"].eq("order").fillna(False).to_numpy(dtype=bool)
+    if not is_order.any():
+        return events
+    orders = events.loc[is_order, ["order_id", "source_file"]].astype("string")
+    keys = orders["order_id"].fillna("") + "\x1f" + orders["source_file"].fillna("")
+    wanted = {f"{order}\x1f{file}" for order, file in duplicates}
+    drop = np.zeros(len(events), dtype=bool)
+    drop[np.flatnonzero(is_order)[keys.isin(wanted).to_numpy(dtype=bool)]] = True
+    return events[~drop]
+
+
+def _sources_by_file(results: list[ReadResult], links: dict[str, str]) -> pd.DataFrame:
+    """Distinct (person_id, kind) pairs, from each file's own tables."""
+    parts = []
+    for result in results:
+        ids = [
+            table["person_id"]
+            for table in (result.people, result.events, result.orders)
+            if table is not None and len(table) and "person_id" in table
+        ]
+        if not ids:
+            continue
+        unique = pd.Series(
+            pd.concat(ids, ignore_index=True).dropna().unique(), dtype="string"
+        )
+        unique = apply_links(unique, links).drop_duplicates()
+        parts.append(pd.DataFrame({"person_id": unique, "kind": result.report.kind}))
+    if not parts:
+        return pd.DataFrame(
+            {"person_id": pd.Series(dtype="string"), "kind": pd.Series(dtype="string")}
+        )
+    return pd.concat(parts, ignore_index=True).drop_duplicates()
 
 
 def _concat(
@@ -221,11 +258,14 @@ def _deduplicated_orders(
         return out, set()
 
     orders = pd.concat(parts, ignore_index=True)
+    # the store's own export is the order's record; then the first file uploaded
+    rank = orders["_file"].map(
+        lambda i: ORDER_SOURCE_RANK.get(results[i].report.kind, 1)
+    )
+    orders = orders.assign(_rank=rank).sort_values(["_rank", "_file"], kind="stable")
     keyed = orders["order_id"].notna()
     repeat = keyed & orders.duplicated("order_id", keep="first")
-    # repeats inside one file are the reader's to count; across files, ours
-    first_file = orders.groupby("order_id")["_file"].transform("first")
-    repeat &= orders["_file"] != first_file
+    orders = orders.drop(columns=["_rank"])
 
     duplicates: set[tuple[str, str]] = set()
     for (file_index, status), group in orders[repeat].groupby(["_file", "status"]):
@@ -241,7 +281,7 @@ def _deduplicated_orders(
         duplicates.update(
             zip(group["order_id"], group["source_file"].astype(str), strict=True)
         )
-    kept = orders[~repeat].drop(columns=["_rows", "_file"])
+    kept = orders[~repeat].sort_index().drop(columns=["_rows", "_file"])
     return kept.reset_index(drop=True), duplicates
 
 
@@ -279,21 +319,19 @@ def _merged_people(
     people: pd.DataFrame, events: pd.DataFrame, orders: pd.DataFrame
 ) -> pd.DataFrame:
     """One row per person_id from every table that names people."""
-    seen = pd.concat(
+    first_ts = pd.concat(
         [
-            events[["person_id", "ts", "source_file"]],
-            orders[["person_id", "ts", "source_file"]],
-        ],
-        ignore_index=True,
-    ).dropna(subset=["person_id"])
-    first_ts = seen.groupby("person_id")["ts"].min()
-    first_file = seen.groupby("person_id")["source_file"].first()
+            events.groupby("person_id", sort=False)["ts"].min(),
+            orders.groupby("person_id", sort=False)["ts"].min(),
+        ]
+    )
+    first_ts = first_ts.groupby(level=0, sort=False).min()
 
     rows = people.dropna(subset=["person_id"]).drop(columns=["alias"], errors="ignore")
     missing = first_ts.index.difference(rows["person_id"])
     if len(missing):
         extra = pd.DataFrame({"person_id": missing})
-        extra["source_file"] = first_file.reindex(missing).to_numpy()
+        extra["source_file"] = _first_files(missing, events, orders).to_numpy()
         rows = pd.concat([rows, conform(extra, PEOPLE_COLUMNS)], ignore_index=True)
     if rows.empty:
         return empty_frame(PEOPLE_COLUMNS)
@@ -321,6 +359,21 @@ def _merged_people(
         merged.index.to_series().where(email_key)
     )
     return conform(merged.reset_index(), PEOPLE_COLUMNS)
+
+
+def _first_files(
+    persons: pd.Index, events: pd.DataFrame, orders: pd.DataFrame
+) -> pd.Series:
+    """The first file naming each of some persons (people known only by events)."""
+    wanted = set(persons)
+    seen = pd.concat(
+        [
+            t.loc[t["person_id"].isin(wanted), ["person_id", "source_file"]]
+            for t in (events, orders)
+        ],
+        ignore_index=True,
+    )
+    return seen.groupby("person_id")["source_file"].first().reindex(persons)
 
 
 def coverage_notes(

@@ -89,7 +89,7 @@ def unpack(name: str, data: bytes, *, max_bytes: int = MAX_BYTES) -> list[Source
     """
     if len(data) > max_bytes:
         raise _too_big(name, len(data), max_bytes)
-    if not data.strip():
+    if not data[:65536].strip() and not data.strip():
         raise InputError(
             "the file is empty: export it again and upload the new file", file=name
         )
@@ -662,7 +662,7 @@ def _whitespace(name: str, text: str, header: bool, skip_lines: int) -> pd.DataF
             skip_blank_lines=True,
             comment=None,
         )
-    except (pd.errors.ParserError, ValueError) as exc:
+    except (pd.errors.ParserError, ValueError):
         return _python_table(name, re.sub(r"[ \t]+", "\t", text), "\t", header, skip_lines)
     if not header:
         frame.columns = [f"column_{i + 1}" for i in range(frame.shape[1])]

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import phonenumbers
+import pyarrow as pa
+import pyarrow.compute as pc
 from dateutil import parser as dateparser
 
 from pipeline.model import TS
@@ -145,6 +147,15 @@ def parse_numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
 
     text = _as_text(s)
     present = text.notna()
+    try:
+        array = pa.array(text.array, type=pa.string(), from_pandas=True)
+        values = pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False)
+        return (
+            pd.Series(values, index=s.index, dtype="float64"),
+            pd.Series(False, index=s.index),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        pass
     fast = pd.to_numeric(text, errors="coerce").astype("float64")
     slow = present & fast.isna()
     if not slow.any():
@@ -212,7 +223,7 @@ def parse_percent(s: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 _OFFSET = r"(?:Z|z|UTC|GMT|[+-]\d{2}:?\d{2}|[+-]\d{2})"
 _ISO_RE = r"\d{4}-\d{2}-\d{2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?"
-_HAS_OFFSET_RE = rf"(?:\s*(?:Z|z)|\s*(?:UTC|GMT)|\s*[+-]\d{{2}}:?\d{{2}}|[+-]\d{{2}})$"
+_HAS_OFFSET_RE = r"(?:\s*(?:Z|z)|\s*(?:UTC|GMT)|\s*[+-]\d{2}:?\d{2}|[+-]\d{2})$"
 _NUMERIC_DATE_RE = (
     r"^(?P<a>\d{1,2})[/.\-](?P<b>\d{1,2})[/.\-](?P<y>\d{4}|\d{2})"
     r"(?:[T\s,]+(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?P<f>[.,]\d+)?)?"
@@ -316,6 +327,9 @@ def parse_timestamps(
     present = text.notna()
     if not present.any():
         return out, pd.Series(False, index=index)
+    fast = _arrow_timestamps(text, assume_tz)
+    if fast is not None:
+        return fast, pd.Series(False, index=index)
     todo = present.copy()
 
     # ISO 8601, with or without an offset
@@ -344,6 +358,30 @@ def parse_timestamps(
 
     bad = present & out.isna()
     return out.astype(TS), bad
+
+
+def _arrow_timestamps(text: pd.Series, assume_tz: str) -> pd.Series | None:
+    """Every cell ISO 8601 as Arrow reads it (all with offsets, or none): parsed in C.
+
+    Returns ``None`` when any cell needs the general path.
+    """
+    sample = text.dropna().iloc[:1]
+    if sample.empty or not sample.str.match(r"\d{4}-\d{2}-\d{2}").all():
+        return None
+    array = pa.array(text.array, type=pa.string(), from_pandas=True)
+    try:
+        parsed = pc.cast(array, pa.timestamp("us", tz="UTC"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        try:
+            naive = pc.cast(array, pa.timestamp("us"))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+        values = pd.Series(naive.to_numpy(zero_copy_only=False), index=text.index)
+        return _localize(values.astype("datetime64[us]"), assume_tz).astype(TS)
+    values = pd.Series(
+        parsed.to_numpy(zero_copy_only=False), index=text.index
+    ).astype("datetime64[us]")
+    return values.dt.tz_localize("UTC").astype(TS)
 
 
 def _localize(values: pd.Series, tz: str) -> pd.Series:
@@ -445,7 +483,7 @@ def _parse_numeric_dates(text: pd.Series, dayfirst: bool, assume_tz: str) -> pd.
 
 def _parse_with_dateutil(text: pd.Series, dayfirst: bool, assume_tz: str) -> pd.Series:
     """Free-form dates, parsed once per distinct value by :mod:`dateutil`."""
-    utc = dt.timezone.utc
+    utc = dt.UTC
     parsed: dict[str, pd.Timestamp] = {}
     for value in text.unique():
         try:
@@ -486,9 +524,12 @@ def normalise_email(s: pd.Series) -> pd.Series:
         removed.
     """
     text = _as_text(s).str.lower()
-    text = text.str.replace(r"^mailto:", "", regex=True)
-    found = text.str.extract(f"({_EMAIL_RE})", expand=False)
-    return found.astype("string")
+    plain = text.str.fullmatch(_EMAIL_RE, na=False)
+    if plain.all() or not text.notna().any():
+        return text.where(plain).astype("string")
+    messy = text[~plain].str.replace(r"^mailto:", "", regex=True)
+    found = messy.str.extract(f"({_EMAIL_RE})", expand=False)
+    return text.where(plain, found).astype("string")
 
 
 @_scalar_or_series

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.samplegen import catalogue as cat
+from pipeline.samplegen.sessions import MARGIN_S, EventLog, Sessions
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,6 @@ TRUE_EFFECTS: dict[int, float] = {
 """Added daily purchase probability per session from each channel in the last 7 days."""
 
 TOUCH_MEMORY_DAYS = 7
-MARGIN_S = 1800  # sessions start at least this long before the end of their day
 LAST_UNSETTLED_DAYS = 31  # orders this recent are never refunded, voided or cancelled
 
 # Daily visit probabilities at full interest, per channel (scaled by 0.2 + x).
@@ -87,8 +87,8 @@ class Simulation:
     events
         One row per event: ``lead`` (identified leads first, then anonymous
         visitors), ``day``, ``sec`` (second of the local day), ``etype``,
-        ``channel``, ``message``, ``product``, ``order`` (codes, -1 for none) and
-        ``file`` (``"ga4"`` or ``"klaviyo"``).
+        ``channel``, ``message``, ``product``, ``order`` (codes, -1 for none).
+        Messaging events and orders go to Klaviyo's file, the rest to GA4's.
     orders
         One row per order placed (including test orders and orders of guests
         without an email): ``lead`` (-1 for guests), ``day``, ``sec``,
@@ -119,62 +119,6 @@ class Simulation:
     start_date: pd.Timestamp
     n_anon: int
     caused: np.ndarray
-
-
-class _Log:
-    """Event columns collected batch by batch, joined once at the end."""
-
-    def __init__(self) -> None:
-        self.parts: dict[str, list[np.ndarray]] = {
-            k: []
-            for k in (
-                "lead",
-                "day",
-                "sec",
-                "etype",
-                "channel",
-                "message",
-                "product",
-                "order",
-                "file",
-            )
-        }
-
-    def add(
-        self,
-        lead,
-        day,
-        sec,
-        etype,
-        *,
-        channel=-1,
-        message=-1,
-        product=-1,
-        order=-1,
-        file="ga4",
-    ) -> None:
-        lead = np.asarray(lead, dtype=np.int32)
-        n = len(lead)
-        if n == 0:
-            return
-        for key, value, dtype in (
-            ("lead", lead, np.int32),
-            ("day", day, np.int32),
-            ("sec", sec, np.int32),
-            ("etype", etype, np.int8),
-            ("channel", channel, np.int8),
-            ("message", message, np.int32),
-            ("product", product, np.int16),
-            ("order", order, np.int32),
-        ):
-            self.parts[key].append(np.broadcast_to(np.asarray(value, dtype), n).copy())
-        self.parts["file"].append(np.full(n, file == "klaviyo", dtype=bool))
-
-    def frame(self) -> pd.DataFrame:
-        out = {k: np.concatenate(v) for k, v in self.parts.items()}
-        frame = pd.DataFrame(out)
-        frame["file"] = np.where(frame["file"], "klaviyo", "ga4")
-        return frame
 
 
 def _day_grid(end_date: str, horizon: int, timezone: str) -> tuple:
@@ -235,105 +179,6 @@ def _make_leads(
     )
 
 
-class _Sessions:
-    """Turn batches of sessions into web events; remember carts and checkouts."""
-
-    def __init__(self, log_: _Log, rng: np.random.Generator, n_leads: int) -> None:
-        self.log = log_
-        self.rng = rng
-        self.n_leads = n_leads
-        self.carts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self.checkouts: list[tuple] = []
-
-    def run(
-        self, day, lead, channel, sec, x, favourite, *, message=-1, first_product=-1
-    ) -> None:
-        """Sessions of ``lead`` starting at ``sec`` of ``day`` (arrays or scalars)."""
-        rng, n = self.rng, len(lead)
-        if n == 0:
-            return
-        message = np.broadcast_to(np.asarray(message), n)
-        first_product = np.broadcast_to(np.asarray(first_product), n)
-        step = rng.integers(20, 80, n)
-        self.log.add(lead, day, sec, cat.SESSION, channel=channel, message=message)
-
-        # product views: the clicked product first, then the favourite or others
-        views = np.minimum(rng.poisson(0.3 + 2.4 * x), 8)
-        views = np.where(first_product >= 0, np.maximum(views, 1), views)
-        idx = np.repeat(np.arange(n), views)
-        pos = np.arange(len(idx)) - np.repeat(np.cumsum(views) - views, views)
-        product = np.where(
-            rng.random(len(idx)) < 0.55,
-            favourite[idx],
-            rng.integers(0, len(cat.PRODUCTS), len(idx)),
-        )
-        product = np.where(
-            (pos == 0) & (first_product[idx] >= 0), first_product[idx], product
-        )
-        self.log.add(
-            lead[idx],
-            day,
-            sec[idx] + (pos + 1) * step[idx],
-            cat.PRODUCT_VIEW,
-            channel=channel[idx],
-            product=product,
-        )
-        landing = (views == 0) & (rng.random(n) < 0.35)
-        self.log.add(
-            lead[landing],
-            day,
-            sec[landing] + step[landing],
-            cat.PAGE_VIEW,
-            channel=channel[landing],
-        )
-
-        # what follows the views, each at its own position in the session
-        last_seen = np.full(n, -1)
-        last_seen[idx] = product  # the last view of each session wins
-        seen = views > 0
-        tail = sec + (views + 1) * step
-        kinds = (
-            (cat.SIZING_VIEW, 0.04 + 0.12 * x, -1),
-            (cat.WISHLIST_ADD, 0.05 + 0.12 * x, None),
-            (cat.ADD_TO_CART, 0.03 + 0.12 * x, None),
-        )
-        cart = np.zeros(n, dtype=bool)
-        for k, (etype, prob, prod) in enumerate(kinds):
-            hit = seen & (rng.random(n) < prob)
-            if etype == cat.ADD_TO_CART:
-                cart = hit
-            self.log.add(
-                lead[hit],
-                day,
-                tail[hit] + k * step[hit],
-                etype,
-                channel=channel[hit],
-                product=last_seen[hit] if prod is None else -1,
-            )
-        checkout = cart & (rng.random(n) < 0.4)
-        checkout_sec = tail + 3 * step
-        self.log.add(
-            lead[checkout],
-            day,
-            checkout_sec[checkout],
-            cat.CHECKOUT_STARTED,
-            channel=channel[checkout],
-        )
-        known = lead < self.n_leads
-        self.carts.append(
-            (
-                lead[cart & known],
-                np.full((cart & known).sum(), day),
-                tail[cart & known] + 2 * step[cart & known],
-            )
-        )
-        keep = checkout & known
-        for lead_i, sec_i, prod_i in zip(
-            lead[keep], checkout_sec[keep], last_seen[keep], strict=True
-        ):
-            self.checkouts.append((int(lead_i), int(day), int(sec_i), [int(prod_i)]))
-
-
 def _messages(start: pd.Timestamp, horizon: int) -> tuple[list, list, dict, dict]:
     """Flows, then email campaigns (Tuesdays and Thursdays) and SMS (Fridays).
 
@@ -379,8 +224,8 @@ class _Store:
         self.leads = leads
         self.day_len = day_len
         self.horizon = horizon
-        self.log = _Log()
-        self.sessions = _Sessions(self.log, rng, len(leads))
+        self.log = EventLog()
+        self.sessions = Sessions(self.log, rng, len(leads))
         (self.messages, self.message_channel, self.email_days, self.sms_days) = (
             _messages(start, horizon)
         )
@@ -448,7 +293,11 @@ class _Store:
         )
         self.today[acq, new] += 1
         self.log.add(
-            new, t, sec + 600, cat.SIGNUP, message=-2 - c["form"][new], file="klaviyo"
+            new,
+            t,
+            sec + 600,
+            cat.SIGNUP,
+            message=-2 - c["form"][new],
         )
 
     def _emails(self) -> None:
@@ -483,7 +332,6 @@ class _Store:
                 cat.EMAIL_DELIVERED,
                 channel=cat.EMAIL,
                 message=msg,
-                file="klaviyo",
             )
         self.last_email[who] = msg
         x = self.x[who]
@@ -507,7 +355,6 @@ class _Store:
             cat.EMAIL_OPEN,
             channel=cat.EMAIL,
             message=msg,
-            file="klaviyo",
         )
         r = rng.random(n)
         product = np.where(
@@ -521,7 +368,6 @@ class _Store:
             channel=cat.EMAIL,
             message=msg,
             product=product[click],
-            file="klaviyo",
         )
         self.sessions.run(
             t,
@@ -555,7 +401,6 @@ class _Store:
             cat.SMS_CLICK,
             channel=cat.SMS,
             message=msg,
-            file="klaviyo",
         )
         self.sessions.run(
             t,
@@ -634,7 +479,6 @@ class _Store:
                 channel=channel,
                 message=msg,
                 product=items[0] if channel == cat.EMAIL else -1,
-                file="klaviyo",
             )
             tag = msg
         if channel in cat.AD_CAMPAIGNS:
@@ -730,7 +574,7 @@ def simulate(
 
 
 def _anonymous_visitors(
-    rng, sessions: _Sessions, n_leads: int, horizon: int, day_len: np.ndarray
+    rng, sessions: Sessions, n_leads: int, horizon: int, day_len: np.ndarray
 ) -> int:
     """Sessions of visitors who never leave an email (GA4 pseudo ids only)."""
     n_anon = max(n_leads // 6, 1)

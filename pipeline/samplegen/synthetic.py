@@ -43,6 +43,12 @@ def _strings(values: pa.Array, index: np.ndarray) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(taken))
 
 
+def _constant(value: str, n: int) -> pd.Series:
+    """A pandas ``string`` column holding ``value`` ``n`` times."""
+    array = pa.repeat(pa.scalar(value, pa.large_string()), n)
+    return pd.Series(pd.arrays.ArrowStringArray(array))
+
+
 def _person_ids(n_leads: int) -> pa.Array:
     n_anon = int(n_leads * ANON_SHARE)
     numbers = np.arange(n_leads)
@@ -159,9 +165,7 @@ def synthetic_events(
             if n_orders
             else pd.Series(pd.NA, index=range(n_events), dtype="string"),
             "value": value,
-            "source_file": _strings(
-                pa.array(["synthetic_events"]), np.zeros(n_events, int)
-            ),
+            "source_file": _constant("synthetic_events", n_events),
         }
     )[list(EVENT_COLUMNS)]
 
@@ -181,25 +185,17 @@ def synthetic_events(
             "signup_source": pd.Series(pd.NA, index=range(n_leads), dtype="string"),
             "consent_email": pd.Series(pd.NA, index=range(n_leads), dtype="boolean"),
             "consent_sms": pd.Series(pd.NA, index=range(n_leads), dtype="boolean"),
-            "source_file": _strings(
-                pa.array(["synthetic_events"]), np.zeros(n_leads, int)
-            ),
+            "source_file": _constant("synthetic_events", n_leads),
         }
     )[list(PEOPLE_COLUMNS)]
-    first = pd.Series(ts).groupby(person).min()
+    # first sightings: events are grouped by person, so one reduceat finds them
+    starts = np.flatnonzero(np.r_[True, person[1:] != person[:-1]])
     first_us = np.full(n_leads, np.iinfo(np.int64).min)
-    first_us[first.index.to_numpy()] = first.to_numpy()
-    people["first_seen"] = (
-        pd.Series(
-            np.where(
-                first_us == np.iinfo(np.int64).min,
-                np.datetime64("NaT"),
-                first_us.astype("datetime64[us]"),
-            )
-        )
-        .dt.tz_localize("UTC")
-        .astype(TS)
-    )
+    first_us[person[starts]] = np.minimum.reduceat(ts, starts)
+    seen = first_us != np.iinfo(np.int64).min
+    first_seen = np.full(n_leads, np.datetime64("NaT", "us"))
+    first_seen[seen] = first_us[seen].astype("datetime64[us]")
+    people["first_seen"] = pd.Series(first_seen).dt.tz_localize("UTC").astype(TS)
 
     orders_ev = events[is_order]
     orders = pd.DataFrame(

@@ -80,13 +80,20 @@ def main_text(page) -> str:
 
 def move_rule_slider(page, label: str, key: str, presses: int, arrow: str) -> None:
     """Open a stage rule's expander and move one of its sliders by keyboard."""
-    thumb = page.locator(f'.st-key-{key} [role="slider"]')
-    if not thumb.is_visible():
+    slider = page.locator(f'.st-key-{key} [data-testid="stSlider"]')
+    if not slider.is_visible():
         page.locator('[data-testid="stSidebar"] summary', has_text=label).first.click()
+        slider.wait_for(state="visible")
+    thumb = slider_input(page, key)
     thumb.focus()
     for _ in range(presses):
         thumb.press(arrow)
     wait_for_app(page, 1200)
+
+
+def slider_input(page, key: str):
+    """The range input behind a slider (react-aria keeps it visually hidden)."""
+    return page.locator(f'.st-key-{key} input[type="range"]')
 
 
 def upload_apparel(page) -> None:
@@ -96,6 +103,24 @@ def upload_apparel(page) -> None:
     page.wait_for_timeout(1500)
     wait_for_app(page, 1500)
     assert_no_exception(page, "upload")
+
+
+def screenshot(page, path: Path) -> None:
+    """A screenshot of the whole page: the window grown to the main area's height.
+
+    Streamlit scrolls inside its main container, so a "full page" screenshot of
+    the document shows only the window; growing the window shows everything.
+    """
+    height = page.evaluate(
+        "() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight"
+    )
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": min(max(height, 900),
+                                                                  9000)})
+    page.wait_for_timeout(1200)
+    wait_for_app(page, 200)
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
 
 
 def download(page, key: str, folder: Path) -> Path:
@@ -171,8 +196,8 @@ def test_slider_changes_the_funnel_and_a_copied_url_reopens_it(browser, app_url)
     second.set_default_timeout(180_000)
     other = second.new_page()
     open_app(other, shared)
-    thumb = other.locator('.st-key-rule_engaged_opens_min_count [role="slider"]')
-    assert thumb.get_attribute("aria-valuenow") == "1"
+    thumb = slider_input(other, "rule_engaged_opens_min_count")
+    assert thumb.input_value() == "1"
     assert main_text(other) == after
     first.close()
     second.close()
@@ -188,7 +213,7 @@ def test_real_apparel_every_page_screenshots_and_downloads(browser, page, app_ur
     for title, name in PAGES:
         go_to(page, title)
         page.wait_for_timeout(1500)  # let charts draw
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        screenshot(page, SCREENSHOTS / f"{name}.png")
 
     # On the leads page now: every export that has people, read back.
     for key, columns in EXPORTS.items():
