@@ -30,8 +30,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data"
-EVENTS = ["page_view", "product_view", "email_open", "email_click", "add_to_cart",
-          "checkout_started", "order", "session"]
+EVENTS = [
+    "page_view",
+    "product_view",
+    "email_open",
+    "email_click",
+    "add_to_cart",
+    "checkout_started",
+    "order",
+    "session",
+]
 CHANNELS = ["email", "paid_social", "organic_search", "direct", "sms", ""]
 
 
@@ -71,9 +79,15 @@ def generate(path: Path, size_mb: int, seed: int = 7) -> None:
                     "person": person,
                     "timestamp": ts,
                     "event": event,
-                    "channel": np.array(CHANNELS)[rng.integers(0, len(CHANNELS), chunk)],
-                    "campaign": np.char.add("camp", rng.integers(0, 50, chunk).astype(str)),
-                    "product": np.char.add("sku", rng.integers(0, 500, chunk).astype(str)),
+                    "channel": np.array(CHANNELS)[
+                        rng.integers(0, len(CHANNELS), chunk)
+                    ],
+                    "campaign": np.char.add(
+                        "camp", rng.integers(0, 50, chunk).astype(str)
+                    ),
+                    "product": np.char.add(
+                        "sku", rng.integers(0, 500, chunk).astype(str)
+                    ),
                     "order_id": order_id,
                     "value": pa.array(value, from_pandas=True),
                 }

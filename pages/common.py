@@ -87,9 +87,10 @@ def session_engine(dataset: Dataset, key: str) -> StageEngine:
     cache = st.session_state.setdefault("_lens_engines", {})
     if key not in cache:
         cache.clear()
-        with st.status("Building the event layer…", expanded=False) as status:
+        slot = st.empty()
+        with slot.status("Building the event layer…", expanded=False):
             cache[key] = StageEngine(dataset)
-            status.update(label="Event layer ready", state="complete")
+        slot.empty()
     return cache[key]
 
 

@@ -166,7 +166,7 @@ for column, field, title in (
         tooltip=["frequency", alt.Tooltip("recency:Q", format=".1f"),
                  alt.Tooltip(f"mean({field}):Q", format=".2f", title=title)],
     )
-    column.altair_chart(chart, use_container_width=True)
+    column.altair_chart(chart, width="stretch")
 
 # Holdout check.
 st.subheader(f"Holdout check: fitted to {calibration_end}, predicting to {last_date}")
@@ -206,8 +206,8 @@ else:
     rule = alt.Chart(pd.DataFrame({"date": [calibration_end]})).mark_rule(
         strokeDash=[4, 4]).encode(x="date:T")
     left_chart, right_chart = st.columns(2)
-    left_chart.altair_chart(bars, use_container_width=True)
-    right_chart.altair_chart(lines + rule, use_container_width=True)
+    left_chart.altair_chart(bars, width="stretch")
+    right_chart.altair_chart(lines + rule, width="stretch")
 
 # CLV distribution and the customer table.
 st.subheader(f"Customer value over the next {horizon} days")
@@ -218,7 +218,7 @@ hist = alt.Chart(table, title="CLV distribution").mark_bar().encode(
     tooltip=[alt.Tooltip("count():Q", title="Customers"),
              alt.Tooltip("clv:Q", bin=alt.Bin(maxbins=40), format=money, title="CLV")],
 )
-st.altair_chart(hist, use_container_width=True)
+st.altair_chart(hist, width="stretch")
 shown = table.sort_values("clv", ascending=False)
 st.dataframe(shown, hide_index=True, key="clv_customers")
 st.download_button(

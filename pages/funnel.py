@@ -113,7 +113,7 @@ values = velocity.set_index("metric")["value"]
 units = velocity.set_index("metric")["unit"]
 
 
-def shown(metric: str, unit: str) -> str:
+def shown(metric: str, unit: str, headline: bool = False) -> str:
     value = values[metric]
     if pd.isna(value):
         return fmt_int(value)
@@ -122,18 +122,22 @@ def shown(metric: str, unit: str) -> str:
     if unit == "days":
         return fmt_days(value)
     if unit.startswith("currency"):
-        money = fmt_money(value, currency)
-        return f"{money} per day" if unit == "currency per day" else money
+        money = fmt_money(value, currency, digits=0 if headline else 2)
+        per_day = unit == "currency per day" and not headline
+        return f"{money} per day" if per_day else money
     return fmt_int(value)
 
 
 columns = st.columns(4)
-for column, metric in zip(
-    columns,
-    ["win rate", "median days to convert", "pipeline velocity", "pipeline value"],
-    strict=True,
-):
-    column.metric(metric.capitalize(), shown(metric, units[metric]))
+headlines = {
+    "win rate": "Win rate",
+    "median days to convert": "Median days to convert",
+    "pipeline velocity": "Pipeline velocity per day",
+    "pipeline value": "Pipeline value",
+}
+for column, (metric, label) in zip(columns, headlines.items(), strict=True):
+    column.metric(label, shown(metric, units[metric], headline=True),
+                  help=velocity.set_index("metric").loc[metric, "how"])
 st.dataframe(
     pd.DataFrame(
         {
@@ -178,28 +182,35 @@ else:
     first_week = weekly["week"].max() - pd.Timedelta(weeks=MAX_WEEKS - 1)
     recent = weekly[weekly["week"] >= first_week]
     recent = recent.assign(stage=recent["stage"].map(STAGE_LABELS))
-    trend = (
-        alt.Chart(recent, title=alt.Title(
-            "Share of each week's entrants who moved to a later stage",
-            subtitle="By the week a lead entered the stage; recent weeks are still "
-            "open"))
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("week:T", title="Week entered (Monday)"),
-            y=alt.Y("share_advanced:Q", title="Advanced (share of entrants)",
-                    axis=alt.Axis(format="%")),
-            color=alt.Color("stage:N", title="Stage entered",
-                            sort=[STAGE_LABELS[s] for s in STAGES]),
-            tooltip=[
-                alt.Tooltip("week:T", title="Week of"),
-                alt.Tooltip("stage:N", title="Stage"),
-                alt.Tooltip("entered:Q", title="Entered (leads)", format=","),
-                alt.Tooltip("advanced:Q", title="Advanced (leads)", format=","),
-                alt.Tooltip("share_advanced:Q", title="Advanced", format=".1%"),
-            ],
-        )
-        .properties(height=300)
+    base = alt.Chart(recent).encode(
+        x=alt.X("week:T", title="Week entered (Monday)"),
+        color=alt.Color("stage:N", title="Stage entered",
+                        sort=[STAGE_LABELS[s] for s in STAGES]),
+        tooltip=[
+            alt.Tooltip("week:T", title="Week of"),
+            alt.Tooltip("stage:N", title="Stage"),
+            alt.Tooltip("entered:Q", title="Entered (leads)", format=","),
+            alt.Tooltip("advanced:Q", title="Advanced (leads)", format=","),
+            alt.Tooltip("share_advanced:Q", title="Advanced", format=".1%"),
+        ],
     )
+    entries = base.mark_line(point=True).encode(
+        y=alt.Y("entered:Q", title="Leads entering the stage"),
+    ).properties(height=160, title=alt.Title("Entries per week"))
+    share_y = alt.Y("share_advanced:Q", title="Advanced (share of entrants)",
+                    axis=alt.Axis(format="%"))
+    shares = alt.layer(
+        base.mark_line(strokeWidth=1, opacity=0.6).encode(y=share_y),
+        base.mark_circle(opacity=0.9).encode(
+            y=share_y,
+            size=alt.Size("entered:Q", title="Entrants", legend=None,
+                          scale=alt.Scale(range=[10, 160])),
+        ),
+    ).properties(height=240, title=alt.Title(
+        "Share of each week's entrants who moved to a later stage",
+        subtitle="Dot size: entrants that week (small weeks swing widely); recent "
+        "weeks are still open"))
+    trend = alt.vconcat(entries, shares).resolve_scale(x="shared")
     st.altair_chart(trend, width="stretch", key="funnel_weekly")
     if len(recent) < len(weekly):
         st.caption(f"Showing the last {MAX_WEEKS} weeks.")
@@ -221,10 +232,17 @@ else:
                     for s in funnel.OPEN_STAGES)
         + f"; median {fmt_number(stalled['days_in_stage'].median(), 0)} days in stage."
     )
+    shown_rows = stalled.head(MAX_STALLED_ROWS)
+    rule_labels = {name: rule.label for name, rule in view.rules.rules.items()}
     st.dataframe(
-        stalled.head(MAX_STALLED_ROWS).assign(
-            stage=lambda f: f["stage"].map(STAGE_LABELS),
-            entered=lambda f: f["entered"].dt.tz_convert(tz).dt.strftime("%Y-%m-%d"),
+        pd.DataFrame(
+            {
+                "lead": shown_rows["person_id"],
+                "stage": shown_rows["stage"].map(STAGE_LABELS),
+                "why (rule)": shown_rows["rule"].map(lambda r: rule_labels.get(r, r)),
+                "entered": shown_rows["entered"].dt.tz_convert(tz).dt.date,
+                "days in stage": shown_rows["days_in_stage"],
+            }
         ),
         hide_index=True,
         width="stretch",

@@ -56,7 +56,8 @@ model_key = (rules_key, view.as_of.isoformat(), horizon)
 
 
 def fit_model():
-    with st.status("Fitting the lead score…", expanded=False) as status:
+    slot = st.empty()
+    with slot.status("Fitting the lead score…", expanded=False):
         try:
             model = scoring.fit_lead_score(
                 view.dataset,
@@ -65,10 +66,9 @@ def fit_model():
                 horizon_days=horizon,
             )
         except scoring.ScoringUnavailable as exc:
-            status.update(label="No lead score", state="error")
-            return str(exc)
-        status.update(label="Lead score fitted", state="complete")
-        return model
+            model = str(exc)
+    slot.empty()
+    return model
 
 
 model = _cached("model", model_key, fit_model)

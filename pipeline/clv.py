@@ -241,15 +241,13 @@ def purchase_summary(
 
     con = con or connect()
     # The event layer's columns that the summary reads; fewer columns load faster.
-    frame = event_frame(events, dataset.timezone)[["person_id", "day", "event", "value"]]
+    frame = event_frame(events, dataset.timezone)
+    frame = frame[["person_id", "day", "event", "value"]]
     table = con.create_table("clv_purchases", frame, overwrite=True)
     days = con.create_table(
         "clv_purchase_days", purchase_days_table(table), overwrite=True
     )
-    stats = days.aggregate(
-        lo=days.day.min(), hi=days.day.max(), n=days.count()
-    ).to_pandas().iloc[0]
-    first, last = int(stats["lo"]), int(stats["hi"])
+    first, last = int(frame["day"].min()), int(frame["day"].max())
     cal_day = last if calibration_end is None else date_to_day(calibration_end)
     hold_day = None if holdout_end is None else date_to_day(holdout_end)
     if hold_day is None and cal_day < last:
@@ -260,10 +258,11 @@ def purchase_summary(
     customers = summary_table(days, cal_day, unit, hold_day).order_by("person_id")
     customers = customers.to_pandas()
     by_day = repeat_by_day_table(days, cal_day, hold_day or cal_day).to_pandas()
+    n_days = int(days.count().to_pandas())
     counts.update(
         orders=len(events),
-        purchase_days=int(stats["n"]),
-        same_day_orders_merged=len(events) - int(stats["n"]),
+        purchase_days=n_days,
+        same_day_orders_merged=len(events) - n_days,
         orders_after_calibration=len(events) - int(customers["orders"].sum()),
     )
     log.info("purchase summary: %d customers, counts %s", len(customers), counts)

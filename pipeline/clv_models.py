@@ -211,7 +211,7 @@ def fit_bgnbd(
     Identical ``(x, t_x, T)`` rows are compressed into weights first. As in
     ``lifetimes``, time is scaled so that the largest ``T`` is 1 while fitting; a
     fit that fails is retried with the ridge penalties of ``ladder`` on the log
-    parameters (see ``_objective``).
+    parameters (see :mod:`pipeline.clv_optim`).
 
     Parameters
     ----------

@@ -256,8 +256,7 @@ def conform(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
                 col = pd.to_datetime(col, utc=True).astype(TS)
             out[name] = col.astype(dtype)
         else:
-            out[name] = pd.Series(pd.NA, index=frame.index, dtype=dtype) if dtype != TS \
-                else pd.Series(pd.NaT, index=frame.index, dtype=TS)
+            out[name] = pd.Series(None, index=frame.index, dtype=dtype)
     return out.reset_index(drop=True)
 
 

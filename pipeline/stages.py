@@ -136,13 +136,19 @@ def rule_family_expr(events: ibis.Table, name: str) -> ibis.Table:
 
 def _cart_family_expr(events: ibis.Table) -> ibis.Table:
     """Carts and checkouts with running order counts and their position."""
-    stream = events.filter(events.event.isin(CART_EVENTS + ("order",)))
-    stream = stream.mutate(is_order=(stream.event == "order").cast("int64"))
+    carts = events.filter(events.event.isin(CART_EVENTS))
+    stream = ibis.union(
+        carts.select("pid", "ts_us", "day", is_order=ibis.literal(0, type="int64")),
+        purchases_expr(events).select(
+            "pid", "ts_us", "day", is_order=ibis.literal(1, type="int64")
+        ),
+        distinct=False,
+    )
 
     # Running order counts; at equal times orders sort first for "upto", last for
     # "before".
     upto = ibis.cumulative_window(
-        group_by=stream.pid, order_by=[stream.ts_us, stream.is_order.desc()]
+        group_by=stream.pid, order_by=[stream.ts_us, stream.is_order]
     )
     before = ibis.cumulative_window(
         group_by=stream.pid, order_by=[stream.ts_us, stream.is_order]
@@ -265,16 +271,34 @@ def rule_expr(
     return rule_on_family_expr(family, name, rule, as_of_day, orders)
 
 
+def purchases_expr(events: ibis.Table) -> ibis.Table:
+    """The purchases: ``order`` events, one per person and order id.
+
+    An order id seen twice for one person (the same order from two exports) counts
+    once, at its earliest time; order events without an id each count.
+
+    Returns
+    -------
+    ibis.Table
+        ``pid``, ``ts_us``, ``day``, ``value`` and ``order_id``.
+    """
+    orders = events.filter(events.event == "order")
+    copies = ibis.window(group_by=[orders.pid, orders.order_id], order_by=orders.ts_us)
+    orders = orders.mutate(copy=ibis.row_number().over(copies))
+    orders = orders.filter(orders.order_id.isnull() | (orders.copy == 0))
+    return orders.select("pid", "ts_us", "day", "value", "order_id")
+
+
 def order_ranks_expr(events: ibis.Table) -> ibis.Table:
-    """Every purchase (``order`` event) with its rank in the person's orders.
+    """Every purchase (:func:`purchases_expr`) with its rank in the person's orders.
 
     Returns
     -------
     ibis.Table
         ``pid``, ``ts_us``, ``day``, ``value`` and ``rank`` (1 for the first order),
-        one row per order event.
+        one row per purchase.
     """
-    orders = events.filter(events.event == "order")
+    orders = purchases_expr(events)
     window = ibis.window(group_by=orders.pid, order_by=[orders.ts_us, orders.order_id])
     return orders.select(
         "pid", "ts_us", "day", "value", rank=ibis.row_number().over(window) + 1

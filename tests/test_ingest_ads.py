@@ -74,6 +74,21 @@ def test_meta_purchases_are_claims(meta):
     assert result.orders is None
 
 
+def test_meta_purchase_value_from_roas(meta):
+    """Test that Meta's claimed purchase value, which the export gives only as ROAS,
+    is recovered as ROAS x spend row by row (recomputed here with csv)."""
+    path, result = meta
+    roas = "Purchase ROAS (return on ad spend)"
+    with path.open(encoding="utf-8-sig") as fh:
+        rows = [r for r in csv.DictReader(fh) if r[roas]]
+    expected = sum(float(r[roas]) * float(r["Amount spent (USD)"]) for r in rows)
+    claims = result.claims
+    value = claims[claims["metric"] == ads.PURCHASE_VALUE_FROM_ROAS]
+    assert len(value) == len(rows) == 246
+    assert value["value"].sum() == pytest.approx(expected, rel=1e-12)
+    assert value["value"].sum() == pytest.approx(82388.36, abs=0.01)
+
+
 def test_google_ads_title_lines_and_total_rows():
     """Test the Google Ads layout: title lines skipped, Total rows excluded and
     counted, channel from the campaign type, currency from its column."""

@@ -34,7 +34,10 @@ def test_inspect_json_shape_and_accounting(capsys, real_dir):
     for f in out["files"]:
         assert list(f) == FILE_KEYS
         assert f["rows_read"] == (
-            f["rows_loaded"] + f["rows_excluded"] + f["rows_duplicate"] + f["rows_rejected"]
+            f["rows_loaded"]
+            + f["rows_excluded"]
+            + f["rows_duplicate"]
+            + f["rows_rejected"]
         )
         for p in f["problems"]:
             assert list(p) == ["row", "column", "message"]
@@ -81,10 +84,14 @@ def test_inspect_mapping_file_and_readable_table(capsys, tmp_path):
     mapping.write_text(
         json.dumps({"person": "Subscriber", "timestamp": "Joined", "event": "signup"})
     )
-    status = main(["inspect", str(DATA / "signups_custom.csv"), "--mapping", str(mapping)])
+    status = main(
+        ["inspect", str(DATA / "signups_custom.csv"), "--mapping", str(mapping)]
+    )
     assert status == 0
     text = capsys.readouterr().out
     assert "mapped" in text and "signups_custom.csv" in text
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    assert main(["inspect", str(DATA / "signups_custom.csv"), "--mapping", str(bad)]) == 2
+    assert (
+        main(["inspect", str(DATA / "signups_custom.csv"), "--mapping", str(bad)]) == 2
+    )

@@ -19,7 +19,10 @@ from pipeline.model import InputError
 
 DATA = Path(__file__).resolve().parent / "data" / "ingest"
 LIFETIMES_CDNOW = (
-    Path(pd.__file__).resolve().parent.parent / "lifetimes" / "datasets" / "CDNOW_sample.txt"
+    Path(pd.__file__).resolve().parent.parent
+    / "lifetimes"
+    / "datasets"
+    / "CDNOW_sample.txt"
 )
 
 
@@ -69,7 +72,10 @@ def test_cp1252_semicolons_and_decimal_commas():
     raw = (DATA / "orders_cp1252_semicolon.csv").read_bytes()
     text, encoding = decode("x.csv", raw)
     assert "Crème brûlée" in text and encoding.lower().replace("_", "") in {
-        "cp1252", "windows1252", "latin1", "iso88591"
+        "cp1252",
+        "windows1252",
+        "latin1",
+        "iso88591",
     }
     assert sniff_delimiter(text) == ";"
     data = load("orders_cp1252_semicolon.csv")
@@ -88,7 +94,9 @@ def test_dayfirst_inference_and_ambiguity():
     """Test 13/01/2024 makes the column day-first; 01/02/2024 alone is month-first."""
     data = load("transactions_dayfirst.csv")
     assert sorted(data.orders["ts"].dt.strftime("%Y-%m-%d")) == [
-        "2024-01-13", "2024-03-02", "2024-04-05"
+        "2024-01-13",
+        "2024-03-02",
+        "2024-04-05",
     ]
     ambiguous = load("transactions_ambiguous_dates.csv")
     assert ambiguous.orders["ts"].min() == pd.Timestamp("2024-01-02 10:00Z")
@@ -109,7 +117,9 @@ def test_cdnow_sample_from_lifetimes_loads():
     data = load_files(read_paths([str(LIFETIMES_CDNOW)]))
     report = data.reports[0]
     assert (report.kind, report.rows_read, report.rows_loaded) == (
-        "transactions", 6_919, 6_919
+        "transactions",
+        6_919,
+        6_919,
     )
     # lifetimes' own loader finds 2,357 customers in this file
     assert data.orders["person_id"].nunique() == 2_357
@@ -120,10 +130,16 @@ def test_cdnow_sample_from_lifetimes_loads():
 
 def test_klaviyo_screening_orders(real_dir):
     """Test 584 rows of 302 customers; the 2 exact duplicate rows are duplicates."""
-    data = load_files(read_paths([str(real_dir / "transactions/klaviyo_screening_orders.csv")]))
+    data = load_files(
+        read_paths([str(real_dir / "transactions/klaviyo_screening_orders.csv")])
+    )
     report = data.reports[0]
     assert report.kind == "transactions"
-    assert (report.rows_read, report.rows_duplicate, report.rows_loaded) == (584, 2, 582)
+    assert (report.rows_read, report.rows_duplicate, report.rows_loaded) == (
+        584,
+        2,
+        582,
+    )
     assert data.orders["person_id"].nunique() == 302
     assert (data.orders["net_value"] == 0).any()
     assert data.orders["ts"].min() == pd.Timestamp("2017-01-01 00:11Z")
@@ -143,8 +159,12 @@ def test_mapping_reads_any_table():
     """Test a custom signup table loads through a mapping with a constant event."""
     with pytest.raises(InputError, match="could not be recognised"):
         load("signups_custom.csv")
-    mapping = {"person": "Subscriber", "timestamp": "Joined", "event": "signup",
-               "channel": "Where"}
+    mapping = {
+        "person": "Subscriber",
+        "timestamp": "Joined",
+        "event": "signup",
+        "channel": "Where",
+    }
     data = load("signups_custom.csv", mapping=mapping)
     assert data.reports[0].kind == "mapped"
     assert sorted(data.events["person_id"]) == ["ann@example.com", "tel:+49301234567"]
@@ -187,7 +207,11 @@ def test_xlsx_and_ndjson_and_parquet_tables(tmp_path):
         ("blank.csv", b"\n\n  \n", "empty"),
         ("cut.csv.gz", gzip.compress(b"a,b\n1,2\n" * 100)[:20], "cut off"),
         ("cut.zip", b"PK\x03\x04garbage", "damaged"),
-        ("photo.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "not text"),
+        (
+            "photo.png",
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)),
+            "not text",
+        ),
     ],
 )
 def test_unusable_files_get_a_clear_message(name, data, words):
@@ -224,3 +248,43 @@ def test_zip_with_nothing_usable():
 def test_context_is_a_plain_dataclass():
     """Test ReadContext defaults (no time zone, mapping or day order)."""
     assert ReadContext() == ReadContext(None, None, None)
+
+
+def test_shopify_copy_of_an_order_wins_over_an_event_feed(real_dir):
+    """Test an order also sent as an events-CSV row keeps Shopify's status and net."""
+    from tests.conftest import real_bytes
+
+    name, data = real_bytes("shopify/cod_store_orders_utm_in_notes.csv")
+    shopify = load_files([(name, data)])
+    order = shopify.orders.iloc[0]
+    feed = (
+        "person,timestamp,event,order_id,value\n"
+        f"x@example.com,2026-04-05T17:06:21Z,order,{order['order_id']},999\n"
+    ).encode()
+    both = load_files([("feed.csv", feed), (name, data)])
+    kept = both.orders.set_index("order_id").loc[order["order_id"]]
+    assert kept["source_file"] == name and kept["net_value"] == order["net_value"]
+    feed_report = both.reports[0]
+    assert (feed_report.rows_loaded, feed_report.rows_duplicate) == (0, 1)
+    assert not (both.events["source_file"] == "feed.csv").any()
+
+
+def test_platform_id_seen_with_an_email_links_across_files():
+    """Test shopify:123 in an events file joins the customer with that id's email."""
+    customers = (
+        "Customer ID,First Name,Email,Accepts Email Marketing,Phone,Total Spent,"
+        "Total Orders\n123,Ann,Ann@Example.com,yes,,0.00,0\n"
+        "456,Bob,,no,'+1 415 555 2671,0.00,0\n"
+    ).encode()
+    events = (
+        "person,timestamp,event\n"
+        "shopify:123,2024-03-01T10:00:00Z,email_open\n"
+        "+14155552671,2024-03-02T10:00:00Z,product_view\n"
+    ).encode()
+    data = load_files([("customers.csv", customers), ("events.csv", events)])
+    assert data.reports[0].kind == "shopify_customers"
+    assert sorted(data.events["person_id"]) == ["ann@example.com", "tel:+14155552671"]
+    assert sorted(data.people["person_id"]) == ["ann@example.com", "tel:+14155552671"]
+    ann = data.people.set_index("person_id").loc["ann@example.com"]
+    assert ann["first_seen"] == pd.Timestamp("2024-03-01 10:00Z")
+    assert bool(ann["consent_email"]) is True

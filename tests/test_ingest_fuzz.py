@@ -27,21 +27,59 @@ FUZZ = settings(
 
 HEADERS = [
     ["person", "timestamp", "event", "channel", "value", "order_id"],
-    ["Name", "Email", "Financial Status", "Paid at", "Lineitem name",
-     "Lineitem quantity", "Total", "Created at", "Id", "Refunded Amount",
-     "Cancelled at", "Payment Method", "Note Attributes"],
-    ["First Name", "Email", "Accepts Email Marketing", "Phone", "Total Spent",
-     "Total Orders"],
+    [
+        "Name",
+        "Email",
+        "Financial Status",
+        "Paid at",
+        "Lineitem name",
+        "Lineitem quantity",
+        "Total",
+        "Created at",
+        "Id",
+        "Refunded Amount",
+        "Cancelled at",
+        "Payment Method",
+        "Note Attributes",
+    ],
+    [
+        "First Name",
+        "Email",
+        "Accepts Email Marketing",
+        "Phone",
+        "Total Spent",
+        "Total Orders",
+    ],
     ["customer_id", "date", "value"],
     ["a", "b", "c"],
 ]
 CELLS = st.one_of(
     st.text(max_size=12),
     st.sampled_from(
-        ["", "N/A", "-", "$1,234.50", "12,5", "(3.00)", "12.5%", "2024-03-01T10:00:00Z",
-         "2023-04-09 20:05:13 -0700", "13/01/2024 10:00", "19970101", "order",
-         "email_open", "ann@example.com", "'+49 555 5555555", "#1001", "paid",
-         "refunded", "Bogus Gateway", '"', "\n", "utm_source: x\nutm_medium: y"]
+        [
+            "",
+            "N/A",
+            "-",
+            "$1,234.50",
+            "12,5",
+            "(3.00)",
+            "12.5%",
+            "2024-03-01T10:00:00Z",
+            "2023-04-09 20:05:13 -0700",
+            "13/01/2024 10:00",
+            "19970101",
+            "order",
+            "email_open",
+            "ann@example.com",
+            "'+49 555 5555555",
+            "#1001",
+            "paid",
+            "refunded",
+            "Bogus Gateway",
+            '"',
+            "\n",
+            "utm_source: x\nutm_medium: y",
+        ]
     ),
 )
 ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "cp1252", "latin-1"]
@@ -69,8 +107,10 @@ def tables(draw):
         st.lists(st.lists(CELLS, min_size=1, max_size=len(header) + 2), max_size=8)
     )
     lines = [sep.join(header)] + [
-        sep.join('"' + c.replace('"', '""') + '"' if sep in c or "\n" in c else c
-                 for c in row)
+        sep.join(
+            '"' + c.replace('"', '""') + '"' if sep in c or "\n" in c else c
+            for c in row
+        )
         for row in rows
     ]
     text = "\n".join(lines) + draw(st.sampled_from(["", "\n", "\r\n"]))
@@ -91,8 +131,12 @@ def tables(draw):
 
 
 @FUZZ
-@given(st.binary(max_size=2000), st.sampled_from(["x.csv", "x.gz", "x.zip", "x.parquet",
-                                                   "x.xlsx", "x.json", "x.ndjson"]))
+@given(
+    st.binary(max_size=2000),
+    st.sampled_from(
+        ["x.csv", "x.gz", "x.zip", "x.parquet", "x.xlsx", "x.json", "x.ndjson"]
+    ),
+)
 def test_random_bytes_only_raise_input_error(data, name):
     """Test arbitrary bytes under any file name give a dataset or an InputError."""
     _check([(name, data)])

@@ -468,3 +468,19 @@ def test_excel_resaved_as_xlsx_reads_the_same():
     sums = [d.aggregates.groupby("metric")["value"].sum()
             for d in (from_xlsx, from_csv)]
     pd.testing.assert_series_equal(sums[0], sums[1])
+
+
+def test_pretty_json_array_reads_like_ndjson():
+    """Test BigQuery console's "Save results as JSON" (one indented JSON array):
+    detected and read like the NDJSON export of the same events."""
+    import json
+
+    path = VENDORS / "ga4_bigquery_events.ndjson"
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    text = json.dumps(records, indent=2)
+    source = unpack("results.json", text.encode())[0]
+    assert ga4_bigquery.score(source) > 0.9
+    from_array = ga4_bigquery.read(source, CTX).events.drop(columns="source_file")
+    from_ndjson = ga4_bigquery.read(source_of(path), CTX).events.drop(
+        columns="source_file")
+    pd.testing.assert_frame_equal(from_array, from_ndjson)

@@ -1,4 +1,4 @@
-"""Test that every real export in ../shared/real loads and reconciles, alone and together."""
+"""Test that every real export in ../shared/real loads and reconciles."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Test the Shopify readers against the facts of the real exports (../shared/real/README.md)."""
+"""Test the Shopify readers against the real exports' facts (shared/real/README.md)."""
 
 import pandas as pd
 import pytest
@@ -17,12 +17,16 @@ CHECKOUTS = "shopify/apparel_abandoned_checkouts_2023_2026.csv"
 @pytest.fixture(scope="module")
 def apparel(real_dir):
     """The brand's two order files and its abandoned checkouts, loaded together."""
-    return load_files([real_bytes(ORDERS_A), real_bytes(ORDERS_B), real_bytes(CHECKOUTS)])
+    return load_files(
+        [real_bytes(ORDERS_A), real_bytes(ORDERS_B), real_bytes(CHECKOUTS)]
+    )
 
 
 def test_order_files_reconcile_with_readme_facts(apparel):
     """Test that both order files give 11,029 distinct orders and 9,959 purchases."""
-    orders = apparel.orders[apparel.orders["source_file"].str.startswith("apparel_orders")]
+    orders = apparel.orders[
+        apparel.orders["source_file"].str.startswith("apparel_orders")
+    ]
     assert len(orders) == 11_029
     purchases = apparel.purchases()
     assert len(purchases) == 9_959
@@ -61,8 +65,10 @@ def test_exclusion_groups_overlap_as_in_readme(real_dir):
         frames.append(read_orders(source, ReadContext()).orders)
     orders = pd.concat(frames).drop_duplicates("order_id")
     flags = orders["_flags"].fillna("")
-    counts = {k: int(flags.str.contains(k).sum()) for k in ("test", "voided",
-                                                             "cancelled", "refunded")}
+    counts = {
+        k: int(flags.str.contains(k).sum())
+        for k in ("test", "voided", "cancelled", "refunded")
+    }
     assert counts == {"test": 5, "voided": 160, "cancelled": 411, "refunded": 857}
 
 
@@ -72,7 +78,10 @@ def test_first_file_statuses_and_missing_emails(real_dir):
     result = read_orders(source, ReadContext())
     orders = result.orders
     assert result.report.meta["order_flags"] == {
-        "test": 5, "voided": 152, "cancelled": 171, "refunded": 450
+        "test": 5,
+        "voided": 152,
+        "cancelled": 171,
+        "refunded": 450,
     }
     no_email = ~orders["person_id"].str.contains("@", na=False)
     assert no_email.sum() == 88
@@ -139,8 +148,10 @@ def test_cod_store_crlf_offsets_and_no_emails(real_dir):
 def test_stores_with_colliding_names_stay_apart(real_dir):
     """Test two stores' orders named #1111.. are kept apart by their Id."""
     data = load_files(
-        [real_bytes("shopify/cod_store_a_orders.csv"),
-         real_bytes("shopify/cod_store_orders_utm_in_notes.csv")]
+        [
+            real_bytes("shopify/cod_store_a_orders.csv"),
+            real_bytes("shopify/cod_store_orders_utm_in_notes.csv"),
+        ]
     )
     assert len(data.orders) == 55
     assert data.reports[1].rows_duplicate == 0

@@ -48,8 +48,12 @@ def test_decimal_comma_is_inferred_from_the_column(cells, expected):
 
 def test_percent_to_fractions():
     """Test 12.5% is 0.125; plain fractions stay; plain numbers above 1 are percents."""
-    np.testing.assert_allclose(parse_percent(pd.Series(["12.5%", "50 %"]))[0], [0.125, 0.5])
-    np.testing.assert_allclose(parse_percent(pd.Series(["0.2", "0.05"]))[0], [0.2, 0.05])
+    np.testing.assert_allclose(
+        parse_percent(pd.Series(["12.5%", "50 %"]))[0], [0.125, 0.5]
+    )
+    np.testing.assert_allclose(
+        parse_percent(pd.Series(["0.2", "0.05"]))[0], [0.2, 0.05]
+    )
     np.testing.assert_allclose(parse_percent(pd.Series(["20", "5"]))[0], [0.2, 0.05])
 
 
@@ -67,13 +71,17 @@ def test_mixed_offsets_in_one_column():
 def test_timestamp_formats():
     """Test m/d/yyyy h:mm, YYYYMMDD, epoch microseconds and naive local times."""
     values, bad = parse_timestamps(
-        pd.Series(["1/13/2017 0:11", "19970101", "1700000000000000", "2024-03-05T14:30"])
+        pd.Series(
+            ["1/13/2017 0:11", "19970101", "1700000000000000", "2024-03-05T14:30"]
+        )
     )
     assert values[0] == _ts("2017-01-13 00:11Z")
     assert values[1] == _ts("1997-01-01Z")
     assert values[2] == _ts("2023-11-14 22:13:20Z")
     assert values[3] == _ts("2024-03-05 14:30Z")
-    ny, _ = parse_timestamps(pd.Series(["2024-07-01 12:00"]), assume_tz="America/New_York")
+    ny, _ = parse_timestamps(
+        pd.Series(["2024-07-01 12:00"]), assume_tz="America/New_York"
+    )
     assert ny[0] == _ts("2024-07-01 16:00Z")
     assert not bad.any()
 
@@ -143,3 +151,25 @@ def test_links_follow_unique_emails_only():
     assert links == {"shopify:1": "a@x.com", "shopify:2": "c@x.com"}
     keys = apply_links(pd.Series(["shopify:1", "tel:+1", "x@y.com"]), links)
     assert keys.tolist() == ["a@x.com", "tel:+1", "x@y.com"]
+
+
+@pytest.mark.parametrize(
+    "offsets, zone",
+    [
+        ({-420: 300, -480: 200}, "America/Los_Angeles"),
+        ({60: 10, 120: 12}, "Europe/Berlin"),
+        ({300: 50}, "Etc/GMT-5"),
+        ({-300: 7}, "Etc/GMT+5"),
+        ({330: 9}, "Asia/Kolkata"),
+        ({0: 40}, "UTC"),
+        ({-420: 10, 60: 10, 540: 10}, "UTC"),
+        ({}, "UTC"),
+    ],
+)
+def test_store_timezone_from_offsets(offsets, zone):
+    """Test (standard, daylight) pairs, single offsets (Etc signs inverted), else UTC."""
+    from collections import Counter
+
+    from pipeline.ingest.merge import infer_timezone
+
+    assert infer_timezone(Counter(offsets)) == zone

@@ -42,7 +42,8 @@ def test_funnel_page_shows_the_pipeline_figures(funnel_page):
     at = funnel_page
     view = at.session_state["_lens_view"]
     assert [m.label for m in at.metric] == [
-        "Win rate", "Median days to convert", "Pipeline velocity", "Pipeline value"
+        "Win rate", "Median days to convert", "Pipeline velocity per day",
+        "Pipeline value",
     ]
     win_rate = velocity_table(view.leads).set_index("metric").loc["win rate", "value"]
     assert 0 < win_rate < 1

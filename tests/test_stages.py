@@ -263,6 +263,33 @@ def test_entry_time_is_the_event_completing_the_count_in_its_window():
     assert row["stage"] == "captured"
 
 
+def test_one_order_id_twice_is_one_purchase():
+    """Test that an order seen in two exports is one purchase: first-time buyer."""
+    engine = StageEngine(dataset([
+        (ANN, "2024-04-01T10:00Z", "order", None, "1001", 40.0),
+        (ANN, "2024-04-01T10:00:30Z", "order", None, "1001", 40.0),
+        (ANN, "2024-04-02T10:00Z", "checkout_started"),
+    ]))
+    row = lead(engine, ANN, dt.date(2024, 4, 3), StageRules(customer_min_orders=2))
+    assert row["orders"] == 1
+    assert row["stage"] == "purchase_intent"  # the checkout after the one order
+    assert lead(engine, ANN, dt.date(2024, 4, 3))["customer_kind"] == "first"
+
+
+def test_people_only_and_empty_datasets():
+    """Test a customers export alone (no events) and no data at all."""
+    people = {"person_id": ["a@x.com", "ga4:9"], "email": ["a@x.com", None],
+              "first_seen": [pd.Timestamp("2024-02-01T00:00Z"), None]}
+    engine = StageEngine(dataset([], people=people))
+    assert engine.default_as_of == dt.date(2024, 2, 1)
+    assert stage_counts(engine.leads(StageRules()))["captured"] == 1
+
+    empty = StageEngine(Dataset())
+    leads = empty.leads(StageRules())
+    assert len(leads) == 0 and tuple(leads.columns) == LEAD_COLUMNS
+    assert isinstance(empty.default_as_of, dt.date)
+
+
 # -- identity, time zones, shape -----------------------------------------------
 
 
@@ -482,7 +509,7 @@ def test_engine_equals_brute_force_reference(seed):
         .with_rule("intent_same_product", enabled=False)
         .with_rule("intent_sizing", enabled=False),
     ]
-    for as_of in sorted(rng.choice(np.arange(19725, 19795), 6, replace=False)):
+    for as_of in sorted(rng.choice(np.arange(19725, 19795), 4, replace=False)):
         for rules in rule_sets:
             want = reference_leads(flat, sorted(flat["person_id"].unique()), rules,
                                    int(as_of))

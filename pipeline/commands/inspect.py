@@ -1,4 +1,4 @@
-"""``python -m pipeline inspect FILE... [--mapping mapping.json] [--timezone TZ] [--json]``
+"""``python -m pipeline inspect FILE... [--mapping M.json] [--timezone TZ] [--json]``
 
 Reads the files as an upload would and prints where every row went: per file its
 detected kind, rows read, loaded, excluded, duplicate and rejected, with each
@@ -96,7 +96,9 @@ def readable(out: dict, dataset: Dataset) -> str:
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows
+    ]
     for f in out["files"]:
         for p in f["problems"][:20]:
             where = ", ".join(
@@ -107,7 +109,9 @@ def readable(out: dict, dataset: Dataset) -> str:
                 )
                 if x
             )
-            lines.append(f"  {f['file']}: {where + ': ' if where else ''}{p['message']}")
+            lines.append(
+                f"  {f['file']}: {where + ': ' if where else ''}{p['message']}"
+            )
         if len(f["problems"]) > 20:
             lines.append(f"  {f['file']}: ... {len(f['problems']) - 20} more problems")
     lines.append(f"people: {out['people']:,}   store time zone: {dataset.timezone}")

@@ -5,7 +5,8 @@
     ends`` (or ``Day``), ``Campaign name``, ``Ad set name``, ``Ad name``, ``Amount
     spent (USD)`` (the currency is in the column name), ``Purchases``, ``Purchases
     conversion value``... Every row is one spend row (channel Paid Social); the
-    purchases and conversion values Meta reports go to ``claims`` (tool ``meta``).
+    purchases and conversion values Meta reports go to ``claims`` (tool ``meta``);
+    an export with only ``Purchase ROAS`` gets its value claim as ROAS x spend.
 ``google_ads``
     A Google Ads report downloaded as CSV: a title line and a date-range line above
     the header, then ``Day``, ``Campaign``, ``Campaign type``, ``Currency code``,
@@ -47,6 +48,9 @@ _TOTAL_ROW = re.compile(r"^\s*total\b", re.IGNORECASE)
 META_CLAIMS = ("purchases", "purchases conversion value", "purchase conversion value",
                "website purchases", "meta leads", "leads")
 """Meta columns kept as claims (``Results`` mixes result types, so it is not one)."""
+
+PURCHASE_VALUE_FROM_ROAS = "Purchases conversion value (ROAS x spend)"
+"""Meta's claimed purchase value when the export has only ``Purchase ROAS``."""
 GOOGLE_CLAIMS = ("conversions", "conv. value", "all conv.", "all conv. value",
                  "conversion value")
 
@@ -244,12 +248,17 @@ def _finish(
     pieces = []
     message = (table[cols["ad"]].astype("string") if cols.get("ad")
                else pd.Series(pd.NA, index=table.index, dtype="string"))
-    for column in claims_cols:
-        values, _ = parse_numbers(table[column])
+    claimed = {column: parse_numbers(table[column])[0] for column in claims_cols}
+    roas = _find(list(table.columns), "purchase roas", prefix=True)
+    has_value = any("value" in _norm(c) for c in claims_cols)
+    if platform == "meta" and roas is not None and not has_value:
+        # Meta's own purchase value, recovered as ROAS x spend on each row
+        claimed[PURCHASE_VALUE_FROM_ROAS] = parse_numbers(table[roas])[0] * spend
+    for metric, values in claimed.items():
         pieces.append(pd.DataFrame({
             "tool": platform, "period_start": day, "period_end": day,
             "group": campaign, "message": message, "channel": channel,
-            "metric": column, "value": values,
+            "metric": metric, "value": values,
         })[keep & values.notna()])
     pieces = [p for p in pieces if len(p)]
     claims = (

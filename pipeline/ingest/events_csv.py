@@ -27,7 +27,12 @@ import pyarrow.compute as pc
 from pipeline.ingest import raw
 from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
 from pipeline.ingest.identity import person_key
-from pipeline.ingest.values import parse_numbers, parse_timestamps
+from pipeline.ingest.values import (
+    AMBIGUOUS_NOTE,
+    ambiguous_dayfirst,
+    parse_numbers,
+    parse_timestamps,
+)
 from pipeline.model import EVENT_TYPES, TS, FileReport, Problem
 
 logger = logging.getLogger(__name__)
@@ -78,9 +83,7 @@ def _take_strings(values: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.S
     table = pa.array(values.array, type=pa.string(), from_pandas=True)
     positions = pa.array(codes, mask=codes < 0, type=pa.int64())
     taken = pc.take(table, positions)
-    return pd.Series(
-        pd.arrays.ArrowStringArray(taken), index=index, dtype="string"
-    )
+    return pd.Series(pd.arrays.ArrowStringArray(taken), index=index, dtype="string")
 
 
 def _add_problems(
@@ -132,6 +135,10 @@ def events_from_table(
     event = field("event").str.strip().str.lower().str.replace(" ", "_", regex=False)
     known = event.isin(EVENT_TYPES).fillna(False).astype(bool)
     value, bad_value = parse_numbers(field("value"))
+    if context.dayfirst is None and ambiguous_dayfirst(field("timestamp")):
+        column = columns.get("timestamp", "timestamp")
+        report.meta["ambiguous_dates"] = column
+        report.notes.append(AMBIGUOUS_NOTE.format(column=column))
 
     reject = pd.Series(False, index=frame.index)
     checks = (
@@ -151,9 +158,7 @@ def events_from_table(
     for mask, name, message in checks:
         mask = mask.fillna(True).astype(bool) & ~reject
         if mask.any():
-            _add_problems(
-                report, frame.index[mask], columns.get(name, name), message
-            )
+            _add_problems(report, frame.index[mask], columns.get(name, name), message)
         reject |= mask
     report.rows_rejected += int(reject.sum())
 
@@ -223,7 +228,9 @@ def _people(events: pd.DataFrame, codes: np.ndarray, file: str) -> pd.DataFrame:
     first = pd.Series(ts[known]).groupby(codes[known]).min()
     first_row = pd.Series(np.arange(len(codes))[known]).groupby(codes[known]).first()
     people = events["person_id"].iloc[first_row.to_numpy()].to_frame()
-    people["first_seen"] = pd.to_datetime(first.to_numpy(), unit="us", utc=True).astype(TS)
+    people["first_seen"] = pd.to_datetime(first.to_numpy(), unit="us", utc=True).astype(
+        TS
+    )
     people = people.groupby("person_id", as_index=False)["first_seen"].min()
     key = people["person_id"]
     people["email"] = key.where(key.str.contains("@", regex=False))

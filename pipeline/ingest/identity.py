@@ -113,8 +113,9 @@ def _rank(keys: pd.Series) -> pd.Series:
     keys = keys.astype("string")
     return (
         keys.str.startswith("tel:").astype(int) * 1
-        + (~keys.str.contains("@", regex=False) & ~keys.str.startswith("tel:"))
-        .astype(int)
+        + (~keys.str.contains("@", regex=False) & ~keys.str.startswith("tel:")).astype(
+            int
+        )
         * 2
     )
 

@@ -32,6 +32,28 @@ def mapping_candidates(source: SourceFile) -> list[str]:
     return [str(c) for c in raw.peek(source, rows=5).columns]
 
 
+def candidates_in_upload(files: list[tuple[str, bytes]], name: str) -> list[str]:
+    """The mappable columns of the file ``name`` (``archive.zip/inner.csv`` too).
+
+    Returns an empty list when no upload holds a readable table of that name.
+    """
+    for upload, data in files:
+        if (
+            name != upload
+            and not name.startswith(upload + "/")
+            and not name.startswith(upload + "[")
+        ):
+            continue
+        try:
+            sources = raw.unpack(upload, data)
+        except InputError:
+            return []
+        for source in sources:
+            if source.name == name:
+                return mapping_candidates(source)
+    return []
+
+
 def load_mapping(path: str) -> dict:
     """Read a mapping from a JSON file.
 
@@ -71,7 +93,7 @@ def validate_mapping(mapping: object, file: str | None = None) -> None:
     if missing:
         raise InputError(
             f"the mapping needs {', '.join(missing)}: name a column (or a constant "
-            "such as \"event\": \"order\")",
+            'such as "event": "order")',
             file=file,
         )
 

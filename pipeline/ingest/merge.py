@@ -242,9 +242,7 @@ def _deduplicated_orders(
         if frame is None or not len(frame):
             continue
         part = conform(frame, ORDER_COLUMNS)
-        part["_rows"] = (
-            frame["_rows"].to_numpy() if "_rows" in frame else 1
-        )
+        part["_rows"] = frame["_rows"].to_numpy() if "_rows" in frame else 1
         part["_flags"] = (
             frame["_flags"].astype("string").to_numpy()
             if "_flags" in frame
@@ -355,9 +353,7 @@ def _merged_people(
         from_events,
     )
     email_key = merged.index.to_series().str.contains("@", regex=False)
-    merged["email"] = merged["email"].fillna(
-        merged.index.to_series().where(email_key)
-    )
+    merged["email"] = merged["email"].fillna(merged.index.to_series().where(email_key))
     return conform(merged.reset_index(), PEOPLE_COLUMNS)
 
 
@@ -423,15 +419,16 @@ def coverage_notes(
             latest = late["ts"].max().tz_convert(dataset.timezone)
             notes.append(
                 f"Checkout and cart events run to {latest:%Y-%m-%d} but the order "
-                f"data ends {end:%Y-%m-%d}: \"no order after it\" cannot be known "
+                f'data ends {end:%Y-%m-%d}: "no order after it" cannot be known '
                 f"past {end:%Y-%m-%d} ({len(late):,} events after it)."
             )
 
     currencies = purchases["currency"].dropna().unique()
     if len(currencies) > 1:
         notes.append(
-            f"Orders are in {len(currencies)} currencies ({', '.join(sorted(currencies))})"
-            ": amounts are shown per currency and never added up without rates."
+            f"Orders are in {len(currencies)} currencies "
+            f"({', '.join(sorted(currencies))}): amounts are shown per currency "
+            "and never added up without rates."
         )
 
     if timezone is None and offsets:

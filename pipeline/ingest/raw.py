@@ -483,7 +483,7 @@ def read_table(
 
 
 def peek(source: SourceFile, rows: int = 200) -> pd.DataFrame:
-    """The first rows of :func:`read_table`, cheaply (for detection); empty on failure."""
+    """The first rows of :func:`read_table`, cheaply (for detection); empty if none."""
     key = f"peek:{rows}"
     if key in source._cache:
         return source._cache[key].copy()
@@ -497,7 +497,9 @@ def _peek(source: SourceFile, rows: int) -> pd.DataFrame:
         if source.text is not None and len(source.text) > 2_000_000:
             head = source.text[:1_000_000]
             head = head[: head.rfind("\n") + 1] or head
-            small = SourceFile(source.name, b"", head, source.encoding, source.extension)
+            small = SourceFile(
+                source.name, b"", head, source.encoding, source.extension
+            )
             return read_table(small, nrows=rows)
         return read_table(source, nrows=rows)
     except InputError:
@@ -571,9 +573,11 @@ def _arrow_table(
     """Fast path: pyarrow's CSV reader with every column read as text."""
     data = _data_bytes(source, text, skip_lines)
     first = next(csv.reader(io.StringIO(text[:200_000]), delimiter=delimiter), [])
-    names = _unique_names(first) if header else [
-        f"column_{i + 1}" for i in range(len(first))
-    ]
+    names = (
+        _unique_names(first)
+        if header
+        else [f"column_{i + 1}" for i in range(len(first))]
+    )
     table = pacsv.read_csv(
         io.BytesIO(data),
         read_options=pacsv.ReadOptions(
@@ -616,7 +620,9 @@ def _python_table(
     ends_cleanly = text.endswith(("\n", "\r"))
 
     width = len(rows[0])
-    names = _unique_names(rows[0]) if header else [f"column_{i + 1}" for i in range(width)]
+    names = (
+        _unique_names(rows[0]) if header else [f"column_{i + 1}" for i in range(width)]
+    )
     body = rows[1:] if header else rows
     first_row = (2 if header else 1) + skip_lines
     kept, labels, problems = [], [], []
@@ -663,7 +669,9 @@ def _whitespace(name: str, text: str, header: bool, skip_lines: int) -> pd.DataF
             comment=None,
         )
     except (pd.errors.ParserError, ValueError):
-        return _python_table(name, re.sub(r"[ \t]+", "\t", text), "\t", header, skip_lines)
+        return _python_table(
+            name, re.sub(r"[ \t]+", "\t", text), "\t", header, skip_lines
+        )
     if not header:
         frame.columns = [f"column_{i + 1}" for i in range(frame.shape[1])]
     else:

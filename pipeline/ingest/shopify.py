@@ -11,10 +11,11 @@ Orders
     (the payment method is Shopify's ``Bogus Gateway``), *voided* (financial status),
     *cancelled* (``Cancelled at`` set), *refunded* (financial status ``refunded``:
     fully), else *purchase* (``partially_refunded`` is a purchase with its net).
-    Only purchases become ``order`` events. Orders are keyed by ``Id``; an export
-    without ``Id`` keys them by file and ``Name``. UTM values written into
-    ``Note Attributes`` (``UTM source: facebook``, ``utm_medium=paid``) become the
-    order event's source, medium and campaign.
+    Only purchases become ``order`` events; one without email or phone keeps
+    ``person_id`` empty (revenue with no lead: the stage engine leaves it out). Orders are keyed
+    by ``Id``; an export without ``Id`` keys them by file and ``Name``. UTM values
+    written into ``Note Attributes`` (``UTM source: facebook``, ``utm_medium=paid``)
+    become the order event's source, medium and campaign.
 Abandoned checkouts
     One ``checkout_started`` event per checkout, products from its line items.
 Customers
@@ -26,7 +27,6 @@ Customers
 from __future__ import annotations
 
 import logging
-import re
 
 import pandas as pd
 
@@ -40,7 +40,7 @@ from pipeline.ingest.values import (
     parse_numbers,
     parse_timestamps,
 )
-from pipeline.model import FileReport, InputError, Problem
+from pipeline.model import FileReport, Problem
 
 logger = logging.getLogger(__name__)
 
@@ -63,9 +63,6 @@ CUSTOMER_HINTS = (
     "tax exempt",
 )
 TEST_GATEWAY = "bogus gateway"
-UTM_RE = re.compile(
-    r"utm[ _\-]?(source|medium|campaign)\s*[:=]\s*([^\r\n&;]+)", re.IGNORECASE
-)
 OFFSET_RE = r"([+-])(\d{2}):?(\d{2})\s*$"
 
 
@@ -178,7 +175,9 @@ def _phones(frame: pd.DataFrame, cols: dict[str, str]) -> pd.Series:
     return phone.fillna(_get(frame, cols, "billing phone"))
 
 
-def _products(frame: pd.DataFrame, cols: dict[str, str], groups: pd.Series) -> pd.Series:
+def _products(
+    frame: pd.DataFrame, cols: dict[str, str], groups: pd.Series
+) -> pd.Series:
     """Line-item names of each order joined by ``"; "``, by group number."""
     names = _get(frame, cols, "lineitem name").to_numpy(dtype=object, na_value=None)
     joined: dict[int, list[str]] = {}
@@ -494,7 +493,11 @@ def read_customers(source: SourceFile, context: ReadContext) -> ReadResult:
     report.rows_rejected += int(nobody.sum())
 
     created_col = next(
-        (cols[c] for c in ("created at", "customer created at", "created") if c in cols),
+        (
+            cols[c]
+            for c in ("created at", "customer created at", "created")
+            if c in cols
+        ),
         None,
     )
     if created_col is not None:
@@ -529,22 +532,10 @@ def read_customers(source: SourceFile, context: ReadContext) -> ReadResult:
         report.date_max = people["first_seen"].max()
     if report.meta["undated"]:
         report.notes.append(
-            f"{report.meta['undated']:,} customers have no sign-up date in this export: "
-            "they count as captured leads but stay out of timing metrics"
+            f"{report.meta['undated']:,} customers have no sign-up date in this "
+            "export: they count as captured leads but stay out of timing metrics"
         )
     return ReadResult(report, people=people)
-
-
-def _check_family(source: SourceFile) -> None:
-    """Raise when a file handed to a Shopify reader lacks the family's columns."""
-    frame = raw.peek(source)
-    missing = [c for c in ("name", "created at") if c not in _columns(frame)]
-    if missing:
-        raise InputError(
-            f"a Shopify orders export needs the columns {missing}: export the orders "
-            "again from Shopify (Orders > Export > CSV for Excel...)",
-            file=source.name,
-        )
 
 
 register(

@@ -24,7 +24,12 @@ import pandas as pd
 from pipeline.ingest import raw
 from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
 from pipeline.ingest.identity import person_key
-from pipeline.ingest.values import parse_numbers, parse_timestamps
+from pipeline.ingest.values import (
+    AMBIGUOUS_NOTE,
+    ambiguous_dayfirst,
+    parse_numbers,
+    parse_timestamps,
+)
 from pipeline.model import FileReport, Problem
 
 logger = logging.getLogger(__name__)
@@ -100,10 +105,13 @@ def _roles_from_values(frame: pd.DataFrame) -> dict[str, str] | None:
         values = sample[col].dropna()
         if values.empty:
             continue
-        if date_col is None and values.str.fullmatch(
-            r"(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])"
-            r"|\d{4}-\d{2}-\d{2}.*|\d{1,2}/\d{1,2}/\d{2,4}.*"
-        ).all():
+        if (
+            date_col is None
+            and values.str.fullmatch(
+                r"(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])"
+                r"|\d{4}-\d{2}-\d{2}.*|\d{1,2}/\d{1,2}/\d{2,4}.*"
+            ).all()
+        ):
             date_col = col
             continue
         parsed, bad = parse_numbers(values)
@@ -142,7 +150,7 @@ def _stable_ids(file_key: pd.DataFrame) -> pd.Series:
         text = text + "|" + file_key[col].astype("string").fillna("")
     occurrence = text.groupby(text).cumcount().astype("string")
     hashed = pd.util.hash_pandas_object(text + "#" + occurrence, index=False)
-    return ("txn:" + pd.Series(hashed, index=file_key.index).map("{:016x}".format))
+    return "txn:" + pd.Series(hashed, index=file_key.index).map("{:016x}".format)
 
 
 def read(source: SourceFile, context: ReadContext) -> ReadResult:
@@ -177,6 +185,9 @@ def read(source: SourceFile, context: ReadContext) -> ReadResult:
         assume_tz=context.timezone or "UTC",
     )
     value, bad_value = parse_numbers(frame[roles["value"]])
+    if context.dayfirst is None and ambiguous_dayfirst(frame[roles["date"]]):
+        report.meta["ambiguous_dates"] = roles["date"]
+        report.notes.append(AMBIGUOUS_NOTE.format(column=roles["date"]))
 
     reject = pd.Series(False, index=frame.index)
     for mask, col, message in (

@@ -272,6 +272,13 @@ def infer_dayfirst(s: pd.Series) -> bool | None:
     return None
 
 
+AMBIGUOUS_NOTE = (
+    "dates in column {column!r} such as 01/02/2024 could be day or month first and no "
+    "value tells: they were read month first; say which in the app (Overview) or "
+    "with --dayfirst yes|no"
+)
+
+
 def ambiguous_dayfirst(s: pd.Series) -> bool:
     """Whether the column has ``a/b/yyyy`` dates whose order no value can tell.
 
@@ -378,9 +385,9 @@ def _arrow_timestamps(text: pd.Series, assume_tz: str) -> pd.Series | None:
             return None
         values = pd.Series(naive.to_numpy(zero_copy_only=False), index=text.index)
         return _localize(values.astype("datetime64[us]"), assume_tz).astype(TS)
-    values = pd.Series(
-        parsed.to_numpy(zero_copy_only=False), index=text.index
-    ).astype("datetime64[us]")
+    values = pd.Series(parsed.to_numpy(zero_copy_only=False), index=text.index).astype(
+        "datetime64[us]"
+    )
     return values.dt.tz_localize("UTC").astype(TS)
 
 
@@ -401,7 +408,9 @@ def _parse_iso(text: pd.Series, assume_tz: str) -> pd.Series:
     aware &= text.str.len() > 10
     out = pd.Series(pd.NaT, index=text.index, dtype=TS)
     if aware.any():
-        parsed = pd.to_datetime(text[aware], format="ISO8601", utc=True, errors="coerce")
+        parsed = pd.to_datetime(
+            text[aware], format="ISO8601", utc=True, errors="coerce"
+        )
         out[aware] = parsed.astype(TS)
     if (~aware).any():
         naive = pd.to_datetime(text[~aware], format="ISO8601", errors="coerce")
@@ -494,7 +503,9 @@ def _parse_with_dateutil(text: pd.Series, dayfirst: bool, assume_tz: str) -> pd.
         ts = pd.Timestamp(stamp)
         if ts.tzinfo is None:
             try:
-                ts = ts.tz_localize(assume_tz, ambiguous=False, nonexistent="shift_forward")
+                ts = ts.tz_localize(
+                    assume_tz, ambiguous=False, nonexistent="shift_forward"
+                )
             except (ValueError, TypeError):
                 parsed[value] = pd.NaT
                 continue
@@ -550,7 +561,7 @@ def normalise_phone(s: pd.Series, region: str | None = None) -> pd.Series:
     pandas.Series
         ``string`` dtype, parsed with :mod:`phonenumbers` once per distinct value.
     """
-    text = _as_text(s).str.lstrip("'’=\"").str.rstrip("\"")
+    text = _as_text(s).str.lstrip("'’=\"").str.rstrip('"')
     text = text.str.replace(r"^00(?=[1-9])", "+", regex=True)
     table: dict[str, Any] = {}
     for value in text.dropna().unique():

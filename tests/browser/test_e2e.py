@@ -239,3 +239,30 @@ def test_sample_downloads_every_export(browser, page, app_url, tmp_path):
     report = download(page, "download_report", tmp_path)
     assert report.suffix == ".html"
     check_report_offline(browser, report)
+
+
+def test_presets_save_load_and_restore_defaults(page, app_url, tmp_path):
+    """Test saving rules to JSON, restoring the defaults and loading the file back."""
+    from pipeline.rules import StageRules
+
+    open_app(page, app_url)
+    move_rule_slider(page, "engaged: email opens", "rule_engaged_opens_min_count",
+                     2, "ArrowLeft")
+    key = "rule_engaged_opens_min_count"
+    assert slider_input(page, key).input_value() == "1"
+
+    page.locator('[data-testid="stSidebar"] summary', has_text="Rule presets").click()
+    saved = download(page, "preset_save", tmp_path)
+    rules = StageRules.from_json(saved.read_text(encoding="utf-8"))
+    assert rules == StageRules().with_rule("engaged_opens", min_count=1)
+
+    page.locator(".st-key-restore_defaults button").click()
+    wait_for_app(page, 1200)
+    assert slider_input(page, key).input_value() == "3"
+    assert key not in page.url
+
+    page.locator(".st-key-preset_load input[type=file]").set_input_files(str(saved))
+    wait_for_app(page, 1500)
+    assert_no_exception(page, "preset load")
+    assert slider_input(page, key).input_value() == "1"
+    assert f"{key}=1" in page.url
