@@ -133,6 +133,12 @@ def cached_intervals(_analysis, key, models, n_boot):
     )
 
 
+@st.cache_data(show_spinner="Crediting stage transitions…", max_entries=8)
+def cached_pipeline_tables(_dataset, _leads, _journeys, key, journeys, models, chosen):
+    """The pipeline views for one model and these settings (cached)."""
+    return pv.pipeline_tables(_dataset, _leads, chosen, journeys, models, _journeys)
+
+
 analysis_key = (data_key, reference, view.rules.to_json(), str(view.as_of))
 analysis = cached_analysis(dataset, analysis_key, journey_settings, model_settings)
 result = analysis.attribution
@@ -169,27 +175,29 @@ if intervals is not None:
     ci = pd.concat({MODEL_LABELS[m]: b for m, b in bounds.items()}, names=["model"])
     ci = ci.reset_index(names=["model", "channel"])
     long = long.merge(ci, on=["model", "channel"], how="left")
-base = alt.Chart(long)
+order = [MODEL_LABELS[m] for m in table.columns]
+base = alt.Chart(long).encode(
+    x=alt.X("channel:N", title=None, axis=alt.Axis(labelAngle=-30)),
+    xOffset=alt.XOffset("model:N", sort=order),
+)
 layers = [
     base.mark_bar().encode(
-        x=alt.X("credit:Q", title=metric.capitalize()),
-        y=alt.Y("model:N", title=None),
-        color=alt.Color("model:N", legend=None),
-        tooltip=["channel", "model", alt.Tooltip("credit:Q", format=",.1f")],
+        y=alt.Y("credit:Q", title=metric.capitalize()),
+        color=alt.Color("model:N", sort=order, title="Model"),
+        tooltip=["channel", "model", alt.Tooltip("credit:Q", format=",.1f")]
+        + (
+            [alt.Tooltip("low:Q", format=",.1f"), alt.Tooltip("high:Q", format=",.1f")]
+            if intervals is not None
+            else []
+        ),
     )
 ]
 if intervals is not None:
-    layers.append(
-        base.mark_errorbar(color="black").encode(x="low:Q", x2="high:Q", y="model:N")
-    )
-chart = alt.layer(*layers).facet(
-    row=alt.Row(
-        "channel:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")
-    )
-)
-st.altair_chart(chart, width="stretch")
+    layers.append(base.mark_rule(color="black").encode(y="low:Q", y2="high:Q"))
+st.altair_chart(alt.layer(*layers).properties(height=380), width="stretch")
 
-shown = table.rename(columns=MODEL_LABELS)
+digits = 1 if metric == "conversions" else 2
+shown = table.rename(columns=MODEL_LABELS).round(digits)
 if intervals is not None:
     bounds = intervals.conversions if metric == "conversions" else intervals.revenue
     for model, frame in bounds.items():
@@ -210,14 +218,19 @@ st.dataframe(
 # Conversion paths.
 st.subheader("Conversion paths")
 left, right = st.columns(2)
-left.dataframe(cp.touches_to_convert(analysis.paths), width="stretch")
+left.caption("Touches before each conversion")
+left.dataframe(cp.touches_to_convert(analysis.paths).round(3), width="stretch")
 days = cp.days_to_convert(analysis.paths)
 if not days.empty:
-    right.dataframe(days, width="stretch")
+    right.caption("Days from the first touch to the conversion")
+    right.dataframe(days.round(3), width="stretch")
+st.caption("Conversions credited to the only, first, middle and last touches")
 st.dataframe(
     cp.credit_by_position(
         analysis.paths, tuple(result.conversions.columns), model_settings
-    ).rename(columns=MODEL_LABELS),
+    )
+    .rename(columns=MODEL_LABELS)
+    .round(1),
     width="stretch",
 )
 
@@ -231,40 +244,34 @@ if analysis.journeys is not None and not view.leads.empty:
         format_func=MODEL_LABELS.get,
         key="attr_pipeline_model",
     )
-    moves = pv.transition_credit(
-        dataset, view.leads, chosen, journey_settings, model_settings
+    tables = cached_pipeline_tables(
+        dataset,
+        view.leads,
+        analysis.journeys,
+        (analysis_key, chosen),
+        journey_settings,
+        model_settings,
+        chosen,
     )
-    st.dataframe(moves.round(2), width="stretch")
+    st.dataframe(tables["transitions"].round(2), width="stretch")
     st.subheader("Pipeline-weighted credit")
     st.caption(
         "Each advance is worth (P(win | new stage) − P(win | old stage)) × the "
         "average first-order value, shared by the chosen model."
     )
-    weighted = pv.transition_credit(
-        dataset, view.leads, chosen, journey_settings, model_settings, weighted=True
-    )
-    st.dataframe(weighted.round(2), width="stretch")
+    st.dataframe(tables["weighted"].round(2), width="stretch")
     st.subheader("Outbound effectiveness")
-    outbound = pv.outbound_effectiveness(
-        dataset, view.leads, chosen, journey_settings, model_settings, analysis.journeys
-    )
-    if outbound.empty:
+    if tables["outbound"].empty:
         st.info("No email or SMS touches with a campaign or flow name.")
     else:
-        st.dataframe(outbound, width="stretch", hide_index=True)
-    if len(dataset.spend):
+        st.dataframe(tables["outbound"].round(2), width="stretch", hide_index=True)
+    if not tables["spend"].empty:
         st.subheader("Spend")
-        st.dataframe(
-            pv.spend_metrics(
-                dataset,
-                view.leads,
-                chosen,
-                journey_settings,
-                model_settings,
-                credit=moves,
-            ).round(2),
-            width="stretch",
+        st.caption(
+            "CLV here is the average revenue per customer so far (a floor); "
+            "CAC is spend over new customers credited by the chosen model."
         )
+        st.dataframe(tables["spend"].round(2), width="stretch")
 
 # Klaviyo's claim.
 klaviyo = analysis.klaviyo
@@ -308,12 +315,13 @@ if klaviyo is not None:
         ],
     )
     st.dataframe(gap, width="stretch")
-    st.dataframe(
-        pd.Series(klaviyo.model_email_sms_revenue, name="Email + SMS revenue").rename(
-            index=MODEL_LABELS
-        ),
-        width="stretch",
+    by_model = pd.DataFrame(
+        {"Email + SMS revenue": pd.Series(klaviyo.model_email_sms_revenue)}
     )
+    by_model["Klaviyo's claim ÷ this"] = klaviyo.claimed_revenue / by_model[
+        "Email + SMS revenue"
+    ].replace(0.0, float("nan"))
+    st.dataframe(by_model.rename(index=MODEL_LABELS).round(2), width="stretch")
 
 comparison = report_comparison(
     dataset.claims, dataset.purchases(), dataset.timezone or "UTC"

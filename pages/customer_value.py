@@ -39,7 +39,10 @@ currency = str(currency.iloc[0]) if len(currency) else "USD"
 local = purchases["ts"].dt.tz_convert(dataset.timezone)
 first_date, last_date = local.min().date(), min(local.max().date(), view.as_of)
 if last_date <= first_date:
-    st.info("All purchases fall on one day: customer value needs a longer history.")
+    st.info(
+        f"Customer value needs purchases on at least two days up to {view.as_of} "
+        "(the sidebar's 'As of' date): move that date later or upload more history."
+    )
     st.stop()
 
 # Inputs.

@@ -174,6 +174,20 @@ st.download_button(
     type="primary",
 )
 
+high_value = exports.segment(table, "high_value", high_value_top=top)
+st.subheader("High-value leads for one-to-one outreach")
+st.caption(
+    "Purchase-intent leads ranked by expected value, P(win) × predicted CLV. "
+    f"Top {fmt_int(len(high_value))}, worth "
+    f"{fmt_money(high_value['expected_value'].sum(), currency)} in expectation."
+)
+st.dataframe(
+    high_value[["person_id", "email", "phone", "p_win", "predicted_clv",
+                "expected_value", "consent_email", "consent_sms"]],
+    hide_index=True,
+    key="high_value_table",
+)
+
 # The lead-score model.
 st.subheader("How the lead score is made")
 if not isinstance(model, scoring.LeadScoreModel):
@@ -188,6 +202,11 @@ st.write(
     f"({fmt_int(model.positives_test)} bought). Features use only events up to each "
     "cut-off."
 )
+if model.outcome_end is not None and model.outcome_end < view.as_of:
+    st.caption(
+        f"The order data ends on {model.outcome_end:%Y-%m-%d}: purchases after it "
+        "cannot be known, so the fit and the check end there."
+    )
 if model.penalised_:
     st.warning(
         "A feature separates buyers from non-buyers completely, so plain maximum "
@@ -240,6 +259,13 @@ if len(calibration):
     )
 
 coefs = model.coefficients_[model.coefficients_["term"] != "const"]
+if coefs.empty:
+    st.info(
+        "No feature varies among these leads (one entry point, no engagement "
+        "events), so the score is the base rate alone. Upload Klaviyo profiles and "
+        "events or GA4 data to score leads by how they engage."
+    )
+    st.stop()
 chart = (
     alt.Chart(coefs, title="Coefficients (log-odds) with 95 % intervals")
     .mark_rule()
@@ -263,18 +289,4 @@ chart = (
 st.altair_chart(chart, width="stretch")
 st.dataframe(
     model.coefficients_.round(4), hide_index=True, key="coefficients_table"
-)
-
-high_value = exports.segment(table, "high_value", high_value_top=top)
-st.subheader("High-value leads for one-to-one outreach")
-st.caption(
-    "Purchase-intent leads ranked by expected value, P(win) × predicted CLV. "
-    f"Top {fmt_int(len(high_value))}, worth "
-    f"{fmt_money(high_value['expected_value'].sum(), currency)} in expectation."
-)
-st.dataframe(
-    high_value[["person_id", "email", "phone", "p_win", "predicted_clv",
-                "expected_value", "consent_email", "consent_sms"]],
-    hide_index=True,
-    key="high_value_table",
 )

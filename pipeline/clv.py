@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import ibis
@@ -49,28 +50,41 @@ class PurchaseSummary:
     Attributes
     ----------
     customers
-        One row per calibration customer: ``person_id, first_day, last_day,
-        purchase_days, orders, frequency, recency, T, first_value, total_value,
-        monetary_value`` and, with a holdout, ``holdout_frequency, holdout_value``.
+        One row per calibration customer, in no particular order: ``person_id,
+        first_day, last_day, purchase_days, orders, total_value, repeat_value,
+        frequency, recency, T, first_value, monetary_value`` and, with a holdout,
+        ``holdout_frequency, holdout_orders, holdout_value``.
         Days are local day numbers (see :func:`pipeline.eventlayer.day_to_date`).
-    repeat_by_day
-        Repeat purchase-days of the calibration customers per local day
-        (``day, repeat_purchases``), in calibration and holdout, for tracking.
     time_unit
         ``"days"`` or ``"weeks"``.
     calibration_end, holdout_end
         Local dates (inclusive); ``holdout_end`` is ``None`` without a holdout.
     counts
-        Orders used, purchase-days, same-day orders merged, orders without a
-        person, orders after the calibration end (holdout or later).
+        ``orders`` (purchases with a customer), ``orders_without_person``,
+        ``orders_without_value``, ``orders_after_calibration``, and
+        ``purchase_days`` and ``same_day_orders_merged`` among the calibration
+        customers' purchases up to the holdout end.
+    repeat_source
+        Computes :attr:`repeat_by_day` when first asked for.
     """
 
     customers: pd.DataFrame
-    repeat_by_day: pd.DataFrame
     time_unit: str
     calibration_end: dt.date
     holdout_end: dt.date | None
     counts: dict[str, int] = field(default_factory=dict)
+    repeat_source: Callable[[], pd.DataFrame] | None = field(default=None, repr=False)
+    _repeat_by_day: pd.DataFrame | None = field(default=None, init=False, repr=False)
+
+    @property
+    def repeat_by_day(self) -> pd.DataFrame:
+        """Repeat purchase-days of the calibration customers per local day
+        (``day, repeat_purchases``), in calibration and holdout, for tracking."""
+        if self._repeat_by_day is None:
+            empty = pd.DataFrame({"day": [], "repeat_purchases": []})
+            source = self.repeat_source
+            self._repeat_by_day = source() if source is not None else empty
+        return self._repeat_by_day
 
     @property
     def unit_days(self) -> int:
@@ -90,8 +104,8 @@ def purchase_events(dataset: Dataset) -> tuple[pd.DataFrame, dict[str, int]]:
 
     Returns
     -------
-    (events, counts) where ``events`` has the model's event columns that the event
-    layer reads and ``counts`` holds ``orders_without_person`` and
+    (events, counts) where ``events`` has ``person_id, ts, event, value`` and
+    ``counts`` holds ``orders_without_person`` and
     ``orders_without_value`` (kept, valued 0).
     """
     orders = dataset.purchases()
@@ -101,16 +115,11 @@ def purchase_events(dataset: Dataset) -> tuple[pd.DataFrame, dict[str, int]]:
         "orders_without_person": int((~has_person).sum()),
         "orders_without_value": int(value[has_person].isna().sum()),
     }
-    kept = orders[has_person]
     events = pd.DataFrame(
         {
-            "person_id": kept["person_id"].astype("string"),
-            "ts": kept["ts"],
+            "person_id": orders["person_id"][has_person],
+            "ts": orders["ts"][has_person],
             "event": "order",
-            "channel": pd.Series(pd.NA, index=kept.index, dtype="string"),
-            "campaign": pd.Series(pd.NA, index=kept.index, dtype="string"),
-            "product": pd.Series(pd.NA, index=kept.index, dtype="string"),
-            "order_id": kept["order_id"].astype("string"),
             "value": value[has_person].fillna(0.0).astype("float64"),
         }
     )
@@ -161,6 +170,7 @@ def summary_table(
         total_value=d.value.sum(where=in_cal),
         first_value=d.value.argmin(d.day),
         holdout_frequency=d.count(where=~in_cal),
+        holdout_orders=d.orders.sum(where=~in_cal).fill_null(0),
         holdout_value=d.value.sum(where=~in_cal).fill_null(0),
     )
     per = per.filter(per.first_day <= calibration_end_day)
@@ -176,7 +186,7 @@ def summary_table(
         ibis.ifelse(frequency > 0, repeat_value / frequency, 0).name("monetary_value"),
     ]
     if holdout_end_day is not None:
-        columns += [per.holdout_frequency, per.holdout_value]
+        columns += [per.holdout_frequency, per.holdout_orders, per.holdout_value]
     return per.select(*columns)
 
 
@@ -239,13 +249,13 @@ def purchase_summary(
             "upload an orders or transactions export"
         )
 
-    con = con or connect()
-    # The event layer's columns that the summary reads; fewer columns load faster.
+    # Only the event layer's columns that the summary reads, scanned in place.
+    if con is None:
+        con = connect()
+        con.raw_sql("SET enable_progress_bar = false")  # keep stdout for --json
     frame = event_frame(events, dataset.timezone)
-    frame = frame[["person_id", "day", "event", "value"]]
-    table = con.create_table("clv_purchases", frame, overwrite=True)
-    days = con.create_table(
-        "clv_purchase_days", purchase_days_table(table), overwrite=True
+    days = purchase_days_table(
+        ibis.memtable(frame[["person_id", "day", "event", "value"]])
     )
     first, last = int(frame["day"].min()), int(frame["day"].max())
     cal_day = last if calibration_end is None else date_to_day(calibration_end)
@@ -255,24 +265,27 @@ def purchase_summary(
     _check_dates(cal_day, hold_day, first)
 
     unit = TIME_UNITS[time_unit]
-    customers = summary_table(days, cal_day, unit, hold_day).order_by("person_id")
-    customers = customers.to_pandas()
-    by_day = repeat_by_day_table(days, cal_day, hold_day or cal_day).to_pandas()
-    n_days = int(days.count().to_pandas())
+    customers = con.execute(summary_table(days, cal_day, unit, hold_day))
+    n_orders, n_days = customers["orders"].sum(), customers["purchase_days"].sum()
+    if hold_day is not None:
+        n_orders += customers["holdout_orders"].sum()
+        n_days += customers["holdout_frequency"].sum()
     counts.update(
         orders=len(events),
-        purchase_days=n_days,
-        same_day_orders_merged=len(events) - n_days,
+        purchase_days=int(n_days),
+        same_day_orders_merged=int(n_orders - n_days),
         orders_after_calibration=len(events) - int(customers["orders"].sum()),
     )
     log.info("purchase summary: %d customers, counts %s", len(customers), counts)
     return PurchaseSummary(
         customers=customers,
-        repeat_by_day=by_day,
         time_unit=time_unit,
         calibration_end=day_to_date(cal_day).date(),
         holdout_end=None if hold_day is None else day_to_date(hold_day).date(),
         counts=counts,
+        repeat_source=lambda: con.execute(
+            repeat_by_day_table(days, cal_day, hold_day or cal_day)
+        ),
     )
 
 

@@ -33,6 +33,10 @@ from pipeline.clv_optim import (
     minimise,
 )
 
+WARM_START_ROWS = 20_000
+"""Above this many distinct rows, a random subset of this size is fitted first to
+start the full fit near its optimum (see :func:`pipeline.clv_optim.minimise`)."""
+
 __all__ = ["PENALIZER_LADDER", "Fit", "compress", "compressed", "dot"]
 
 BGNBD_PARAMS = ("r", "alpha", "a", "b")
@@ -230,8 +234,12 @@ def fit_bgnbd(
     (x, t_x, T), w = compressed(weights, x, t_x, T)
     scale = 1.0 / T.max() if T.max() > 0 else 1.0
     data = (x, t_x * scale, T * scale)
+    sample = None
+    if len(x) > WARM_START_ROWS:
+        rows = np.random.default_rng(0).choice(len(x), WARM_START_ROWS, replace=False)
+        sample = (bgnbd_totals(*(c[rows] for c in data), w[rows]), w[rows].sum())
     fit, log_params, objective = minimise(
-        bgnbd_totals(*data, w), w.sum(), BGNBD_PARAMS, ladder
+        bgnbd_totals(*data, w), w.sum(), BGNBD_PARAMS, ladder, sample=sample
     )
     if log_params is None:
         return fit
@@ -393,8 +401,12 @@ def fit_gamma_gamma(
     if np.any(x < 1) or np.any(m <= 0):
         raise ValueError("Gamma-Gamma needs x >= 1 and positive mean spend m")
     shift = [0.0, 0.0, np.log(dot(w, m) / w.sum())]
+    sample = None
+    if len(x) > WARM_START_ROWS:
+        rows = np.random.default_rng(0).choice(len(x), WARM_START_ROWS, replace=False)
+        sample = (gg_totals(x[rows], m[rows], w[rows]), w[rows].sum())
     fit, log_params, objective = minimise(
-        gg_totals(x, m, w), w.sum(), GG_PARAMS, ladder, shift
+        gg_totals(x, m, w), w.sum(), GG_PARAMS, ladder, shift, sample
     )
     if log_params is None:
         return fit

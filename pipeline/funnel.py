@@ -42,6 +42,14 @@ def _rank(leads: pd.DataFrame) -> np.ndarray:
     return leads["stage"].astype(str).map(order).to_numpy(int)
 
 
+def buyers(leads: pd.DataFrame) -> pd.Series:
+    """Identified leads with at least one purchase up to the leads' day.
+
+    With the default customer rule (one order) these are the customers.
+    """
+    return leads["identified"].astype(bool) & (leads["orders"] >= 1)
+
+
 def reached_stages(leads: pd.DataFrame) -> pd.DataFrame:
     """Whether each lead has reached each stage or a later one, as of the leads' day.
 
@@ -121,8 +129,8 @@ def stage_win_rates(leads: pd.DataFrame) -> pd.DataFrame:
     """Each open stage's empirical win rate and the pipeline value it holds.
 
     The win rate of a stage is the share of the leads that ever entered it
-    (captured: every identified lead) who are customers now. The value a stage
-    holds is its current leads × its win rate × the average first order.
+    (captured: every identified lead) who have bought (:func:`buyers`). The value
+    a stage holds is its current leads × its win rate × the average first order.
 
     Returns
     -------
@@ -130,8 +138,8 @@ def stage_win_rates(leads: pd.DataFrame) -> pd.DataFrame:
         ``stage``, ``leads`` (now in the stage), ``entered``, ``won``, ``win_rate``
         and ``value``, one row per open stage.
     """
-    is_customer = leads["stage"].astype(str) == "customer"
-    average = leads.loc[is_customer, "first_order_value"].mean()
+    bought = buyers(leads)
+    average = leads.loc[bought, "first_order_value"].mean()
     current = leads["stage"].astype(str).value_counts()
     rows = []
     for stage in OPEN_STAGES:
@@ -139,7 +147,7 @@ def stage_win_rates(leads: pd.DataFrame) -> pd.DataFrame:
             entered = leads["identified"].astype(bool)
         else:
             entered = leads[ENTRY_COLUMNS[stage]].notna()
-        won = int((entered & is_customer).sum())
+        won = int((entered & bought).sum())
         rate = won / int(entered.sum()) if entered.any() else np.nan
         now = int(current.get(stage, 0))
         rows.append(
@@ -172,7 +180,8 @@ def velocity_table(
     -------
     pandas.DataFrame
         ``metric``, ``value``, ``unit`` and ``how`` for: identified leads,
-        customers, win rate (identified leads that are customers), open leads
+        customers (identified leads that bought), win rate (customers ÷ identified
+        leads), open leads
         (identified, not customers), median days from capture to first order (over
         customers with both dates), captured-to-customer conversion, average first
         order, pipeline velocity (open leads × win rate × average first order ÷
@@ -181,13 +190,14 @@ def velocity_table(
     """
     stage = leads["stage"].astype(str)
     identified = int(leads["identified"].astype(bool).sum())
-    customers = int((stage == "customer").sum())
+    bought = buyers(leads)
+    customers = int(bought.sum())
     open_leads = int(stage.isin(OPEN_STAGES).sum())
     win_rate = customers / identified if identified else np.nan
     days = days_to_convert(leads)
     median_days = float(days.median()) if len(days) else np.nan
     mixed = len(set(currencies)) > 1
-    first_orders = leads.loc[stage == "customer", "first_order_value"]
+    first_orders = leads.loc[bought, "first_order_value"]
     average = np.nan if mixed else first_orders.mean()
     velocity = (
         open_leads * win_rate * average / median_days

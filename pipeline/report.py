@@ -257,7 +257,9 @@ def attribution_section(dataset: Dataset) -> Section:
         result = attribute(journeys.paths)
     except ValueError as exc:
         return Section("Attribution", missing=str(exc))
-    if result.conversions.empty or result.total_conversions == 0:
+    coverage = journeys.coverage
+    no_touch = not np.isfinite(coverage) or coverage == 0
+    if result.conversions.empty or result.total_conversions == 0 or no_touch:
         return Section(
             "Attribution",
             missing="no conversions with touches: upload GA4 sessions, Klaviyo "

@@ -91,6 +91,9 @@ class LeadScoreModel:
         ``bin, leads, predicted, observed, observed_low, observed_high``.
     n_train, n_test, positives_train, positives_test
         Rows and purchases in each period.
+    outcome_end
+        The last day whose purchases are known (the view's date, or the last
+        purchase in the data when the order data ends earlier).
     penalised_
         Whether a feature separated buyers completely, so that a ridge fit (weak
         normal prior, Laplace intervals) replaced maximum likelihood.
@@ -112,6 +115,7 @@ class LeadScoreModel:
     uses_stage_: bool = False
     params_: np.ndarray = field(default_factory=lambda: np.zeros(0))
     penalised_: bool = False
+    outcome_end: dt.date | None = None
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:
         """P(purchase within the horizon) for rows of :func:`cutoff_features`."""
@@ -339,7 +343,7 @@ def _check_classes(y: np.ndarray, when: str) -> None:
     positives, negatives = int(y.sum()), int(len(y) - y.sum())
     if len(y) < MIN_ROWS or positives < MIN_CLASS or negatives < MIN_CLASS:
         raise ScoringUnavailable(
-            f"too few leads to fit a lead score at the {when} cut-off: {len(y)} open "
+            f"Too few leads to fit a lead score at the {when} cut-off: {len(y)} open "
             f"leads, {positives} of whom bought within the horizon (need at least "
             f"{MIN_ROWS} leads and {MIN_CLASS} buyers and non-buyers). Upload "
             "signups and engagement (Klaviyo profiles and events, GA4) covering a "
@@ -443,7 +447,10 @@ def fit_lead_score(
     dataset
         The loaded data.
     as_of
-        The last day whose outcomes are known.
+        The view's date. Outcomes are known only up to the last purchase in the
+        data: when the order data ends before ``as_of`` (checkouts or events
+        running past it), the periods end with the last purchase day instead, and
+        :attr:`LeadScoreModel.outcome_end` says so.
     stages_at
         ``person_id, stage`` as of a date, e.g.
         ``lambda day: engine.leads(rules, day)``; without it the stage is no feature.
@@ -455,7 +462,12 @@ def fit_lead_score(
     ScoringUnavailable
         When a period has too few leads or buyers; the message says what to upload.
     """
-    test_cutoff = pd.Timestamp(as_of).date() - dt.timedelta(days=horizon_days)
+    outcome_end = pd.Timestamp(as_of).date()
+    bought = _purchase_days(dataset)
+    if len(bought):
+        last = eventlayer.day_to_date(int(bought["day"].max())).date()
+        outcome_end = min(outcome_end, last)
+    test_cutoff = outcome_end - dt.timedelta(days=horizon_days)
     train_cutoff = test_cutoff - dt.timedelta(days=horizon_days)
     events = _Events(dataset)
 
@@ -491,6 +503,7 @@ def fit_lead_score(
         uses_stage_=uses_stage,
         params_=params,
         penalised_=penalised,
+        outcome_end=outcome_end,
     )
     if len(test):
         predicted = model.predict(test)

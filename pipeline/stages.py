@@ -11,15 +11,18 @@ their events age out of the window. Customer means at least
 
 A lead *entered* a stage at the first moment one of its rules held, judged the same
 way at that moment. For "at least *n* events within *d* days" that is the time of the
-*n*-th matching event whose (*n* − 1)-th predecessor lies in the *d* days ending on
-its day: a lag of *n* − 1 events over the person's events ordered by integer
-microseconds. This is exact and compiles to BigQuery and Spark SQL (see
-:func:`rule_expr`), unlike an interval range window.
+first matching event whose (*n* − 1)-th predecessor lies in the *d* days ending on
+its day: a lag of *n* − 1 events over the person's matching events ordered by integer
+microseconds, written as an equi-join on the events' positions (``ROW_NUMBER``). This
+is exact and compiles to BigQuery and Spark SQL (see :func:`rule_expr`), unlike an
+interval range window. Captured entry is ``people.first_seen``, else the person's
+first event; a capture with neither stays undated (NaT).
 
-The event-scale work (rule windows, entry times, order ranks) is ibis expressions over
-the event layer's table; numpy only combines the per-person results into one row per
-lead. Results per rule are cached by (rule, as of), so a slider move recomputes only
-the rule it changed.
+The event-scale work (numbered events per rule, windows, entry times, order ranks) is
+ibis expressions over the event layer's table; numpy only combines the per-person
+results into one row per lead. Each rule's numbered events are kept as a table once
+computed (they do not depend on the settings), and results are cached per (rule,
+settings, as of), so a slider move runs one small join for the rule it changed.
 """
 
 from __future__ import annotations
@@ -148,7 +151,7 @@ def _cart_family_expr(events: ibis.Table) -> ibis.Table:
     # Running order counts; at equal times orders sort first for "upto", last for
     # "before".
     upto = ibis.cumulative_window(
-        group_by=stream.pid, order_by=[stream.ts_us, stream.is_order]
+        group_by=stream.pid, order_by=[stream.ts_us, stream.is_order.desc()]
     )
     before = ibis.cumulative_window(
         group_by=stream.pid, order_by=[stream.ts_us, stream.is_order]
@@ -383,7 +386,8 @@ class StageEngine:
         has_person = raw["person_id"].notna()
         if not has_person.all():
             log.info("%d events without a person left out", int((~has_person).sum()))
-        frame = eventlayer.event_frame(raw[has_person], self.timezone)
+            raw = raw[has_person]
+        frame = eventlayer.event_frame(raw, self.timezone)
 
         # People: the dataset's people first, then persons known only from events.
         people = self._people_table(dataset.people, frame["person_id"])
@@ -420,9 +424,10 @@ class StageEngine:
             .agg(has_contact=("has_contact", "any"), first_seen=("first_seen", "min"))
             .reset_index()
         )
-        extra = pd.Index(event_ids.dropna().unique()).difference(
-            pd.Index(known["person_id"])
-        )
+        seen = pc.unique(pa.array(event_ids, type=pa.string()).drop_null())
+        known_ids = pa.array(known["person_id"], type=pa.string())
+        extra = pc.filter(seen, pc.invert(pc.is_in(seen, value_set=known_ids)))
+        extra = extra.to_numpy(zero_copy_only=False)
         others = pd.DataFrame(
             {
                 "person_id": pd.Series(extra, dtype="string"),

@@ -183,3 +183,24 @@ def test_analysis_of_paths_leaves_out_time_models(frame):
     alpha = out["intervals"]["markov"]["alpha"]["conversions"]
     assert alpha[0] <= out["models"]["markov"]["alpha"] <= alpha[1]
     assert out["coverage"] == 1.0
+
+
+def test_reader_rejects_bad_counts_naming_row_and_column():
+    """Test that a non-numeric or negative count is rejected with its row and column."""
+    text = (
+        "path;total_conversions;total_conversion_value;total_null\n"
+        "a > b;1;2.5;3\n"
+        "b;x;1;1\n"
+        ";0;0;4\n"
+        "c;-2;0;1\n"
+    )
+    source = SourceFile("bad.csv", text.encode(), text, "utf-8", ".csv")
+    report = read(source, ReadContext()).report
+    report.check()
+    assert (report.rows_read, report.rows_loaded) == (4, 1)
+    assert (report.rows_rejected, report.rows_excluded) == (2, 1)
+    assert [(p.row, p.column) for p in report.problems] == [
+        (3, "total_conversions"),
+        (5, "total_conversions"),
+    ]
+    assert report.meta["paths"]["path"].tolist() == ["a > b"]

@@ -242,3 +242,20 @@ def test_channel_only_on_non_converting_journeys_gets_zero(rows):
     for model in MODEL_NAMES:
         assert result.conversions.loc["Ghost", model] == pytest.approx(0.0, abs=1e-12)
         assert result.revenue.loc["Ghost", model] == pytest.approx(0.0, abs=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(journeys)
+def test_shapley_equals_zhao_closed_form(rows):
+    """Test the coalition computation against Zhao et al. (2018): phi_i = sum R(T)/|T|.
+
+    R(T) is the conversions of journeys whose channel set is exactly T.
+    """
+    paths = _paths(rows)
+    conv, _, names = shapley_credit(paths)
+    expected = dict.fromkeys(names, 0.0)
+    for row in rows:
+        channels = set(row[0])
+        for channel in channels:
+            expected[channel] += row[1] / len(channels)
+    assert conv.tolist() == pytest.approx([expected[n] for n in names], abs=1e-9)

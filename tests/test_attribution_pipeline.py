@@ -158,3 +158,15 @@ def test_cli_exits_2_when_nothing_usable(tmp_path, capsys):
     junk.write_text("hello\nworld\n")
     assert main(["attribution", str(junk), "--json"]) == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_pipeline_tables_reuse_one_build(data):
+    """Test that the all-in-one call gives the same tables as the separate ones."""
+    tables = pv.pipeline_tables(*data, model="linear")
+    pd.testing.assert_frame_equal(
+        tables["transitions"], pv.transition_credit(*data, model="linear")
+    )
+    pd.testing.assert_frame_equal(
+        tables["weighted"], pv.transition_credit(*data, model="linear", weighted=True)
+    )
+    assert tables["spend"].loc["Paid Social", "cost_per_captured"] == 50.0

@@ -228,3 +228,15 @@ def test_coverage_warnings_name_the_gap_and_missing_data():
     assert not any(n.startswith("No orders") for n in notes)
     empty = coverage_warnings(Dataset())
     assert [n.split(" ")[1] for n in empty] == ["engagement", "carts,", "orders"]
+
+
+def test_win_rate_counts_buyers_when_customers_need_two_orders(ten_leads):
+    """Test that a one-order lead under a two-order customer rule still "bought"."""
+    leads = ten_leads.copy()
+    one_order = leads["person_id"] == "k1"
+    leads.loc[one_order, "stage"] = "captured"
+    leads.loc[one_order, "customer_kind"] = None
+    table = velocity_table(leads).set_index("metric")["value"]
+    assert table["customers"] == 3
+    assert table["win rate"] == pytest.approx(3 / 8)
+    assert table["open leads"] == 6

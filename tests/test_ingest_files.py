@@ -63,7 +63,8 @@ def test_zip_members_become_files_and_one_order_id_is_one_order():
     assert names == ["two_files.zip/events_a.csv", "two_files.zip/more/events_b.tsv"]
     assert len(data.orders) == 1
     second = data.reports[1]
-    assert (second.rows_loaded, second.rows_duplicate) == (3, 1)
+    # the same four events again: every row is a duplicate of the first file's
+    assert (second.rows_loaded, second.rows_duplicate) == (0, 4)
     assert (data.events["event"] == "order").sum() == 1
 
 
@@ -288,3 +289,14 @@ def test_platform_id_seen_with_an_email_links_across_files():
     ann = data.people.set_index("person_id").loc["ann@example.com"]
     assert ann["first_seen"] == pd.Timestamp("2024-03-01 10:00Z")
     assert bool(ann["consent_email"]) is True
+
+
+def test_same_file_uploaded_twice_counts_once():
+    """Test a repeated upload: its orders and rows are all duplicates of the first."""
+    data = (DATA / "events_basic.csv").read_bytes()
+    both = load_files([("e.csv", data), ("e.csv", data)])
+    assert [r.file for r in both.reports] == ["e.csv", "e (2).csv"]
+    assert len(both.orders) == 1
+    assert (both.events["event"] == "order").sum() == 1
+    assert len(both.events) == 4
+    assert (both.reports[1].rows_loaded, both.reports[1].rows_duplicate) == (0, 4)

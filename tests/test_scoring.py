@@ -250,7 +250,7 @@ def test_complete_separation_falls_back_to_a_ridge_fit():
                 events.append({"person_id": pid, "event": "add_to_cart",
                                "ts": _ts(cohort_cut - dt.timedelta(days=1), 12)})
                 orders.append({"order_id": f"{prefix}o{i}", "person_id": pid,
-                               "ts": _ts(cohort_cut + dt.timedelta(days=3), 12),
+                               "ts": _ts(cohort_cut + dt.timedelta(days=30), 12),
                                "total": 40.0, "net_value": 40.0, "status": "purchase",
                                "is_purchase": True})
     model = scoring.fit_lead_score(make_dataset(people, events, orders), AS_OF)
@@ -260,3 +260,17 @@ def test_complete_separation_falls_back_to_a_ridge_fit():
     assert coefs["coef"].abs().max() < 15
     assert coefs.loc["log1p_carts", "ci_low"] > 0
     assert model.auc_ == pytest.approx(1.0)
+
+
+def test_periods_end_with_the_order_data(synthetic, model):
+    """Test that a view date past the last order moves the periods back to it.
+
+    Purchases after the last order in the data cannot be known (checkouts may run
+    later), so an ``as_of`` 60 days later gives the same cut-offs and the same fit.
+    """
+    later = scoring.fit_lead_score(
+        synthetic, AS_OF + dt.timedelta(days=60), horizon_days=HORIZON
+    )
+    assert later.outcome_end == AS_OF == model.outcome_end
+    assert later.train_cutoff == TRAIN_CUTOFF
+    pd.testing.assert_frame_equal(later.coefficients_, model.coefficients_)

@@ -74,7 +74,7 @@ class Analysis:
         Klaviyo's claim was replayed.
         """
         out = {
-            "conversions": self.attribution.total_conversions,
+            "conversions": _count(self.attribution.total_conversions),
             "revenue": self.attribution.total_revenue,
             "coverage": self.coverage,
             "models": _columns(self.attribution.conversions),
@@ -88,6 +88,11 @@ class Analysis:
                     self.intervals.extras["overstatement"]
                 )
         return json_safe(out)
+
+
+def _count(value: float) -> int | float:
+    """A whole number of conversions as an int (fractions stay floats)."""
+    return int(value) if float(value).is_integer() else value
 
 
 def _columns(table: pd.DataFrame) -> dict:

@@ -252,6 +252,7 @@ def build_journeys(
     settings = settings or JourneySettings()
     if conversions is None:
         conversions = conversions_frame(dataset, settings.first_purchase_only)
+    own = con is None
     con = con or connect()
     events = con.create_table(
         "attribution_events",
@@ -269,6 +270,8 @@ def build_journeys(
         overwrite=True,
     )
     rows = con.to_pandas(journey_expr(events, conv_table, settings))
+    if own:
+        con.disconnect()
     rows = rows.sort_values(["journey", "ts_us", "event"], kind="stable")
     log.info("journeys: %d touches for %d conversions", len(rows), len(conversions))
     return Journeys(

@@ -78,8 +78,9 @@ class PathSet:
     def n_paths(self) -> int:
         return len(self.offsets) - 1
 
-    @property
+    @cached_property
     def lengths(self) -> np.ndarray:
+        """Touches per journey (computed once)."""
         return np.diff(self.offsets)
 
     @cached_property
@@ -95,11 +96,6 @@ class PathSet:
     @property
     def has_times(self) -> bool:
         return self.touch_age_days is not None
-
-    def unattributed(self, conversions: np.ndarray, value: np.ndarray) -> tuple:
-        """Conversions and revenue of journeys with no touch."""
-        empty = self.lengths == 0
-        return float(conversions[empty].sum()), float(value[empty].sum())
 
 
 def path_set_from_lists(

@@ -248,14 +248,17 @@ def outbound_effectiveness(
     journey_settings: JourneySettings | None = None,
     settings: ModelSettings | None = None,
     purchases: Journeys | None = None,
+    moves: Journeys | None = None,
 ) -> pd.DataFrame:
     """Per email/SMS campaign or flow: leads it moved to a later stage, and orders.
 
     Columns: ``campaign, channel, leads_advanced`` (distinct leads with the campaign
     among the touches before an advance), ``advances_credited`` (by ``model``), one
     column per transition, ``orders_credited`` and ``revenue_credited``.
+    ``purchases`` (purchase journeys) and ``moves`` (from
+    :func:`transition_journeys`) are reused when given.
     """
-    moves = transition_journeys(dataset, leads, journey_settings)
+    moves = moves or transition_journeys(dataset, leads, journey_settings)
     conv, _ = touch_credit(moves.paths, model, settings)
     touches = _touch_frame(moves, conv)
     touches = touches[
@@ -348,3 +351,28 @@ def spend_metrics(
     out["clv"] = clv
     out["clv_to_cac"] = out["clv"] / out["cac"]
     return out
+
+
+def pipeline_tables(
+    dataset: Dataset,
+    leads: pd.DataFrame,
+    model: str = "linear",
+    journey_settings: JourneySettings | None = None,
+    settings: ModelSettings | None = None,
+    purchases: Journeys | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Every pipeline view at once, building the transition journeys only once.
+
+    Returns ``{"transitions", "weighted", "outbound", "spend"}`` (see
+    :func:`transition_credit`, :func:`outbound_effectiveness`, :func:`spend_metrics`;
+    ``spend`` is empty without ad spend).
+    """
+    moves = transition_journeys(dataset, leads, journey_settings, weighted=True)
+    args = (dataset, leads, model, journey_settings, settings)
+    counts = transition_credit(*args, journeys=moves)
+    return {
+        "transitions": counts,
+        "weighted": transition_credit(*args, weighted=True, journeys=moves),
+        "outbound": outbound_effectiveness(*args, purchases=purchases, moves=moves),
+        "spend": spend_metrics(*args, credit=counts),
+    }

@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         "timezone": dataset.timezone,
     }
     if args.out:
-        table.to_csv(Path(args.out), index=False)
+        table.sort_values("person_id").to_csv(Path(args.out), index=False)
         log.info("wrote %d customers to %s", len(table), args.out)
 
     if args.json:

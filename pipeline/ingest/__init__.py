@@ -171,7 +171,7 @@ def load_files(
     """
     context = ReadContext(timezone=timezone, mapping=mapping, dayfirst=dayfirst)
     results: list[ReadResult] = []
-    for name, data in files:
+    for name, data in _unique_names(files):
         try:
             sources = unpack(name, data, max_bytes=MAX_BYTES)
         except InputError as exc:
@@ -185,6 +185,8 @@ def load_files(
             continue
         for source in sources:
             results.append(read_source(source, context))
+            source._cache.clear()
+        del sources
 
     used = [r for r in results if _used(r)]
     if not used:
@@ -195,6 +197,19 @@ def load_files(
             "no file could be used" + (f" ({problems})" if problems else "")
         )
     return merge(results, timezone=timezone)
+
+
+def _unique_names(files: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """Uploads with repeated names told apart (``orders.csv``, ``orders (2).csv``)."""
+    seen: dict[str, int] = {}
+    out = []
+    for name, data in files:
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:
+            stem, dot, ext = name.rpartition(".")
+            name = f"{stem} ({seen[name]}).{ext}" if dot else f"{name} ({seen[name]})"
+        out.append((name, data))
+    return out
 
 
 def _used(result: ReadResult) -> bool:

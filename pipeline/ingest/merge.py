@@ -70,6 +70,8 @@ UNEVEN_OFFSETS: dict[int, str] = {
 """Offsets that are not whole hours, which ``Etc/GMT±N`` zones cannot express."""
 
 INTENT_EVENTS = ("checkout_started", "add_to_cart")
+ONE_ROW_ONE_EVENT = frozenset({"events_csv", "mapped"})
+"""Kinds whose every loaded row is one event, so a repeated event is a repeated row."""
 ORDER_SOURCE_RANK: dict[str, int] = {"shopify_orders": 0}
 """Whose copy of an order is kept when several files hold it (lowest first); the
 store's own order export knows refunds and cancellations that event feeds do not."""
@@ -130,6 +132,7 @@ def merge(results: list[ReadResult], timezone: str | None = None) -> Dataset:
     events = _concat([r.events for r in results], EVENT_COLUMNS)
     if duplicates and len(events):
         events = _without_duplicate_orders(events, duplicates)
+    events = _without_repeated_events(events, reports)
 
     people = _concat([r.people for r in results], PEOPLE_COLUMNS, extra=("alias",))
     links = _links(people)
@@ -178,6 +181,33 @@ def _without_duplicate_orders(
     drop = np.zeros(len(events), dtype=bool)
     drop[np.flatnonzero(is_order)[keys.isin(wanted).to_numpy(dtype=bool)]] = True
     return events[~drop]
+
+
+def _without_repeated_events(
+    events: pd.DataFrame, reports: list[FileReport]
+) -> pd.DataFrame:
+    """Events of one-row-one-event files that an earlier file already holds.
+
+    Overlapping exports (two event exports covering the same week) repeat events
+    exactly; such a repeat counts as a duplicate row of its own file. Repeats
+    inside one file are left to its reader.
+    """
+    row_files = {r.file for r in reports if r.kind in ONE_ROW_ONE_EVENT}
+    files = events["source_file"].astype("string")
+    if events.empty or files.nunique() < 2 or not files.isin(row_files).any():
+        return events
+    key = [c for c in EVENT_COLUMNS if c != "source_file"]
+    anywhere = events.duplicated(subset=key, keep="first")
+    within = events.duplicated(subset=[*key, "source_file"], keep="first")
+    repeat = (anywhere & ~within & files.isin(row_files)).to_numpy(dtype=bool)
+    if not repeat.any():
+        return events
+    counts = files[repeat].value_counts()
+    for report in reports:
+        n = int(counts.get(report.file, 0))
+        report.rows_loaded -= n
+        report.rows_duplicate += n
+    return events[~repeat]
 
 
 def _sources_by_file(results: list[ReadResult], links: dict[str, str]) -> pd.DataFrame:

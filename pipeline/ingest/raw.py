@@ -469,7 +469,7 @@ def read_table(
     """
     key = f"table:{delimiter}:{header}:{skip_lines}:{nrows}"
     if key in source._cache:
-        return source._cache[key].copy()
+        return source._cache[key].copy(deep=False)
     if source.extension == ".parquet" or source.text is None:
         frame = _flatten(read_arrow(source).to_pandas(), source.name)
     elif source.extension in (".json", ".ndjson", ".jsonl") or _is_json(source.text):
@@ -479,17 +479,17 @@ def read_table(
     if nrows is not None:
         frame = frame.iloc[:nrows]
     source._cache[key] = frame
-    return frame.copy()
+    return frame.copy(deep=False)
 
 
 def peek(source: SourceFile, rows: int = 200) -> pd.DataFrame:
     """The first rows of :func:`read_table`, cheaply (for detection); empty if none."""
     key = f"peek:{rows}"
     if key in source._cache:
-        return source._cache[key].copy()
+        return source._cache[key].copy(deep=False)
     frame = _peek(source, rows)
     source._cache[key] = frame
-    return frame.copy()
+    return frame.copy(deep=False)
 
 
 def _peek(source: SourceFile, rows: int) -> pd.DataFrame:

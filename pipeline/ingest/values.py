@@ -352,8 +352,10 @@ def parse_timestamps(
         todo &= out.isna()
 
     # a/b/yyyy, a.b.yyyy and yyyy/m/d with optional time
+    order = dayfirst
     if todo.any():
-        order = dayfirst if dayfirst is not None else infer_dayfirst(text[todo])
+        if order is None:
+            order = infer_dayfirst(text[todo])
         numeric = _parse_numeric_dates(text[todo], bool(order), assume_tz)
         found = numeric.notna()
         out[found[found].index] = numeric[found]
@@ -361,7 +363,7 @@ def parse_timestamps(
 
     # Anything else, one distinct value at a time
     if todo.any():
-        out[todo] = _parse_with_dateutil(text[todo], bool(dayfirst), assume_tz)
+        out[todo] = _parse_with_dateutil(text[todo], bool(order), assume_tz)
 
     bad = present & out.isna()
     return out.astype(TS), bad

@@ -169,7 +169,8 @@ def check_report_offline(browser, path: Path) -> int:
 def test_sample_brand_opens(page, app_url):
     """Test that the app opens on the demo brand with every page listed."""
     open_app(page, app_url)
-    assert "demo brand" in page.locator('[data-testid="stSidebar"]').inner_text()
+    sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+    assert "Showing the demo brand" in sidebar
     nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
     for title, _ in PAGES:
         assert title in nav
@@ -208,7 +209,9 @@ def test_real_apparel_every_page_screenshots_and_downloads(browser, page, app_ur
     """Test the real apparel exports on every page; save screenshots; download all."""
     open_app(page, app_url)
     upload_apparel(page)
-    assert "demo brand" not in page.locator('[data-testid="stSidebar"]').inner_text()
+    sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+    assert "Showing the demo brand" not in sidebar
+    assert "Using 3 uploaded file(s)" in sidebar
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for title, name in PAGES:
         go_to(page, title)
