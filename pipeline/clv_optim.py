@@ -156,7 +156,7 @@ def _bfgs(objective, start, hess_inv=None):
         warnings.simplefilter("ignore", RuntimeWarning)
         return minimize(
             objective, start, jac=True, method="BFGS",
-            options={"gtol": 1e-7, "maxiter": 2000, "hess_inv0": hess_inv},
+            options={"gtol": 1e-8, "maxiter": 2000, "hess_inv0": hess_inv},
         )
 
 
