@@ -28,6 +28,7 @@ SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
 VIEW_KEY = "_lens_view"
 PRESET_APPLIED_KEY = "_lens_preset_applied"
 FILES_KEY = "_lens_files"
+DATA_KEY = "_lens_data_key"
 SAMPLE_SUFFIXES = {
     ".csv", ".gz", ".zip", ".json", ".ndjson", ".parquet", ".xlsx", ".tsv"
 }
@@ -224,6 +225,12 @@ def sidebar() -> None:
     key = content_key(files)
     engine = session_engine(dataset, key)
 
+    # New data: the "as of" date starts again at the new data's last day. (A URL's
+    # date still wins on a session's first run, which has no earlier data.)
+    previous = st.session_state.get(DATA_KEY)
+    if previous is not None and previous != key:
+        st.session_state["as_of"] = engine.default_as_of
+    st.session_state[DATA_KEY] = key
     as_of = st.sidebar.date_input(
         "As of", value=engine.default_as_of, key="as_of", bind="query-params",
         help="Stages are evaluated at the end of this day (store time zone).",

@@ -181,12 +181,28 @@ st.caption(
     f"Top {fmt_int(len(high_value))}, worth "
     f"{fmt_money(high_value['expected_value'].sum(), currency)} in expectation."
 )
-st.dataframe(
-    high_value[["person_id", "email", "phone", "p_win", "predicted_clv",
-                "expected_value", "consent_email", "consent_sms"]],
-    hide_index=True,
-    key="high_value_table",
-)
+if high_value.empty:
+    st.info(
+        "No lead is in purchase intent on this date. Carts, checkouts, repeated "
+        "product views and sizing-page views put leads there: upload Shopify "
+        "abandoned checkouts or Klaviyo and GA4 events."
+    )
+else:
+    st.dataframe(
+        high_value[["email", "phone", "p_win", "predicted_clv", "expected_value",
+                    "consent_email", "consent_sms", "person_id"]],
+        hide_index=True,
+        column_config={
+            "p_win": st.column_config.NumberColumn("P(win)", format="percent"),
+            "predicted_clv": st.column_config.NumberColumn(
+                f"Predicted CLV ({currency})", format="%.2f"
+            ),
+            "expected_value": st.column_config.NumberColumn(
+                f"Expected value ({currency})", format="%.2f"
+            ),
+        },
+        key="high_value_table",
+    )
 
 # The lead-score model.
 st.subheader("How the lead score is made")

@@ -527,7 +527,8 @@ def score_leads(
 
     ``stages`` is the stage engine's leads at ``as_of`` (needed when the model uses
     the stage). ``lead_score`` is the percentile of ``p_win`` among the scored
-    leads, 1 to 100 (ties share the higher score).
+    leads, 1 to 100 (tied leads share their average rank, so a model that cannot
+    tell leads apart gives every one of them 50 or so, not 100).
     """
     features = cutoff_features(
         dataset,
@@ -536,7 +537,7 @@ def score_leads(
         stages=stages if model.uses_stage_ else None,
     )
     p_win = model.predict(features) if len(features) else np.zeros(0)
-    percentile = pd.Series(p_win).rank(method="max", pct=True).to_numpy()
+    percentile = pd.Series(p_win).rank(method="average", pct=True).to_numpy()
     return pd.DataFrame(
         {
             "person_id": features["person_id"].to_numpy(),

@@ -80,6 +80,17 @@ def _scalar_or_series(parse):
 # --------------------------------------------------------------------------- numbers
 
 
+def _arrow_cast(s: pd.Series, to: pa.DataType) -> pa.Array | None:
+    """The column cast by Arrow when every cell casts as written, else ``None``."""
+    try:
+        array = pa.array(s.array, type=pa.string(), from_pandas=True)
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
+        return pc.cast(array, to)
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+
+
 def decimal_comma(s: pd.Series) -> bool:
     """Whether the column writes numbers with a decimal comma (``1.234,50``).
 
@@ -145,17 +156,17 @@ def parse_numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
         values = s.astype("float64")
         return values, pd.Series(False, index=s.index)
 
-    text = _as_text(s)
-    present = text.notna()
-    try:
-        array = pa.array(text.array, type=pa.string(), from_pandas=True)
-        values = pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False)
+    # every cell a plain number or blank: Arrow parses the column in C
+    plain = _arrow_cast(s, pa.float64())
+    if plain is not None:
+        values = plain.to_numpy(zero_copy_only=False)
         return (
             pd.Series(values, index=s.index, dtype="float64"),
             pd.Series(False, index=s.index),
         )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        pass
+
+    text = _as_text(s)
+    present = text.notna()
     fast = pd.to_numeric(text, errors="coerce").astype("float64")
     slow = present & fast.isna()
     if not slow.any():
@@ -238,8 +249,9 @@ _YMD_SLASH_RE = (
 
 
 def _numeric_date_fields(text: pd.Series) -> pd.DataFrame:
-    """The day/month fields of ``a/b/yyyy`` cells (``NaN`` rows elsewhere)."""
-    return text.str.extract(_NUMERIC_DATE_RE)
+    """The day/month fields of ``a/b/yyyy`` cells (only the cells written so)."""
+    numeric = text.str.match(r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d", na=False)
+    return text[numeric.to_numpy(dtype=bool)].str.extract(_NUMERIC_DATE_RE)
 
 
 def infer_dayfirst(s: pd.Series) -> bool | None:
@@ -330,13 +342,13 @@ def parse_timestamps(
             values = _localize(values, assume_tz)
         return values.dt.tz_convert("UTC").astype(TS), pd.Series(False, index=index)
 
+    fast = _arrow_timestamps(s, assume_tz)
+    if fast is not None:
+        return fast, pd.Series(False, index=index)
     text = _as_text(s)
     present = text.notna()
     if not present.any():
         return out, pd.Series(False, index=index)
-    fast = _arrow_timestamps(text, assume_tz)
-    if fast is not None:
-        return fast, pd.Series(False, index=index)
     todo = present.copy()
 
     # ISO 8601, with or without an offset
@@ -374,16 +386,13 @@ def _arrow_timestamps(text: pd.Series, assume_tz: str) -> pd.Series | None:
 
     Returns ``None`` when any cell needs the general path.
     """
-    sample = text.dropna().iloc[:1]
-    if sample.empty or not sample.str.match(r"\d{4}-\d{2}-\d{2}").all():
+    first = text.first_valid_index()
+    if first is None or not re.match(r"\d{4}-\d{2}-\d{2}", str(text[first])):
         return None
-    array = pa.array(text.array, type=pa.string(), from_pandas=True)
-    try:
-        parsed = pc.cast(array, pa.timestamp("us", tz="UTC"))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        try:
-            naive = pc.cast(array, pa.timestamp("us"))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+    parsed = _arrow_cast(text, pa.timestamp("us", tz="UTC"))
+    if parsed is None:
+        naive = _arrow_cast(text, pa.timestamp("us"))
+        if naive is None:
             return None
         values = pd.Series(naive.to_numpy(zero_copy_only=False), index=text.index)
         return _localize(values.astype("datetime64[us]"), assume_tz).astype(TS)
