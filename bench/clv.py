@@ -9,8 +9,9 @@ both sides start from the same transactions table and do the same steps:
 - lifetimes: ``summary_data_from_transaction_data``, ``BetaGeoFitter``,
   ``GammaGammaFitter`` and ``customer_lifetime_value`` (12 months of 30 days).
 
-It prints each step's seconds, the ratio lifetimes / ours, and how far the two
-sides' parameters and total CLV differ. The target is a ratio of at least 3.
+It prints each step's seconds (the best of ``--repeat`` interleaved runs, since the
+machine may be shared), the ratio lifetimes / ours, and how far the two sides'
+parameters and total CLV differ. The target is a ratio of at least 3.
 """
 
 from __future__ import annotations
@@ -103,11 +104,19 @@ def peer(transactions: pd.DataFrame) -> tuple[dict, dict, float]:
     return times, params, float(clv.sum())
 
 
+def _best(best: dict[str, float], times: dict[str, float]) -> dict[str, float]:
+    """The smaller time per step of two runs."""
+    return {k: min(v, best.get(k, v)) for k, v in times.items()}
+
+
 def main() -> int:
     """Run the benchmark and print the ratio."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=20240101)
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="interleaved runs of each side; the best time per step "
+                        "is reported (default 3)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     warnings.filterwarnings("ignore")
@@ -121,10 +130,20 @@ def main() -> int:
         f"(drawn in {time.perf_counter() - start:.1f} s)"
     )
     connect()  # import the DuckDB backend once, outside the timings
-    print("ours:")
-    our_times, our_params, our_clv = ours(transactions)
-    print("lifetimes 0.11.3:")
-    peer_times, peer_params, peer_clv = peer(transactions)
+    our_times: dict[str, float] = {}
+    peer_times: dict[str, float] = {}
+    for run in range(1, args.repeat + 1):
+        print(f"run {run} of {args.repeat}, ours:")
+        times, our_params, our_clv = ours(transactions)
+        our_times = _best(our_times, times)
+        print(f"run {run} of {args.repeat}, lifetimes 0.11.3:")
+        times, peer_params, peer_clv = peer(transactions)
+        peer_times = _best(peer_times, times)
+    print(f"best of {args.repeat} interleaved runs per step (the machine is shared):")
+    for label, seconds in our_times.items():
+        print(f"  ours      {label:<28} {seconds:8.2f} s")
+    for label, seconds in peer_times.items():
+        print(f"  lifetimes {label:<28} {seconds:8.2f} s")
 
     peer_total = sum(peer_times.values())
     steps_total = sum(v for k, v in our_times.items() if k != "dataset")

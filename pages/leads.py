@@ -10,6 +10,8 @@ from pages.common import current_view
 from pipeline import exports, report, scoring
 from pipeline.formatting import fmt_int, fmt_money, fmt_number, fmt_pct
 
+INTERVAL_COLOR = "#8a9bb0"  # readable on the light and the dark theme
+
 st.title("Leads and exports")
 view = current_view()
 leads = view.leads
@@ -264,7 +266,7 @@ if len(calibration):
             alt.Tooltip("observed:Q", title="Observed", format=".1%"),
         ],
     )
-    bars = base.mark_rule().encode(
+    bars = base.mark_rule(color=INTERVAL_COLOR).encode(
         x="predicted:Q", y="observed_low:Q", y2="observed_high:Q"
     )
     st.altair_chart(
@@ -284,9 +286,9 @@ if coefs.empty:
     st.stop()
 chart = (
     alt.Chart(coefs, title="Coefficients (log-odds) with 95 % intervals")
-    .mark_rule()
+    .mark_rule(color=INTERVAL_COLOR, strokeWidth=2)
     .encode(
-        y=alt.Y("term:N", title=None, sort=None),
+        y=alt.Y("term:N", title=None, sort=None, axis=alt.Axis(labelLimit=280)),
         x=alt.X("ci_low:Q", title="Log-odds of a purchase"),
         x2="ci_high:Q",
     )

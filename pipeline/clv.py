@@ -15,7 +15,8 @@ Per customer, for a calibration ending at age ``T`` after the first purchase:
   in Fader, Hardie and Lee (2005b); 0 for one-time buyers;
 
 in days, or in weeks meaning days / 7 (never calendar weeks). The models are in
-:mod:`pipeline.clv_models`; holdout checks in :mod:`pipeline.clv_validation`.
+:mod:`pipeline.clv_models` (fitted by :mod:`pipeline.clv_optim`), customer value in
+:mod:`pipeline.clv_fit`, holdout checks in :mod:`pipeline.clv_validation`.
 """
 
 from __future__ import annotations

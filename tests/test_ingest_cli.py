@@ -95,3 +95,13 @@ def test_inspect_mapping_file_and_readable_table(capsys, tmp_path):
     assert (
         main(["inspect", str(DATA / "signups_custom.csv"), "--mapping", str(bad)]) == 2
     )
+
+
+def test_inspect_reports_a_missing_path_and_goes_on(capsys, tmp_path):
+    """Test a missing path is listed with its problem while the others load."""
+    missing = str(tmp_path / "nope.csv")
+    assert main(["inspect", missing, str(DATA / "events_basic.csv"), "--json"]) == 0
+    files = json.loads(capsys.readouterr().out)["files"]
+    assert files[0]["file"] == missing and files[0]["rows_read"] == 0
+    assert "cannot be read" in files[0]["problems"][0]["message"]
+    assert files[1]["rows_loaded"] == 4

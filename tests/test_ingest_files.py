@@ -174,8 +174,8 @@ def test_mapping_reads_any_table():
     assert mapping_candidates(source) == ["Subscriber", "Joined", "Where"]
 
 
-def test_xlsx_and_ndjson_and_parquet_tables(tmp_path):
-    """Test events as .xlsx, .ndjson and .parquet read like the CSV."""
+def test_xlsx_json_ndjson_and_parquet_alone_and_in_containers():
+    """Test events as .xlsx, .json, .ndjson and .parquet, plain, .gz and .zip."""
     import openpyxl
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -189,16 +189,29 @@ def test_xlsx_and_ndjson_and_parquet_tables(tmp_path):
     xlsx = io.BytesIO()
     book.save(xlsx)
     ndjson = frame.to_json(orient="records", lines=True).encode()
+    array = frame.to_json(orient="records").encode()
     parquet = io.BytesIO()
     pq.write_table(pa.Table.from_pandas(frame), parquet)
-    for name, data in (
+    plain = [
         ("e.xlsx", xlsx.getvalue()),
         ("e.ndjson", ndjson),
+        ("e.json", array),
         ("e.parquet", parquet.getvalue()),
-    ):
-        loaded = load_files([(name, data)])
-        assert loaded.reports[0].kind == "events_csv", name
-        assert loaded.reports[0].rows_loaded == 4, name
+    ]
+    for name, data in plain:
+        zipped = io.BytesIO()
+        with zipfile.ZipFile(zipped, "w") as z:
+            z.writestr(name, data)
+        for upload in (
+            (name, data),
+            (name + ".gz", gzip.compress(data)),
+            ("e.zip", zipped.getvalue()),
+        ):
+            loaded = load_files([upload])
+            report = loaded.reports[0]
+            assert report.kind == "events_csv", upload[0]
+            assert report.rows_loaded == 4, upload[0]
+            assert loaded.orders["net_value"].tolist() == [120.5], upload[0]
 
 
 @pytest.mark.parametrize(
@@ -273,15 +286,15 @@ def test_shopify_copy_of_an_order_wins_over_an_event_feed(real_dir):
 def test_platform_id_seen_with_an_email_links_across_files():
     """Test shopify:123 in an events file joins the customer with that id's email."""
     customers = (
-        "Customer ID,First Name,Email,Accepts Email Marketing,Phone,Total Spent,"
-        "Total Orders\n123,Ann,Ann@Example.com,yes,,0.00,0\n"
-        "456,Bob,,no,'+1 415 555 2671,0.00,0\n"
-    ).encode()
+        b"Customer ID,First Name,Email,Accepts Email Marketing,Phone,Total Spent,"
+        b"Total Orders\n123,Ann,Ann@Example.com,yes,,0.00,0\n"
+        b"456,Bob,,no,'+1 415 555 2671,0.00,0\n"
+    )
     events = (
-        "person,timestamp,event\n"
-        "shopify:123,2024-03-01T10:00:00Z,email_open\n"
-        "+14155552671,2024-03-02T10:00:00Z,product_view\n"
-    ).encode()
+        b"person,timestamp,event\n"
+        b"shopify:123,2024-03-01T10:00:00Z,email_open\n"
+        b"+14155552671,2024-03-02T10:00:00Z,product_view\n"
+    )
     data = load_files([("customers.csv", customers), ("events.csv", events)])
     assert data.reports[0].kind == "shopify_customers"
     assert sorted(data.events["person_id"]) == ["ann@example.com", "tel:+14155552671"]
@@ -300,3 +313,18 @@ def test_same_file_uploaded_twice_counts_once():
     assert (both.events["event"] == "order").sum() == 1
     assert len(both.events) == 4
     assert (both.reports[1].rows_loaded, both.reports[1].rows_duplicate) == (0, 4)
+
+
+def test_events_file_with_ambiguous_dates_says_so():
+    """Test an events CSV of 01/02-style dates notes that it read them month first."""
+    events = (
+        b"person,timestamp,event\n"
+        b"ann@example.com,01/02/2024 10:00,email_open\n"
+        b"bob@example.com,03/04/2024 11:00,email_open\n"
+    )
+    data = load_files([("ev.csv", events)])
+    assert data.reports[0].meta["ambiguous_dates"] == "timestamp"
+    assert any("month first" in note for note in data.notes)
+    told = load_files([("ev.csv", events)], dayfirst=True)
+    assert "ambiguous_dates" not in told.reports[0].meta
+    assert told.events["ts"].min() == pd.Timestamp("2024-02-01 10:00Z")

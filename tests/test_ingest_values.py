@@ -167,7 +167,7 @@ def test_links_follow_unique_emails_only():
     ],
 )
 def test_store_timezone_from_offsets(offsets, zone):
-    """Test (standard, daylight) pairs, single offsets (Etc signs inverted), else UTC."""
+    """Test offset pairs, single offsets (Etc signs inverted), else UTC."""
     from collections import Counter
 
     from pipeline.ingest.merge import infer_timezone

@@ -208,7 +208,9 @@ def test_scores_are_percentiles(synthetic, model):
     """Test that lead scores run 1-100 and follow P(win)'s order."""
     scores = scoring.score_leads(model, synthetic, AS_OF)
     assert scores["lead_score"].between(1, 100).all()
-    assert scores["lead_score"].max() == 100
+    assert scores["lead_score"].max() >= 90
+    # Percentiles: half the leads score 50 or less (ties share their average rank).
+    assert (scores["lead_score"] <= 50).mean() == pytest.approx(0.5, abs=0.15)
     ordered = scores.sort_values("p_win")
     assert ordered["lead_score"].is_monotonic_increasing
 

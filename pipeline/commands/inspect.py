@@ -23,7 +23,7 @@ import sys
 
 from pipeline.ingest import load_files, match_rates, read_paths
 from pipeline.ingest.mapping import load_mapping
-from pipeline.model import Dataset, InputError, json_safe
+from pipeline.model import Dataset, FileReport, InputError, Problem, json_safe
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,37 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def readable_files(
+    paths: list[str],
+) -> tuple[list[tuple[str, bytes]], list[FileReport]]:
+    """The files that can be read from disk, and a report for each that cannot.
+
+    Raises
+    ------
+    InputError
+        When no path can be read at all.
+    """
+    files: list[tuple[str, bytes]] = []
+    missing: list[FileReport] = []
+    for path in paths:
+        try:
+            files.extend(read_paths([path]))
+        except (InputError, OSError) as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            message = "the file cannot be read: check the path and its permissions"
+            missing.append(
+                FileReport(
+                    file=path,
+                    kind="unreadable",
+                    problems=[Problem(None, None, message)],
+                    meta={"failed": True},
+                )
+            )
+    if not files:
+        raise InputError("none of the files given can be read: check the paths")
+    return files, missing
+
+
 def summary(dataset: Dataset) -> dict:
     """The ``--json`` object for a loaded dataset."""
     return json_safe(
@@ -62,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``inspect``; 2 when no input could be used."""
     try:
         mapping = load_mapping(args.mapping) if args.mapping else None
-        files = read_paths(args.files)
+        files, missing = readable_files(args.files)
         dayfirst = None if args.dayfirst is None else args.dayfirst == "yes"
         dataset = load_files(
             files, timezone=args.timezone, mapping=mapping, dayfirst=dayfirst
@@ -70,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
     except InputError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2
+    dataset.reports[:0] = missing
 
     out = summary(dataset)
     if args.json:

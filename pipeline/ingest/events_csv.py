@@ -18,6 +18,7 @@ the merge does the same).
 from __future__ import annotations
 
 import logging
+import re
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,6 @@ from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
 from pipeline.ingest.identity import person_key
 from pipeline.ingest.values import (
     AMBIGUOUS_NOTE,
-    ambiguous_dayfirst,
     parse_numbers,
     parse_timestamps,
 )
@@ -55,27 +55,34 @@ MAX_PROBLEMS = 1000
 """Problems listed per file; further rejected rows are counted, not listed."""
 
 
+def _field_name(column: object) -> str:
+    """A header cell as a field name: ``Order ID`` and ``order-id`` are ``order_id``."""
+    return re.sub(r"[\s\-]+", "_", str(column).strip().lower())
+
+
 def score(source: SourceFile) -> float:
     """Score for the events CSV: its three required columns in the header."""
-    cols = {str(c).strip().lower() for c in raw.peek(source).columns}
+    cols = {_field_name(c) for c in raw.peek(source).columns}
     if not all(c in cols for c in REQUIRED):
         return 0.0
     optional = sum(c in cols for c in FIELDS if c not in REQUIRED)
     return 0.85 + 0.1 * optional / (len(FIELDS) - len(REQUIRED))
 
 
-def _keys(person: pd.Series) -> tuple[pd.Series, np.ndarray]:
+def _keys(person: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Series]:
     """``person_id`` of each row, worked out once per distinct person value.
 
-    Returns the keys and each row's code into the distinct values (-1 for blanks).
+    Returns the rows' keys, each row's code into the distinct values (-1 for
+    blanks) and the key of each distinct value.
     """
     codes, uniques = pd.factorize(person, use_na_sentinel=True)
     if not len(uniques):
-        return pd.Series(pd.NA, index=person.index, dtype="string"), codes
+        empty = pd.Series(dtype="string")
+        return pd.Series(pd.NA, index=person.index, dtype="string"), codes, empty
     text = pd.Series(uniques, dtype="string").str.strip()
     phone_like = text.str.fullmatch(r"\+[\d\s().\-]{7,}", na=False)
     keys = person_key(text, text.where(phone_like), text, platform="id")
-    return _take_strings(keys, codes, person.index), codes
+    return _take_strings(keys, codes, person.index), codes, keys
 
 
 def _take_strings(values: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
@@ -130,12 +137,12 @@ def events_from_table(
         return pd.Series(pd.NA, index=frame.index, dtype="string")
 
     # person, time, event: each required, each rejection named
-    person, codes = _keys(field("person"))
+    person, codes, unique_keys = _keys(field("person"))
     ts, bad_ts = parse_timestamps(field("timestamp"), dayfirst=context.dayfirst)
     event = field("event").str.strip().str.lower().str.replace(" ", "_", regex=False)
     known = event.isin(EVENT_TYPES).fillna(False).astype(bool)
     value, bad_value = parse_numbers(field("value"))
-    if context.dayfirst is None and ambiguous_dayfirst(field("timestamp")):
+    if context.dayfirst is None and ts.attrs.get("ambiguous_dayfirst"):
         column = columns.get("timestamp", "timestamp")
         report.meta["ambiguous_dates"] = column
         report.notes.append(AMBIGUOUS_NOTE.format(column=column))
@@ -217,22 +224,29 @@ def events_from_table(
     if len(events):
         report.date_min = events["ts"].min()
         report.date_max = events["ts"].max()
-    people = _people(events, codes[keep.to_numpy()], file)
+    people = _people(events["ts"], codes[keep.to_numpy()], unique_keys, file)
     return ReadResult(report, people=people, events=events, orders=orders)
 
 
-def _people(events: pd.DataFrame, codes: np.ndarray, file: str) -> pd.DataFrame:
-    """One row per person of the events, first seen at their earliest event."""
-    ts = events["ts"].astype(TS).array.asi8
+def _people(
+    ts: pd.Series, codes: np.ndarray, unique_keys: pd.Series, file: str
+) -> pd.DataFrame:
+    """One row per person of the events, first seen at their earliest event.
+
+    ``codes`` index each event's person in ``unique_keys`` (-1: no person).
+    """
     known = codes >= 0
-    first = pd.Series(ts[known]).groupby(codes[known]).min()
-    first_row = pd.Series(np.arange(len(codes))[known]).groupby(codes[known]).first()
-    people = events["person_id"].iloc[first_row.to_numpy()].to_frame()
-    people["first_seen"] = pd.to_datetime(first.to_numpy(), unit="us", utc=True).astype(
-        TS
-    )
+    stamps = ts.astype(TS).array.asi8[known]
+    first = pd.Series(stamps).groupby(codes[known], sort=False).min()
+    people = pd.DataFrame(
+        {
+            "person_id": unique_keys.iloc[first.index.to_numpy()].to_numpy(),
+            "first_seen": pd.to_datetime(first.to_numpy(), unit="us", utc=True),
+        }
+    ).dropna(subset=["person_id"])
     people = people.groupby("person_id", as_index=False)["first_seen"].min()
-    key = people["person_id"]
+    people["first_seen"] = people["first_seen"].astype(TS)
+    key = people["person_id"].astype("string")
     people["email"] = key.where(key.str.contains("@", regex=False))
     people["phone"] = key.where(key.str.startswith("tel:")).str.slice(4)
     people["source_file"] = file
@@ -246,7 +260,7 @@ def read(source: SourceFile, context: ReadContext) -> ReadResult:
     report.rows_read = raw.rows_read(frame)
     report.problems.extend(raw.table_problems(frame))
     report.rows_rejected += len(report.problems)
-    lower = {str(c).strip().lower(): c for c in frame.columns}
+    lower = {_field_name(c): c for c in frame.columns}
     columns = {name: lower[name] for name in FIELDS if name in lower}
     return events_from_table(frame, columns, {}, report, context, source.name)
 

@@ -12,10 +12,10 @@ Orders
     *cancelled* (``Cancelled at`` set), *refunded* (financial status ``refunded``:
     fully), else *purchase* (``partially_refunded`` is a purchase with its net).
     Only purchases become ``order`` events; one without email or phone keeps
-    ``person_id`` empty (revenue with no lead: the stage engine leaves it out). Orders are keyed
-    by ``Id``; an export without ``Id`` keys them by file and ``Name``. UTM values
-    written into ``Note Attributes`` (``UTM source: facebook``, ``utm_medium=paid``)
-    become the order event's source, medium and campaign.
+    ``person_id`` empty (revenue with no lead: the stage engine leaves it out).
+    Orders are keyed by ``Id``; an export without ``Id`` keys them by file and
+    ``Name``. UTM values written into ``Note Attributes`` (``UTM source: facebook``,
+    ``utm_medium=paid``) become the order event's source, medium and campaign.
 Abandoned checkouts
     One ``checkout_started`` event per checkout, products from its line items.
 Customers

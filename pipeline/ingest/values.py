@@ -322,7 +322,9 @@ def parse_timestamps(
     Returns
     -------
     values : pandas.Series
-        ``datetime64[us, UTC]``; ``NaT`` for blank cells.
+        ``datetime64[us, UTC]``; ``NaT`` for blank cells. ``values.attrs
+        ["ambiguous_dayfirst"]`` is ``True`` when ``a/b/yyyy`` dates were read month
+        first because no value could tell (see :func:`ambiguous_dayfirst`).
     bad : pandas.Series
         ``True`` where the cell held text that is not a date or time.
 
@@ -365,9 +367,11 @@ def parse_timestamps(
 
     # a/b/yyyy, a.b.yyyy and yyyy/m/d with optional time
     order = dayfirst
+    ambiguous = False
     if todo.any():
         if order is None:
             order = infer_dayfirst(text[todo])
+            ambiguous = order is None and not _numeric_date_fields(text[todo]).empty
         numeric = _parse_numeric_dates(text[todo], bool(order), assume_tz)
         found = numeric.notna()
         out[found[found].index] = numeric[found]
@@ -378,7 +382,9 @@ def parse_timestamps(
         out[todo] = _parse_with_dateutil(text[todo], bool(order), assume_tz)
 
     bad = present & out.isna()
-    return out.astype(TS), bad
+    out = out.astype(TS)
+    out.attrs["ambiguous_dayfirst"] = ambiguous
+    return out, bad
 
 
 def _arrow_timestamps(text: pd.Series, assume_tz: str) -> pd.Series | None:

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from pipeline.exports import (
     GOOGLE_COLUMNS,
@@ -48,10 +49,17 @@ DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 
 def wait_for_app(page, settle_ms: int = 400) -> None:
-    """Wait until the app's script has finished its run and the page has settled."""
-    page.wait_for_timeout(settle_ms)
+    """Wait until the app's script has finished its run and the page has settled.
+
+    An action starts a rerun after a short debounce: wait up to ``settle_ms`` for
+    the script to start, then for it to finish (twice, in case of a second rerun).
+    """
+    try:
+        page.wait_for_selector(RUNNING, state="attached", timeout=settle_ms)
+    except PlaywrightTimeout:
+        pass  # it ran and finished already, or the action did not rerun
     page.wait_for_selector(DONE, state="attached")
-    page.wait_for_timeout(150)
+    page.wait_for_timeout(200)
     page.wait_for_selector(DONE, state="attached")
 
 
@@ -212,6 +220,8 @@ def test_real_apparel_every_page_screenshots_and_downloads(browser, page, app_ur
     sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
     assert "Showing the demo brand" not in sidebar
     assert "Using 3 uploaded file(s)" in sidebar
+    # New data, new "as of": the last checkout day of the real files (README).
+    assert page.locator(".st-key-as_of input").input_value() == "2026-03-29"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for title, name in PAGES:
         go_to(page, title)

@@ -1,0 +1,49 @@
+"""Tests for the one number, money, share and day format used across the app."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from pipeline.formatting import (
+    MISSING,
+    fmt_days,
+    fmt_int,
+    fmt_interval,
+    fmt_money,
+    fmt_number,
+    fmt_pct,
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(12345, "12,345"), (0, "0"), (-7.6, "-8"), (None, MISSING), (math.nan, MISSING),
+     (pd.NA, MISSING), ("12", MISSING), (True, MISSING)],
+)
+def test_fmt_int(value, expected):
+    """Test counts: thousands separators, rounding, missing values as a dash."""
+    assert fmt_int(value) == expected
+
+
+def test_fmt_money():
+    """Test amounts: symbol in front for known codes, code after for others."""
+    assert fmt_money(1234.5) == "$1,234.50"
+    assert fmt_money(-1234.5) == "-$1,234.50"
+    assert fmt_money(-0.001) == "$0.00"  # no "-$0.00"
+    assert fmt_money(99.999, "EUR") == "€100.00"
+    assert fmt_money(1500, "SEK", digits=0) == "1,500 SEK"
+    assert fmt_money(12, None) == "12.00"
+    assert fmt_money(float("inf")) == MISSING
+
+
+def test_fmt_pct_days_number_interval():
+    """Test shares given as fractions, durations in days and intervals."""
+    assert fmt_pct(0.125) == "12.5 %"
+    assert fmt_pct(1) == "100.0 %"
+    assert fmt_days(1) == "1 day"
+    assert fmt_days(3.25) == "3.2 days"
+    assert fmt_days(15.0) == "15 days"
+    assert fmt_number(1234.567, 2) == "1,234.57"
+    assert fmt_interval(0.1, 0.14) == "10.0 % – 14.0 %"
+    assert fmt_interval(None, 0.14) == MISSING
