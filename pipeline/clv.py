@@ -253,7 +253,6 @@ def purchase_summary(
     # Only the event layer's columns that the summary reads, scanned in place.
     if con is None:
         con = connect()
-        con.raw_sql("SET enable_progress_bar = false")  # keep stdout for --json
     frame = event_frame(events, dataset.timezone)
     days = purchase_days_table(
         ibis.memtable(frame[["person_id", "day", "event", "value"]])

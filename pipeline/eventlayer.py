@@ -39,8 +39,13 @@ EVENT_LAYER_COLUMNS = (
 
 
 def connect() -> ibis.BaseBackend:
-    """A fresh in-process DuckDB backend (one per user session; never shared)."""
-    return ibis.duckdb.connect()
+    """A fresh in-process DuckDB backend (one per user session; never shared).
+
+    DuckDB's progress bar is switched off: it would write into ``--json`` output.
+    """
+    con = ibis.duckdb.connect()
+    con.raw_sql("SET enable_progress_bar = false")
+    return con
 
 
 def local_days(ts: pd.Series, timezone: str) -> np.ndarray:
