@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from pages.common import current_view
+from pipeline import funnel
 from pipeline.attribution import conversion_paths as cp
 from pipeline.attribution import pipeline_views as pv
 from pipeline.attribution.analysis import (
@@ -19,6 +21,9 @@ from pipeline.attribution.journeys import JourneySettings
 from pipeline.attribution.klaviyo import KlaviyoSettings, report_comparison
 from pipeline.attribution.models import MODEL_LABELS, MODEL_NAMES, ModelSettings
 from pipeline.formatting import fmt_int, fmt_money, fmt_number, fmt_pct
+
+WIN_HORIZON_DAYS = 90
+"""Win horizon of P(win | stage) in pipeline-weighted credit (the Funnel's default)."""
 
 view = current_view()
 dataset = view.dataset
@@ -134,9 +139,32 @@ def cached_intervals(_analysis, key, models, n_boot):
 
 
 @st.cache_data(show_spinner="Crediting stage transitions…", max_entries=8)
-def cached_pipeline_tables(_dataset, _leads, _journeys, key, journeys, models, chosen):
+def cached_pipeline_tables(
+    _dataset, _leads, _journeys, _worth, key, journeys, models, chosen
+):
     """The pipeline views for one model and these settings (cached)."""
-    return pv.pipeline_tables(_dataset, _leads, chosen, journeys, models, _journeys)
+    return pv.pipeline_tables(
+        _dataset, _leads, chosen, journeys, models, _journeys, _worth
+    )
+
+
+@st.cache_data(show_spinner="Fitting the customer-value models…", max_entries=4)
+def cached_customer_value(_dataset, data_key: str, as_of):
+    """A new customer's predicted value and each customer's (not the rules)."""
+    models = funnel.customer_models(_dataset, as_of)
+    return funnel.expected_new_customer_value(models), funnel.customer_values(models)
+
+
+def transition_worth():
+    """P(win | stage) from Kaplan-Meier and the leads' predicted values."""
+    new_customer, values = cached_customer_value(dataset, view.data_key, view.as_of)
+    if not np.isfinite(new_customer.value):
+        return pv.empirical_worth(view.leads, dataset), new_customer
+    worth = pv.transition_worth(
+        view.leads, view.as_of, new_customer.value, values, WIN_HORIZON_DAYS,
+        dataset.timezone or "UTC", new_customer.from_models,
+    )
+    return worth, new_customer
 
 
 analysis_key = (data_key, reference, view.rules.to_json(), str(view.as_of))
@@ -244,11 +272,13 @@ if analysis.journeys is not None and not view.leads.empty:
         format_func=MODEL_LABELS.get,
         key="attr_pipeline_model",
     )
+    worth, new_customer = transition_worth()
     tables = cached_pipeline_tables(
         dataset,
         view.leads,
         analysis.journeys,
-        (analysis_key, chosen),
+        worth,
+        (analysis_key, chosen, view.data_key),
         journey_settings,
         model_settings,
         chosen,
@@ -256,9 +286,30 @@ if analysis.journeys is not None and not view.leads.empty:
     st.dataframe(tables["transitions"].round(2), width="stretch")
     st.subheader("Pipeline-weighted credit")
     st.caption(
-        "Each advance is worth (P(win | new stage) − P(win | old stage)) × the "
-        "average first-order value, shared by the chosen model."
+        "Each advance is worth (P(win | new stage) − P(win | old stage)) × the lead's "
+        f"predicted value, shared by the chosen model. Here: {worth.how}."
     )
+    if not new_customer.from_models:
+        st.warning(new_customer.how)
+    worths = pv.worth_by_transition(view.leads, worth)
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "advances": worths["advances"].map(fmt_int),
+                "mean change in P(win)": worths["mean_gain"].map(fmt_pct),
+                "mean predicted value": worths["mean_value"].map(fmt_money),
+                "total worth": worths["worth"].map(fmt_money),
+            }
+        ),
+        width="stretch",
+        key="attr_transition_worth",
+    )
+    if (worths["worth"] < 0).any():
+        st.caption(
+            "A negative worth means leads entering the later stage are no likelier "
+            f"to buy within {WIN_HORIZON_DAYS} days than those entering the earlier "
+            "one: touches before such advances get negative credit."
+        )
     st.dataframe(tables["weighted"].round(2), width="stretch")
     st.subheader("Outbound effectiveness")
     if tables["outbound"].empty:
@@ -268,8 +319,13 @@ if analysis.journeys is not None and not view.leads.empty:
     if not tables["spend"].empty:
         st.subheader("Spend")
         st.caption(
-            "CLV here is the average revenue per customer so far (a floor); "
-            "CAC is spend over new customers credited by the chosen model."
+            "CLV is the mean predicted value (purchases so far plus BG/NBD and "
+            "Gamma-Gamma's next 12 months) of the customers the chosen model credits "
+            "to each channel; CAC is spend over those new customers."
+            if worth.from_models
+            else "CLV here is the average revenue per customer so far (a floor: the "
+            "customer-value models could not be fitted); CAC is spend over new "
+            "customers credited by the chosen model."
         )
         st.dataframe(tables["spend"].round(2), width="stretch")
 

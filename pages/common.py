@@ -225,12 +225,13 @@ def sidebar() -> None:
     key = content_key(files)
     engine = session_engine(dataset, key)
 
-    # New data: the "as of" date starts again at the new data's last day. (A URL's
-    # date still wins on a session's first run, which has no earlier data.)
+    # New data: an "as of" left at the old data's last day moves to the new data's
+    # last day; a date someone chose (or a shared URL set) stays.
     previous = st.session_state.get(DATA_KEY)
-    if previous is not None and previous != key:
-        st.session_state["as_of"] = engine.default_as_of
-    st.session_state[DATA_KEY] = key
+    if previous is not None and previous[0] != key:
+        if st.session_state.get("as_of") in (None, previous[1]):
+            st.session_state["as_of"] = engine.default_as_of
+    st.session_state[DATA_KEY] = (key, engine.default_as_of)
     as_of = st.sidebar.date_input(
         "As of", value=engine.default_as_of, key="as_of", bind="query-params",
         help="Stages are evaluated at the end of this day (store time zone).",

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from pages.common import current_view
 from pipeline import funnel
-from pipeline.formatting import fmt_days, fmt_int, fmt_money, fmt_number, fmt_pct
+from pipeline.formatting import (
+    altair_money_format,
+    fmt_days,
+    fmt_int,
+    fmt_interval,
+    fmt_money,
+    fmt_number,
+    fmt_pct,
+)
 from pipeline.model import STAGES
 
 STAGE_LABELS = {
@@ -20,12 +31,14 @@ STAGE_LABELS = {
 }
 MAX_WEEKS = 104
 MAX_STALLED_ROWS = 1000
+WEEKS = 12
 
 view = current_view()
 leads = view.leads
 tz = view.dataset.timezone or "UTC"
 currencies = sorted(set(view.dataset.orders["currency"].dropna().astype(str)))
 currency = currencies[0] if len(currencies) == 1 else None
+mixed_money = len(currencies) > 1
 
 st.title("Funnel")
 st.caption(
@@ -106,70 +119,264 @@ st.caption(
     "out of the window). Recent leads have had less time to move on."
 )
 
-# Velocity.
+# Velocity: win probability, time to customer, stage conversion, pipeline value.
 st.subheader("Pipeline velocity")
-velocity = funnel.velocity_table(leads, currencies)
-values = velocity.set_index("metric")["value"]
-units = velocity.set_index("metric")["unit"]
+horizon = st.slider(
+    "Win horizon (days)", 7, 365, 90, step=1, key="win_horizon_days",
+    bind="query-params",
+    help="Win probability = the chance a lead becomes a customer within this many "
+    "days of entering its stage.",
+)
+rules_key = (view.data_key, view.rules.to_json())
 
 
-def shown(metric: str, unit: str, headline: bool = False) -> str:
-    value = values[metric]
-    if pd.isna(value):
-        return fmt_int(value)
-    if unit == "share":
-        return fmt_pct(value)
-    if unit == "days":
-        return fmt_days(value)
-    if unit.startswith("currency"):
-        money = fmt_money(value, currency, digits=0 if headline else 2)
-        per_day = unit == "currency per day" and not headline
-        return f"{money} per day" if per_day else money
-    return fmt_int(value)
+@st.cache_data(show_spinner=False, max_entries=4)
+def cached_customer_models(_dataset, data_key: str, as_of):
+    """BG/NBD and Gamma-Gamma on the purchases to the 'as of' day (not the rules)."""
+    return funnel.customer_models(_dataset, as_of)
 
+
+def past_leads() -> dict:
+    """The leads of past days under the current rules, kept in this session."""
+    store = st.session_state.setdefault("_lens_past_leads", {})
+    if rules_key not in store:
+        while len(store) >= 3:
+            store.pop(next(iter(store)))
+        store[rules_key] = {}
+    return store[rules_key]
+
+
+with st.spinner("Fitting the customer-value models…"):
+    models = cached_customer_models(view.dataset, view.data_key, view.as_of)
+new_customer = funnel.expected_new_customer_value(models)
+
+history_days = [view.as_of - dt.timedelta(days=7 * k) for k in range(1, WEEKS + 1)]
+history_days.append(view.as_of - dt.timedelta(days=30))
+kept = past_leads()
+missing = [day for day in history_days if day not in kept]
+if missing:
+    with st.status("Replaying the stage rules on past weeks…") as status:
+        bar = st.progress(0.0)
+        for i, day in enumerate(missing, start=1):
+            kept[day] = view.engine.leads(view.rules, day)
+            bar.progress(i / len(missing), text=f"{day:%d %b %Y}")
+        status.update(label="Past weeks replayed", state="complete")
+velocity = funnel.velocity_figures(
+    leads, view.as_of, None if mixed_money else new_customer.value, horizon, WEEKS,
+    tz, stages_at=kept.__getitem__,
+)
+win = velocity.win.set_index("stage")
+ttc = velocity.time_to_customer
+value = velocity.value
 
 columns = st.columns(4)
-headlines = {
-    "win rate": "Win rate",
-    "median days to convert": "Median days to convert",
-    "pipeline velocity": "Pipeline velocity per day",
-    "pipeline value": "Pipeline value",
-}
-for column, (metric, label) in zip(columns, headlines.items(), strict=True):
-    column.metric(label, shown(metric, units[metric], headline=True),
-                  help=velocity.set_index("metric").loc[metric, "how"])
+for column, stage in zip(columns, funnel.OPEN_STAGES, strict=False):
+    column.metric(
+        f"Win probability: {STAGE_LABELS[stage].lower()}",
+        fmt_pct(win.loc[stage, "win_probability"]),
+        help=f"Leads entering this stage who become customers within {horizon} "
+        f"days (Kaplan-Meier). 95 % interval "
+        f"{fmt_interval(win.loc[stage, 'low'], win.loc[stage, 'high'])}.",
+    )
+median_text = (
+    fmt_days(ttc.median_days, 0) if np.isfinite(ttc.median_days) else "not reached"
+)
+columns[3].metric(
+    "Median days, capture to customer", median_text,
+    help="Kaplan-Meier median over captured leads, with open leads censored.",
+)
 st.dataframe(
     pd.DataFrame(
         {
-            "metric": velocity["metric"].str.capitalize(),
-            "value": [shown(m, units[m]) for m in velocity["metric"]],
-            "how": velocity["how"],
+            "stage": velocity.win["stage"].map(STAGE_LABELS),
+            "leads who entered": velocity.win["leads"].map(fmt_int),
+            "customers by now": velocity.win["converted"].map(fmt_int),
+            f"win probability within {horizon} days": velocity.win[
+                "win_probability"].map(fmt_pct),
+            "95 % interval": [
+                fmt_interval(lo, hi)
+                for lo, hi in zip(velocity.win["low"], velocity.win["high"],
+                                  strict=True)
+            ],
         }
     ),
-    hide_index=True,
-    width="stretch",
-    key="funnel_velocity",
+    hide_index=True, width="stretch", key="funnel_win_probability",
 )
-wins = funnel.stage_win_rates(leads)
-st.markdown("**Where the pipeline value sits**")
+st.caption(
+    "Leads who have not bought yet are censored at the 'as of' day (Kaplan-Meier): "
+    "recent leads count for the time they have been watched, not as losses."
+)
+
+st.markdown("**Time from capture to first purchase**")
+if ttc.curve.empty:
+    st.info("No captured lead has become a customer yet, so there is no curve.")
+else:
+    curve = ttc.curve.assign(
+        converted=1 - ttc.curve["survival"],
+        converted_low=1 - ttc.curve["high"],
+        converted_high=1 - ttc.curve["low"],
+    )
+    base = alt.Chart(curve).encode(
+        x=alt.X("days:Q", title="Days since capture"),
+    )
+    band = base.mark_area(opacity=0.25, interpolate="step-after").encode(
+        y=alt.Y("converted_low:Q", title="Became customers (share of captured leads)",
+                axis=alt.Axis(format="%")),
+        y2="converted_high:Q",
+    )
+    line = base.mark_line(interpolate="step-after").encode(
+        y="converted:Q",
+        tooltip=[
+            alt.Tooltip("days:Q", title="Days since capture", format=",.1f"),
+            alt.Tooltip("converted:Q", title="Became customers", format=".1%"),
+            alt.Tooltip("converted_low:Q", title="95 % low", format=".1%"),
+            alt.Tooltip("converted_high:Q", title="95 % high", format=".1%"),
+            alt.Tooltip("at_risk:Q", title="Leads still open (at risk)", format=","),
+        ],
+    )
+    km_chart = alt.layer(band, line).properties(
+        height=260,
+        title=alt.Title(
+            "Lead-to-customer time (Kaplan-Meier)",
+            subtitle=f"{fmt_int(ttc.converted)} of {fmt_int(ttc.leads)} captured "
+            "leads bought; band: pointwise 95 % interval",
+        ),
+    )
+    st.altair_chart(km_chart, width="stretch", key="funnel_time_to_customer")
+    if np.isfinite(ttc.median_days):
+        interval = fmt_interval(ttc.median_low, ttc.median_high, fmt_days, digits=0)
+        st.markdown(
+            f"Half of captured leads buy within **{fmt_days(ttc.median_days, 0)}** "
+            f"(95 % interval {interval})."
+        )
+    else:
+        st.markdown(
+            "Fewer than half of captured leads have bought within the follow-up, so "
+            "the median time is not reached; the shares who bought within a given "
+            "time are below."
+        )
+    by = velocity.converted_by
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "within": by["days"].map(lambda d: fmt_days(d, 0)),
+                "became customers": by["share"].map(fmt_pct),
+                "95 % interval": [fmt_interval(lo, hi) for lo, hi in
+                                  zip(by["low"], by["high"], strict=True)],
+            }
+        ),
+        hide_index=True, width="stretch", key="funnel_converted_by",
+    )
+
+st.markdown("**Stage conversion, with 95 % Wilson intervals**")
+conv = velocity.conversion
+step_names = [funnel.STEP_LABELS[(a, b)] for a, b in
+              zip(conv["from_stage"], conv["to_stage"], strict=True)]
 st.dataframe(
     pd.DataFrame(
         {
-            "stage": wins["stage"].map(STAGE_LABELS),
-            "leads now": wins["leads"].map(fmt_int),
-            "ever entered": wins["entered"].map(fmt_int),
-            "of those, customers": wins["won"].map(fmt_int),
-            "win rate": wins["win_rate"].map(fmt_pct),
-            "value": wins["value"].map(lambda v: fmt_money(v, currency)),
+            "step": step_names,
+            "reached the first stage": conv["reached"].map(fmt_int),
+            "moved on": conv["converted"].map(fmt_int),
+            "conversion": conv["rate"].map(fmt_pct),
+            "95 % interval": [fmt_interval(lo, hi) for lo, hi in
+                              zip(conv["low"], conv["high"], strict=True)],
+            "this week": conv["week_rate"].map(fmt_pct),
+            "previous 4 weeks (a week)": conv["trailing_rate"].map(fmt_pct),
+            "p-value": conv["p_value"].map(lambda v: fmt_number(v, 3)),
+            "changed?": conv["differs"].map({True: "yes", False: "no"}),
         }
     ),
-    hide_index=True,
-    width="stretch",
-    key="funnel_stage_value",
+    hide_index=True, width="stretch", key="funnel_conversion_intervals",
 )
-if currency is None and currencies:
-    st.caption("Money is not added up across currencies: "
-               f"{', '.join(currencies)}.")
+for line in funnel.weekly_change_sentences(conv):
+    st.markdown(f"- {line}")
+
+# Pipeline value.
+st.subheader("Pipeline value")
+st.caption(
+    f"Σ over open leads of P(customer within {horizon} days | stage, time already in "
+    "the stage) × the expected value of a new customer."
+)
+if mixed_money:
+    st.warning(
+        f"Orders are in several currencies ({', '.join(currencies)}): pipeline value "
+        "is shown in expected customers, not money."
+    )
+elif new_customer.from_models:
+    st.success(
+        f"A new customer is worth {fmt_money(new_customer.value, currency)}: "
+        f"{fmt_money(new_customer.first_purchase, currency)} first purchase + "
+        f"{fmt_money(new_customer.future, currency)} predicted later. "
+        + new_customer.how
+    )
+else:
+    st.warning(
+        f"A new customer is valued at {fmt_money(new_customer.value, currency)}. "
+        + new_customer.how
+    )
+mom = value.month_over_month
+money = not mixed_money
+left, middle, right = st.columns(3)
+left.metric(
+    "Pipeline value" if money else "Expected new customers",
+    fmt_money(value.total, currency, 0) if money
+    else fmt_number(value.by_stage["expected_customers"].sum(), 1),
+    help="Approximate 95 % range from the win-probability intervals: "
+    f"{fmt_interval(value.low, value.high, fmt_money, currency=currency, digits=0)}."
+    if money else None,
+)
+middle.metric(
+    "Expected new customers", fmt_number(value.by_stage["expected_customers"].sum(), 1)
+)
+right.metric(
+    "Change over 30 days",
+    fmt_pct(mom["change_pct"] / 100) if np.isfinite(mom["change_pct"]) else "–",
+    delta=(fmt_money(mom["change"], currency, 0) if money else None),
+    help="Pipeline value now against 30 days ago, both with today's win curves.",
+)
+st.dataframe(
+    pd.DataFrame(
+        {
+            "stage": value.by_stage["stage"].map(STAGE_LABELS),
+            "open leads": value.by_stage["open_leads"].map(fmt_int),
+            "mean win probability": value.by_stage["win_probability"].map(fmt_pct),
+            "expected customers": value.by_stage["expected_customers"].map(
+                lambda v: fmt_number(v, 1)),
+        }
+        | ({
+            "value": value.by_stage["value"].map(
+                lambda v: fmt_money(v, currency, 0)),
+            "approx. 95 % range": [
+                fmt_interval(lo, hi, fmt_money, currency=currency, digits=0)
+                for lo, hi in zip(value.by_stage["low"], value.by_stage["high"],
+                                  strict=True)
+            ],
+        } if money else {})
+    ),
+    hide_index=True, width="stretch", key="funnel_stage_value",
+)
+weekly_value = value.by_week.assign(week_end=pd.to_datetime(value.by_week["week_end"]))
+y_field = "value" if money else "expected_customers"
+value_chart = alt.Chart(
+    weekly_value,
+    title=alt.Title(
+        "Pipeline value at the end of each week",
+        subtitle="Past weeks replay the stage rules on that day; win curves are "
+        "today's",
+    ),
+).mark_line(point=True).encode(
+    x=alt.X("week_end:T", title="Week ending"),
+    y=alt.Y(f"{y_field}:Q",
+            title=f"Pipeline value ({currency})" if money else "Expected customers"),
+    tooltip=[
+        alt.Tooltip("week_end:T", title="Week ending"),
+        alt.Tooltip("open_leads:Q", title="Open leads", format=","),
+        alt.Tooltip("expected_customers:Q", title="Expected customers", format=",.1f"),
+    ] + ([alt.Tooltip("value:Q", title="Value",
+                      format=altair_money_format(currency))] if money else []),
+).properties(height=240)
+st.altair_chart(value_chart, width="stretch", key="funnel_value_weekly")
 
 # Weekly trend.
 st.subheader("Weekly stage conversion")

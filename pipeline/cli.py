@@ -13,7 +13,9 @@ import importlib
 import logging
 import sys
 
-COMMANDS: tuple[str, ...] = ("stages", "inspect", "clv", "attribution", "sample")
+COMMANDS: tuple[str, ...] = (
+    "stages", "inspect", "clv", "attribution", "sample", "report"
+)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -2,22 +2,40 @@
 
 Every function takes the leads as of one day (one row per person, with ``stage``,
 ``orders``, ``first_order_value`` and the ``entered_*`` times) and returns a small
-table for the Funnel page and the command line. The figures are plain counts, shares
-and medians over the leads; right-censoring (recent leads have had less time to
-convert) is not corrected here.
+table for the Funnel page and the command line.
+
+The counts, shares and medians of :func:`funnel_table`, :func:`stage_win_rates` and
+:func:`velocity_table` are plain figures over the leads, with no correction for
+right-censoring (recent leads have had less time to convert). The Funnel page's
+velocity figures come from :func:`velocity_figures` instead: Kaplan-Meier win
+probabilities and lead-to-customer time (:mod:`pipeline.survival`), Wilson intervals
+on stage conversion, and pipeline value (:mod:`pipeline.pipeline_value`) priced with
+the expected value of a new customer from the BG/NBD and Gamma-Gamma models
+(:func:`customer_models`, :func:`expected_new_customer_value`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from pipeline import eventlayer
+from pipeline import clv_fit, eventlayer
+from pipeline.clv import PurchaseSummary, purchase_summary
 from pipeline.model import STAGES, Dataset
+from pipeline.pipeline_value import PipelineValue, pipeline_value
+from pipeline.survival import (
+    TimeToCustomer,
+    _at,
+    stage_conversion_intervals,
+    time_to_customer,
+    win_probability_by_stage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +278,7 @@ def weekly_conversion(leads: pd.DataFrame, timezone: str = "UTC") -> pd.DataFram
         for col in later:
             advanced |= (leads[col].notna() & (leads[col] >= start)).to_numpy()
         local = start[dated].dt.tz_convert(timezone).dt.tz_localize(None)
-        week = (local.dt.normalize() - pd.to_timedelta(local.dt.weekday, "D")).dt.date
+        week = (local.dt.normalize() - pd.to_timedelta(local.dt.day_of_week, "D")).dt.date
         parts.append(
             pd.DataFrame(
                 {"week": week.to_numpy(), "stage": stage,
@@ -394,3 +412,315 @@ def coverage_warnings(dataset: Dataset) -> list[str]:
             "them."
         )
     return notes
+
+
+# --- Velocity with censoring and customer value -------------------------------------
+
+CLV_HORIZON_DAYS = 365.0
+"""Horizon of a new customer's predicted future value on the Funnel page."""
+
+CLV_ANNUAL_DISCOUNT = 0.10
+"""Annual discount rate of that predicted value."""
+
+
+@dataclass
+class CustomerModels:
+    """BG/NBD and Gamma-Gamma fitted on the purchases up to one day, or why not.
+
+    Attributes
+    ----------
+    summary
+        The per-customer purchase summary (``None`` when there are no purchases).
+        Its ``repeat_source`` is dropped so that the object can be cached.
+    fits
+        The fits (``None`` without a summary).
+    reason
+        Why the models cannot price customers ("" when they can).
+    """
+
+    summary: PurchaseSummary | None
+    fits: clv_fit.ClvModels | None
+    reason: str = ""
+
+    @property
+    def usable(self) -> bool:
+        """Whether both models converged."""
+        return self.fits is not None and self.fits.usable
+
+
+def customer_models(dataset: Dataset, as_of: dt.date) -> CustomerModels:
+    """Fit BG/NBD and Gamma-Gamma on the purchases up to ``as_of`` (inclusive).
+
+    The calibration ends at ``as_of`` or at the last purchase day, whichever is
+    earlier, so that customers are not aged by days without data; the time unit is
+    days.
+
+    Parameters
+    ----------
+    dataset
+        The loaded data.
+    as_of
+        The local day the leads are evaluated at.
+
+    Returns
+    -------
+    CustomerModels
+        With ``reason`` saying why the models are unusable (no purchases, too few
+        repeat buyers, no convergence), never raising for those.
+    """
+    purchases = dataset.purchases()
+    dated = purchases[purchases["person_id"].notna() & purchases["ts"].notna()]
+    if dated.empty:
+        return CustomerModels(None, None, "there are no purchases with a customer")
+    local = dated["ts"].dt.tz_convert(dataset.timezone or "UTC")
+    first, last = local.min().date(), local.max().date()
+    end = min(last, pd.Timestamp(as_of).date())
+    if end < first:
+        return CustomerModels(
+            None, None, f"the first purchase ({first}) is after the 'as of' day"
+        )
+    try:
+        summary = purchase_summary(dataset, end)
+    except ValueError as exc:
+        return CustomerModels(None, None, str(exc))
+    summary = dataclasses.replace(summary, repeat_source=None)
+    fits = clv_fit.fit_models(summary)
+    reason = "; ".join(
+        line.rstrip(".") for line in fits.status() if "not fitted" in line
+    )
+    log.info("customer models to %s: %s", end, reason or "usable")
+    return CustomerModels(summary, fits, reason)
+
+
+@dataclass
+class NewCustomerValue:
+    """The expected value of one new customer, and where it comes from.
+
+    Attributes
+    ----------
+    value
+        First purchase plus predicted future value (or the first purchase alone
+        when ``from_models`` is False); NaN without purchases.
+    first_purchase
+        Mean value of customers' first purchase-day.
+    future
+        Predicted discounted value of later purchases over the horizon (0 when
+        ``from_models`` is False).
+    from_models
+        Whether BG/NBD and Gamma-Gamma priced the future purchases.
+    how
+        One sentence for the page: the method, or the fallback and why.
+    """
+
+    value: float
+    first_purchase: float
+    future: float
+    from_models: bool
+    how: str
+
+
+def expected_new_customer_value(
+    models: CustomerModels,
+    horizon_days: float = CLV_HORIZON_DAYS,
+    annual_discount: float = CLV_ANNUAL_DISCOUNT,
+    margin: float = 1.0,
+) -> NewCustomerValue:
+    """The expected value of a new customer from the models, or the fallback.
+
+    With usable models, ``margin × (mean first purchase + E[spend] × discounted
+    E[purchases over the horizon | x = t_x = T = 0])``
+    (:func:`pipeline.clv_fit.new_customer_value`). Otherwise the mean first
+    purchase alone, with the reason in ``how``.
+    """
+    if models.summary is None or models.summary.customers.empty:
+        return NewCustomerValue(
+            float("nan"), float("nan"), 0.0, False,
+            f"No customer value: {models.reason or 'no purchases'}.",
+        )
+    first = float(models.summary.customers["first_value"].mean())
+    if not models.usable:
+        return NewCustomerValue(
+            margin * first, first, 0.0, False,
+            "Average first purchase only, without future purchases (the customer "
+            f"models could not be fitted: {models.reason}).",
+        )
+    value = clv_fit.new_customer_value(
+        models.fits, first, horizon_days, annual_discount, margin,
+        models.summary.unit_days,
+    )
+    return NewCustomerValue(
+        value, first, value - margin * first, True,
+        f"Average first purchase plus the purchases BG/NBD and Gamma-Gamma predict "
+        f"over the next {horizon_days:,.0f} days, discounted at "
+        f"{annual_discount:.0%} a year.",
+    )
+
+
+def customer_values(
+    models: CustomerModels,
+    horizon_days: float = CLV_HORIZON_DAYS,
+    annual_discount: float = CLV_ANNUAL_DISCOUNT,
+    margin: float = 1.0,
+) -> pd.Series:
+    """Each existing customer's value: purchases so far plus predicted future value.
+
+    Returns
+    -------
+    pandas.Series
+        ``margin ×`` the customer's purchase value to the calibration end plus the
+        predicted CLV over the horizon (:func:`pipeline.clv_fit.customer_table`),
+        indexed by ``person_id``; empty when the models are not usable.
+    """
+    if not models.usable:
+        return pd.Series(dtype=float)
+    table = clv_fit.customer_table(
+        models.summary, models.fits, horizon_days, annual_discount, margin
+    )
+    values = margin * table["total_value"].astype(float) + table["clv"].astype(float)
+    return pd.Series(values.to_numpy(), index=table["person_id"].astype(str))
+
+
+@dataclass
+class Velocity:
+    """The Funnel page's velocity figures, all with right-censoring.
+
+    Attributes
+    ----------
+    win
+        :func:`pipeline.survival.win_probability_by_stage`.
+    time_to_customer
+        :func:`pipeline.survival.time_to_customer` from capture.
+    converted_by
+        :func:`converted_by` of that curve.
+    conversion
+        :func:`pipeline.survival.stage_conversion_intervals`.
+    value
+        :func:`pipeline.pipeline_value.pipeline_value`.
+    """
+
+    win: pd.DataFrame
+    time_to_customer: TimeToCustomer
+    converted_by: pd.DataFrame
+    conversion: pd.DataFrame
+    value: PipelineValue
+
+
+def converted_by(
+    curve: TimeToCustomer, days: Sequence[float] = (7, 30, 90, 180, 365)
+) -> pd.DataFrame:
+    """The share of leads who became customers within each number of days.
+
+    ``1 - S(t)`` of the Kaplan-Meier curve with its pointwise 95 % interval; NaN
+    beyond the longest follow-up (the curve says nothing there).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``days, share, low, high``.
+    """
+    t = np.asarray(days, dtype=float)
+    table = curve.curve
+    if table.empty:
+        nan = np.full(len(t), np.nan)
+        return pd.DataFrame({"days": t, "share": nan, "low": nan, "high": nan})
+    beyond = t > float(table["days"].max())
+    share, low, high = (
+        np.where(beyond, np.nan, 1 - _at(table, t, column))
+        for column in ("survival", "high", "low")
+    )
+    return pd.DataFrame({"days": t, "share": share, "low": low, "high": high})
+
+
+def velocity_figures(
+    leads: pd.DataFrame,
+    as_of: dt.date,
+    customer_value: float | None,
+    horizon_days: float = 90.0,
+    weeks: int = 12,
+    timezone: str = "UTC",
+    stages_at: Callable[[dt.date], pd.DataFrame] | None = None,
+) -> Velocity:
+    """Win probabilities, time to customer, stage conversion and pipeline value.
+
+    Parameters
+    ----------
+    leads
+        The leads from :meth:`pipeline.stages.StageEngine.leads` as of ``as_of``.
+    as_of
+        The local day evaluated; open leads are censored at its end.
+    customer_value
+        Expected value of one new customer (:func:`expected_new_customer_value`);
+        ``None`` or NaN: the mean first order of the customers in ``leads``.
+    horizon_days
+        Win horizon: P(customer within this many days).
+    weeks
+        Weeks of pipeline-value history.
+    timezone
+        The store's time zone.
+    stages_at
+        The leads as of a past local day, for the weekly history (see
+        :func:`pipeline.pipeline_value.pipeline_value`).
+    """
+    if customer_value is not None and not np.isfinite(customer_value):
+        customer_value = None
+    ttc = time_to_customer(leads, as_of, timezone=timezone)
+    return Velocity(
+        win_probability_by_stage(leads, as_of, horizon_days, timezone=timezone),
+        ttc,
+        converted_by(ttc),
+        stage_conversion_intervals(leads, as_of, timezone=timezone),
+        pipeline_value(
+            leads, as_of, customer_value, horizon_days, weeks, timezone, stages_at
+        ),
+    )
+
+
+STEP_LABELS = {
+    ("captured", "engaged"): "Captured → engaged",
+    ("engaged", "purchase_intent"): "Engaged → purchase intent",
+    ("purchase_intent", "customer"): "Purchase intent → customer",
+    ("customer", "repeat"): "Customer → repeat buyer",
+}
+
+
+def weekly_change_sentences(
+    conversion: pd.DataFrame, alpha: float = 0.05, trailing_weeks: int = 4
+) -> list[str]:
+    """This week against the trailing weeks, one plain sentence per stage step.
+
+    Parameters
+    ----------
+    conversion
+        :func:`pipeline.survival.stage_conversion_intervals`.
+    alpha
+        The test's level.
+    trailing_weeks
+        The number of weeks the trailing rate pooled.
+    """
+    lines = []
+    for row in conversion.itertuples():
+        step = STEP_LABELS.get((row.from_stage, row.to_stage), row.from_stage)
+        this = (
+            f"{row.week_converted:,} of {row.week_at_risk:,} moved on this week "
+            f"({100 * row.week_rate:.1f} %)" if row.week_at_risk else
+            "nobody was open in the stage this week"
+        )
+        before = (
+            f"{100 * row.trailing_rate:.1f} % a week over the {trailing_weeks} "
+            "weeks before"
+            if np.isfinite(row.trailing_rate) else "no earlier weeks to compare"
+        )
+        if not np.isfinite(row.p_value):
+            verdict = "no test possible (too few leads or no movement)"
+        elif row.differs:
+            way = "higher" if row.week_rate > row.trailing_rate else "lower"
+            verdict = (
+                f"this week is {way}, beyond chance (p = {row.p_value:.3f} < "
+                f"{alpha:g})"
+            )
+        else:
+            verdict = (
+                f"no clear change: the gap is within chance (p = {row.p_value:.2f})"
+            )
+        lines.append(f"{step}: {this}, against {before}; {verdict}.")
+    return lines

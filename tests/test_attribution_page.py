@@ -43,10 +43,14 @@ def test_sample_brand_page_shows_models_intervals_and_klaviyo():
     assert any("interval" in str(c) for c in table.columns)
     assert len(at.dataframe) >= before
     assert any("bootstrap interval" in c.value for c in at.caption)
-    assert [s.value for s in at.subheader][:2] == [
+    assert [s.value for s in at.subheader][:3] == [
         "Conversion paths",
         "Credit by stage transition",
+        "Pipeline-weighted credit",
     ]
+    # Pipeline-weighted credit is priced by KM win probabilities and the models.
+    assert any("Kaplan-Meier P(customer within 90 days" in c.value for c in at.caption)
+    assert not any("could not be fitted" in w.value for w in at.warning)
 
 
 def test_changing_the_lookback_changes_first_click_credit():

@@ -170,3 +170,64 @@ def test_pipeline_tables_reuse_one_build(data):
         tables["weighted"], pv.transition_credit(*data, model="linear", weighted=True)
     )
     assert tables["spend"].loc["Paid Social", "cost_per_captured"] == 50.0
+
+
+AS_OF = pd.Timestamp("2024-01-10").date()
+
+
+@pytest.fixture(scope="module")
+def worth(data):
+    """KM worth as of 10 Jan 2024 (censored at 11 Jan 00:00 UTC), horizon 90 days.
+
+    Captured: a bought 5.96 days after capture, b is open at 9.54 days: S = 1/2,
+    P = 1/2. Engaged: a bought 4.4 days after, b open: P = 1/2. Purchase intent: a
+    bought: P = 1. A new customer is worth 200; a, a customer already, 300.
+    """
+    return pv.transition_worth(
+        data[1], AS_OF, 200.0, pd.Series({"a": 300.0}), horizon_days=90
+    )
+
+
+def test_transition_worth_uses_km_win_probabilities(worth):
+    """Test P(win | stage): awareness 0, captured 1/2, engaged 1/2, intent 1."""
+    assert worth.win.tolist() == pytest.approx([0.0, 0.5, 0.5, 1.0, 1.0])
+    assert worth.from_models and "Kaplan-Meier" in worth.how
+
+
+def test_pipeline_weighted_credit_sums_to_the_transition_worth(data, worth):
+    """Test worth by hand and that every model's weighted credit sums to it.
+
+    a: captured 0.5 x 300, engaged 0, intent 0.5 x 300, customer 0; b: captured
+    0.5 x 200, engaged 0. Total 400. Linear: the captures go to Paid Social (250),
+    a's move to intent to the SMS click between the two entries (150).
+    """
+    table = pv.worth_by_transition(data[1], worth)
+    assert table["worth"].to_dict() == pytest.approx(
+        {
+            "awareness → captured": 250.0,
+            "captured → engaged": 0.0,
+            "engaged → purchase intent": 150.0,
+            "purchase intent → customer": 0.0,
+        }
+    )
+    for model in ("linear", "first_click", "markov", "shapley"):
+        credit = pv.transition_credit(
+            *data, model=model, weighted=True, worth=worth
+        )
+        assert credit["total"].sum() == pytest.approx(400.0), model
+    linear = pv.transition_credit(*data, model="linear", weighted=True, worth=worth)
+    assert linear.loc["Paid Social", "total"] == pytest.approx(250.0)
+    assert linear.loc["SMS", "total"] == pytest.approx(150.0)
+
+
+def test_clv_to_cac_uses_the_predicted_value_of_credited_customers(data, worth):
+    """Test CLV by channel: Direct won a (worth 300); Paid Social won no customer
+    and gets a new customer's 200, while CAC stays undefined."""
+    dataset, leads = data
+    moves = pv.transition_journeys(dataset, leads, weighted=True, worth=worth)
+    conv, _ = pv.touch_credit(moves.paths, "linear")
+    by_channel = pv.customer_value_by_channel(moves, conv, worth)
+    assert by_channel.to_dict() == pytest.approx({"Direct": 300.0})
+    spend = pv.pipeline_tables(dataset, leads, "linear", worth=worth)["spend"]
+    assert spend.loc["Paid Social", "clv"] == pytest.approx(200.0)
+    assert np.isnan(spend.loc["Paid Social", "clv_to_cac"])

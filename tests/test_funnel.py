@@ -240,3 +240,156 @@ def test_win_rate_counts_buyers_when_customers_need_two_orders(ten_leads):
     assert table["customers"] == 3
     assert table["win rate"] == pytest.approx(3 / 8)
     assert table["open leads"] == 6
+
+
+# --- Velocity with censoring and customer value -------------------------------------
+
+from pipeline import funnel as funnel_module  # noqa: E402
+from pipeline.clv import PurchaseSummary  # noqa: E402
+from pipeline.clv_fit import ClvModels  # noqa: E402
+from pipeline.clv_optim import Fit  # noqa: E402
+
+
+def utc(text):
+    return pd.Timestamp(text, tz="UTC") if text else pd.NaT
+
+
+@pytest.fixture
+def four_leads() -> pd.DataFrame:
+    """Four captured leads, as of 10 Feb 2024 (censored at 11 Feb 00:00 UTC).
+
+    a bought 10 days after capture, b 20 days after; c (captured 5 days before the
+    end) and d (12 days before) are still open. Kaplan-Meier over the captured
+    cohort: c censored at 5; at 10 three at risk (a, b, d), one event: S = 2/3; d
+    censored at 12; at 20 one at risk (b), one event: S = 0.
+    """
+    rows = [
+        ("a", "customer", "2024-01-01", "2024-01-11", 100.0),
+        ("b", "customer", "2024-01-01", "2024-01-21", 60.0),
+        ("c", "captured", "2024-02-06", "", np.nan),
+        ("d", "captured", "2024-01-30", "", np.nan),
+    ]
+    never = pd.to_datetime([None] * len(rows), utc=True)
+    return pd.DataFrame(
+        {
+            "person_id": [r[0] for r in rows],
+            "stage": [r[1] for r in rows],
+            "identified": True,
+            "entered_captured": pd.to_datetime([utc(r[2]) for r in rows], utc=True),
+            "entered_engaged": never,
+            "entered_purchase_intent": never,
+            "entered_customer": pd.to_datetime([utc(r[3]) for r in rows], utc=True),
+            "entered_repeat": never,
+            "first_order_value": [r[4] for r in rows],
+        }
+    )
+
+
+def test_velocity_figures_by_hand(four_leads):
+    """Test win probability, time to customer and pipeline value on four leads.
+
+    Horizon 10 days: P(win | captured) = 1 - S(10) = 1/3. Open leads, conditional
+    on their days in the stage: c (5 days) 1 - S(15)/S(5) = 1/3; d (12 days)
+    1 - S(22)/S(12) = 1. Pipeline value = (1/3 + 1) x 150 = 200.
+    """
+    velocity = funnel_module.velocity_figures(
+        four_leads, AS_OF, 150.0, horizon_days=10, weeks=2
+    )
+    win = velocity.win.set_index("stage")
+    assert win.loc["captured", "win_probability"] == pytest.approx(1 / 3)
+    assert win.loc["captured", "leads"] == 4
+    assert np.isnan(win.loc["engaged", "win_probability"])
+
+    value = velocity.value
+    stage = value.by_stage.set_index("stage")
+    assert stage.loc["captured", "open_leads"] == 2
+    assert stage.loc["captured", "expected_customers"] == pytest.approx(4 / 3)
+    assert value.total == pytest.approx((1 / 3 + 1) * 150)
+    assert value.customer_value == 150.0
+
+    # KM: S falls to 2/3 at 10 days and 0 at 20 days, so the median is 20 days.
+    assert velocity.time_to_customer.median_days == pytest.approx(20.0)
+    by = velocity.converted_by.set_index("days")["share"]
+    assert by[7] == pytest.approx(0.0)
+    assert by[30] != by[30]  # beyond the longest follow-up (20 days): unknown
+
+
+def test_velocity_without_a_customer_value_uses_the_mean_first_order(four_leads):
+    """Test the fallback price: mean first order (100 + 60) / 2 = 80 per customer."""
+    velocity = funnel_module.velocity_figures(
+        four_leads, AS_OF, float("nan"), horizon_days=10, weeks=1
+    )
+    assert velocity.value.customer_value == pytest.approx(80.0)
+    assert velocity.value.total == pytest.approx((1 / 3 + 1) * 80)
+
+
+def summary_of(first_values) -> PurchaseSummary:
+    customers = pd.DataFrame({"first_value": first_values})
+    return PurchaseSummary(customers, "days", AS_OF, None)
+
+
+def test_new_customer_value_falls_back_with_the_reason():
+    """Test that unusable models price a customer at the mean first purchase, 75."""
+    why = "only 3 of 40 customers bought again"
+    models = funnel_module.CustomerModels(
+        summary_of([100.0, 50.0]), ClvModels(Fit(reason=why), Fit(reason=why)), why
+    )
+    value = funnel_module.expected_new_customer_value(models)
+    assert value.value == pytest.approx(75.0)
+    assert not value.from_models and value.future == 0.0
+    assert why in value.how and "first purchase only" in value.how
+
+
+def test_new_customer_value_adds_the_models_future_value():
+    """Test first purchase + E[spend] x discounted E[Y(t) | x = t_x = T = 0].
+
+    With r = 1, alpha = 100 days and the dropout probability near 0 (a = 1e-6,
+    b = 1), BG/NBD's E[Y(t)] at x = t_x = T = 0 is close to r t / alpha (Poisson
+    rate with mean 1 / 100 a day); over 30 days undiscounted that is 0.3 orders.
+    Gamma-Gamma with p = 2, q = 3, v = 20 has mean spend p v / (q - 1) = 20, so the
+    future value is about 0.3 x 20 = 6 on top of the 50 first purchase.
+    """
+    bg = Fit(params={"r": 1.0, "alpha": 100.0, "a": 1e-6, "b": 1.0}, converged=True)
+    gg = Fit(params={"p": 2.0, "q": 3.0, "v": 20.0}, converged=True)
+    models = funnel_module.CustomerModels(summary_of([40.0, 60.0]), ClvModels(bg, gg))
+    value = funnel_module.expected_new_customer_value(
+        models, horizon_days=30, annual_discount=0.0
+    )
+    assert value.from_models
+    assert value.first_purchase == pytest.approx(50.0)
+    assert value.future == pytest.approx(6.0, rel=0.01)
+    assert value.value == pytest.approx(value.first_purchase + value.future)
+
+
+def test_customer_models_explain_too_few_repeat_buyers():
+    """Test that one order gives no fit, the reason, and the first order as value."""
+    from tests.test_attribution_events import make_dataset
+
+    dataset = make_dataset([], [("o1", "a", "2024-01-07 10:00", 80.0)])
+    models = funnel_module.customer_models(dataset, AS_OF)
+    assert not models.usable
+    assert "repeat buyers" in models.reason
+    value = funnel_module.expected_new_customer_value(models)
+    assert value.value == pytest.approx(80.0) and not value.from_models
+    assert funnel_module.customer_values(models).empty
+
+
+def test_weekly_change_sentences_say_what_the_test_found():
+    """Test the plain sentences for a clear change, no change and no test."""
+    conversion = pd.DataFrame(
+        {
+            "from_stage": ["captured", "engaged", "purchase_intent"],
+            "to_stage": ["engaged", "purchase_intent", "customer"],
+            "week_at_risk": [100, 50, 0],
+            "week_converted": [30, 5, 0],
+            "week_rate": [0.30, 0.10, np.nan],
+            "trailing_rate": [0.10, 0.11, np.nan],
+            "p_value": [0.0001, 0.8, np.nan],
+            "differs": [True, False, False],
+        }
+    )
+    lines = funnel_module.weekly_change_sentences(conversion)
+    assert lines[0].startswith("Captured → engaged: 30 of 100 moved on this week")
+    assert "this week is higher, beyond chance" in lines[0]
+    assert "no clear change" in lines[1]
+    assert "nobody was open" in lines[2] and "no test possible" in lines[2]

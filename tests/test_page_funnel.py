@@ -7,8 +7,15 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from pipeline.formatting import fmt_int, fmt_pct
-from pipeline.funnel import stalled_leads, velocity_table
+from pipeline import funnel as funnel_module
+from pipeline.formatting import fmt_int, fmt_money, fmt_pct
+from pipeline.funnel import (
+    customer_models,
+    expected_new_customer_value,
+    stalled_leads,
+)
+from pipeline.pipeline_value import pipeline_value
+from pipeline.survival import win_probability_by_stage
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -37,19 +44,53 @@ def stalled_line(at: AppTest) -> str:
     return lines[0]
 
 
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
 def test_funnel_page_shows_the_pipeline_figures(funnel_page):
-    """Test the velocity metrics and charts against the pipeline's own figures."""
+    """Test the KM win probabilities and the model-priced pipeline value against the
+    pipeline's own figures on the demo brand."""
     at = funnel_page
     view = at.session_state["_lens_view"]
+    tz = view.dataset.timezone
     assert [m.label for m in at.metric] == [
-        "Win rate", "Median days to convert", "Pipeline velocity per day",
-        "Pipeline value",
+        "Win probability: captured", "Win probability: engaged",
+        "Win probability: purchase intent", "Median days, capture to customer",
+        "Pipeline value", "Expected new customers", "Change over 30 days",
     ]
-    win_rate = velocity_table(view.leads).set_index("metric").loc["win rate", "value"]
-    assert 0 < win_rate < 1
-    assert at.metric[0].value == fmt_pct(win_rate)
-    assert len(at.get("vega_lite_chart")) == 2
+    win = win_probability_by_stage(view.leads, view.as_of, 90, timezone=tz)
+    win = win.set_index("stage")["win_probability"]
+    assert 0 < win["captured"] < win["purchase_intent"] < 1
+    assert metric(at, "Win probability: captured") == fmt_pct(win["captured"])
+
+    # The demo brand has enough repeat buyers: the models price a new customer.
+    models = customer_models(view.dataset, view.as_of)
+    new_customer = expected_new_customer_value(models)
+    assert new_customer.from_models
+    assert new_customer.value > new_customer.first_purchase > 0
+    assert any("predicted later" in s.value for s in at.success)
+    value = pipeline_value(view.leads, view.as_of, new_customer.value, 90, timezone=tz)
+    assert metric(at, "Pipeline value") == fmt_money(value.total, "USD", 0)
+
+    titles = [str(c.spec) for c in at.get("vega_lite_chart")]
+    assert len(titles) == 4
+    assert any("Lead-to-customer time (Kaplan-Meier)" in t for t in titles)
     assert not at.error
+
+
+def test_horizon_slider_moves_the_win_probabilities(funnel_page):
+    """Test that a 30-day horizon shows the 30-day KM figure, lower than 90 days."""
+    at = funnel_page
+    view = at.session_state["_lens_view"]
+    before = metric(at, "Win probability: purchase intent")
+    at.slider(key="win_horizon_days").set_value(30).run()
+    assert not at.exception, at.exception
+    win = win_probability_by_stage(
+        view.leads, view.as_of, 30, timezone=view.dataset.timezone
+    ).set_index("stage")["win_probability"]
+    after = metric(at, "Win probability: purchase intent")
+    assert after == fmt_pct(win["purchase_intent"]) and after != before
 
 
 def test_stall_slider_moves_exactly_the_expected_leads(funnel_page):
@@ -69,3 +110,33 @@ def test_stall_slider_moves_exactly_the_expected_leads(funnel_page):
             assert line.startswith("No open lead has been in its stage")
     # The thresholds really separate leads on the demo brand.
     assert counts[14] > counts[60] > counts[365]
+
+
+def test_rule_change_replays_stages_without_refitting_customer_value(monkeypatch):
+    """Test that other stage rules change the pipeline but do not refit the
+    customer-value models (cached on the data and the 'as of' day).
+
+    AppTest reruns only the page after a ``st.navigation`` app's first run, so the
+    moved rule is set before a second app's first run, as a shared URL would; the
+    two apps share this process's cache, as two reruns of one session do.
+    """
+    calls = []
+    original = funnel_module.customer_models
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(funnel_module, "customer_models", counted)
+    values = []
+    for state in ({}, {"rule_engaged_opens_min_count": 1}):
+        at = AppTest.from_file(APP, default_timeout=120)
+        for key, value in state.items():
+            at.session_state[key] = value
+        at.run()
+        at.switch_page("pages/funnel.py")
+        at.run()
+        assert not at.exception, at.exception
+        values.append(metric(at, "Pipeline value"))
+    assert len(calls) == 1
+    assert values[0] != values[1]

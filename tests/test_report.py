@@ -151,3 +151,47 @@ def test_chart_svg_renders_offline():
     assert svg.startswith("<svg")
     assert external_references(svg) == []
 
+
+
+def test_cli_writes_the_report_and_every_export(tmp_path, capsys):
+    """Test ``python -m pipeline report`` on the sample brand: report and four files."""
+    import json
+    from pathlib import Path
+
+    from pipeline import cli
+    from pipeline.exports import (
+        GOOGLE_COLUMNS,
+        KLAVIYO_COLUMNS,
+        LEAD_CSV_COLUMNS,
+        META_COLUMNS,
+    )
+
+    sample = sorted(str(p) for p in (Path(__file__).parent.parent / "sample_data")
+                    .glob("*.csv"))
+    assert sample, "sample_data/ is empty: run python -m pipeline sample"
+    out = tmp_path / "report.html"
+    status = cli.main(["report", *sample, "--out", str(out), "--exports-dir",
+                       str(tmp_path / "ex"), "--json"])
+    assert status == 0
+    summary = json.loads(capsys.readouterr().out)
+    html = out.read_text(encoding="utf-8")
+    assert external_references(html) == [] and html.count("<svg") >= 3
+    headers = {
+        "pipeline_leads.csv": LEAD_CSV_COLUMNS,
+        "klaviyo_profiles.csv": KLAVIYO_COLUMNS,
+        "meta_custom_audience.csv": META_COLUMNS,
+        "google_customer_match.csv": GOOGLE_COLUMNS,
+    }
+    by_file = {item["file"]: item for item in summary["exports"]}
+    assert set(by_file) == set(headers)
+    for name, columns in headers.items():
+        frame = pd.read_csv(tmp_path / "ex" / name, dtype=str, keep_default_na=False)
+        assert tuple(frame.columns) == columns
+        assert len(frame) == by_file[name]["rows"]
+    # Every lead of the sheet is either in the Klaviyo file or counted as left out.
+    klaviyo = by_file["klaviyo_profiles.csv"]
+    accounted = (
+        klaviyo["rows"] + klaviyo["excluded_no_consent"]
+        + klaviyo["excluded_no_identifier"]
+    )
+    assert accounted == by_file["pipeline_leads.csv"]["rows"]

@@ -7,15 +7,26 @@ its journey is the lead's touches in the lookback window before the entry and af
 the entry into the stage it left, credited by the chosen model.
 
 Pipeline-weighted attribution gives each transition a worth,
-``(P(win | new stage) - P(win | old stage)) x expected order value``, with empirical
-win rates (the share of leads that ever reached a stage and became customers) and
-the average first-order value standing in for predicted value until customer
-lifetime value is wired in; the model then shares that worth like revenue.
+``(P(win | new stage) - P(win | old stage)) x the lead's predicted value``, and the
+chosen model shares that worth like revenue (:class:`TransitionWorth`). With
+:func:`transition_worth`, P(win | stage) is the Kaplan-Meier probability of becoming
+a customer within a horizon of entering the stage
+(:func:`pipeline.survival.win_probability_by_stage`; 0 for anonymous awareness,
+which has no entry time, and 1 for customer), and the predicted value is the
+expected value of a new customer from BG/NBD and Gamma-Gamma, or, for a lead who is
+a customer by now, that customer's purchases so far plus predicted future value.
+Without it (:func:`empirical_worth`), the empirical win rates (the share of leads
+that ever reached a stage and became customers) and the average first-order value
+are used. A KM probability may fall from one stage to the next (leads entering the
+later stage convert no faster within the horizon): that advance then has a negative
+worth, and its touches negative credit.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -25,6 +36,7 @@ from pipeline.attribution.journeys import Journeys, JourneySettings, build_journ
 from pipeline.attribution.models import ModelSettings, model_arrays
 from pipeline.attribution.paths import PathSet
 from pipeline.model import Dataset
+from pipeline.survival import win_probability_by_stage
 
 log = logging.getLogger(__name__)
 
@@ -113,27 +125,146 @@ def expected_order_value(leads: pd.DataFrame, dataset: Dataset) -> float:
     return float(first["net_value"].mean()) if len(first) else 0.0
 
 
+@dataclass
+class TransitionWorth:
+    """What a lead's advance is worth: P(win | stage) and the lead's predicted value.
+
+    Attributes
+    ----------
+    win
+        P(win | stage) for every stage of :data:`STAGE_ORDER` (customer 1).
+    value
+        Predicted value of a lead who is not a customer yet (a new customer's).
+    lead_values
+        Predicted value of leads who are customers already, by ``person_id``.
+    how
+        One sentence for the page on where the figures come from.
+    from_models
+        Whether the values come from the customer-value models (else averages).
+    """
+
+    win: pd.Series
+    value: float
+    lead_values: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
+    how: str = ""
+    from_models: bool = False
+
+    def values_of(self, person_id: pd.Series) -> np.ndarray:
+        """Each lead's predicted value (``value`` unless it is a known customer)."""
+        known = pd.Series(person_id).astype(str).map(self.lead_values)
+        return known.fillna(self.value).to_numpy(float)
+
+
+def empirical_worth(leads: pd.DataFrame, dataset: Dataset) -> TransitionWorth:
+    """Worth from empirical win rates and the average first-order value."""
+    return TransitionWorth(
+        win_rates(leads),
+        expected_order_value(leads, dataset),
+        how="empirical win rates (share of leads reaching a stage who bought) × "
+        "average first-order value",
+    )
+
+
+def transition_worth(
+    leads: pd.DataFrame,
+    as_of: dt.date,
+    new_customer_value: float,
+    customer_values: pd.Series | None = None,
+    horizon_days: float = 90.0,
+    timezone: str = "UTC",
+    from_models: bool = True,
+) -> TransitionWorth:
+    """Worth from Kaplan-Meier win probabilities and predicted customer value.
+
+    Parameters
+    ----------
+    leads
+        The stage engine's leads as of ``as_of``.
+    as_of
+        The local day of the leads; open leads are censored at its end.
+    new_customer_value
+        Expected value of a new customer (for example
+        :func:`pipeline.funnel.expected_new_customer_value`).
+    customer_values
+        Predicted value of existing customers by ``person_id`` (for example
+        :func:`pipeline.funnel.customer_values`); others get ``new_customer_value``.
+    horizon_days
+        Win horizon of P(win | stage).
+    timezone
+        The store's time zone.
+    from_models
+        Whether the values came from the customer-value models (for the label).
+    """
+    table = win_probability_by_stage(leads, as_of, horizon_days, timezone=timezone)
+    win = pd.Series(0.0, index=list(STAGE_ORDER))
+    win.update(table.set_index("stage")["win_probability"])
+    win["customer"] = 1.0
+    value_text = (
+        "predicted value (a new customer's from BG/NBD and Gamma-Gamma; a customer's "
+        "own purchases so far plus predicted future value)"
+        if from_models
+        else "average first purchase (customer models not usable)"
+    )
+    return TransitionWorth(
+        win,
+        float(new_customer_value),
+        customer_values if customer_values is not None else pd.Series(dtype=float),
+        f"Kaplan-Meier P(customer within {horizon_days:,.0f} days | stage) × the "
+        f"lead's {value_text}",
+        from_models,
+    )
+
+
+def transition_worths(leads: pd.DataFrame, worth: TransitionWorth) -> pd.DataFrame:
+    """Every advance with its worth: ``person_id, stage, from_stage, gain, value,
+    worth`` (``gain`` = P(win | stage) - P(win | from_stage), NaN read as 0)."""
+    moves = transitions(leads)
+    gain = np.nan_to_num(
+        worth.win.reindex(moves["stage"]).to_numpy(float)
+        - worth.win.reindex(moves["from_stage"]).to_numpy(float)
+    )
+    value = worth.values_of(moves["person_id"])
+    return moves[["person_id", "stage", "from_stage"]].assign(
+        gain=gain, value=value, worth=gain * value
+    )
+
+
+def worth_by_transition(leads: pd.DataFrame, worth: TransitionWorth) -> pd.DataFrame:
+    """Advances and their total worth per transition, for the page.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by transition label: ``advances``, ``mean_gain`` (mean change in
+        P(win)), ``mean_value`` (mean predicted value of the leads) and ``worth``
+        (total); the ``worth`` column sums to the weighted credit's total.
+    """
+    moves = transition_worths(leads, worth)
+    table = moves.groupby("stage").agg(
+        advances=("worth", "size"), mean_gain=("gain", "mean"),
+        mean_value=("value", "mean"), worth=("worth", "sum"),
+    )
+    order = [s for s in TRANSITION_LABELS if s in table.index]
+    return table.loc[order].rename(index=TRANSITION_LABELS)
+
+
 def transition_journeys(
     dataset: Dataset,
     leads: pd.DataFrame,
     settings: JourneySettings | None = None,
     weighted: bool = False,
+    worth: TransitionWorth | None = None,
 ) -> Journeys:
     """Journeys whose conversions are stage transitions.
 
-    With ``weighted``, each transition's value is its pipeline worth (module notes);
-    otherwise 1.
+    With ``weighted``, each transition's value is its pipeline worth under
+    ``worth`` (default :func:`empirical_worth`); otherwise 1.
     """
     moves = transitions(leads)
     value = np.ones(len(moves))
     if weighted:
-        rates = win_rates(leads)
-        order_value = expected_order_value(leads, dataset)
-        gain = (
-            rates.reindex(moves["stage"]).to_numpy()
-            - rates.reindex(moves["from_stage"]).to_numpy()
-        )
-        value = np.nan_to_num(gain) * order_value
+        worth = worth or empirical_worth(leads, dataset)
+        value = transition_worths(leads, worth)["worth"].to_numpy(float)
     conversions = pd.DataFrame(
         {
             "conv_id": moves["person_id"] + "→" + moves["stage"],
@@ -189,14 +320,16 @@ def transition_credit(
     settings: ModelSettings | None = None,
     weighted: bool = False,
     journeys: Journeys | None = None,
+    worth: TransitionWorth | None = None,
 ) -> pd.DataFrame:
     """Transitions (or, with ``weighted``, pipeline worth) credited per channel.
 
     Returns one row per channel and one column per transition (labels in
-    :data:`TRANSITION_LABELS`) plus ``total``.
+    :data:`TRANSITION_LABELS`) plus ``total``. ``worth`` prices the transitions
+    when ``weighted`` (see :func:`transition_journeys`).
     """
     journeys = journeys or transition_journeys(
-        dataset, leads, journey_settings, weighted
+        dataset, leads, journey_settings, weighted, worth
     )
     conv, value = touch_credit(journeys.paths, model, settings)
     amount = value if weighted else conv
@@ -298,13 +431,40 @@ def outbound_effectiveness(
     return table.sort_values("advances_credited", ascending=False).reset_index()
 
 
+def customer_value_by_channel(
+    journeys: Journeys, conversions: np.ndarray, worth: TransitionWorth
+) -> pd.Series:
+    """Mean predicted value of the customers each channel is credited with winning.
+
+    Over the touches before each purchase-intent → customer (or any → customer)
+    transition: Σ credit × the lead's predicted value ÷ Σ credit, per channel.
+
+    Parameters
+    ----------
+    journeys
+        Transition journeys (:func:`transition_journeys`).
+    conversions
+        Each touch's share of conversions (:func:`touch_credit`).
+    worth
+        The leads' predicted values.
+    """
+    touches = _touch_frame(journeys, conversions)
+    won = touches[touches["transition"] == TRANSITION_LABELS["customer"]]
+    if won.empty:
+        return pd.Series(dtype=float)
+    weighted = won["credit"] * worth.values_of(won["person_id"])
+    sums = pd.DataFrame({"channel": won["channel"], "credit": won["credit"],
+                         "value": weighted}).groupby("channel").sum()
+    return (sums["value"] / sums["credit"].where(sums["credit"] > 0)).dropna()
+
+
 def spend_metrics(
     dataset: Dataset,
     leads: pd.DataFrame,
     model: str = "markov",
     journey_settings: JourneySettings | None = None,
     settings: ModelSettings | None = None,
-    clv: float | None = None,
+    clv: float | pd.Series | None = None,
     credit: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Cost per captured lead, per stage advance, CAC and CLV:CAC by channel.
@@ -312,8 +472,9 @@ def spend_metrics(
     Parameters
     ----------
     clv
-        Customer lifetime value; default the average revenue per customer so far
-        (a floor: it ignores future orders).
+        Customer lifetime value, one figure or one per channel (channels missing
+        from the series get its mean); default the average revenue per customer so
+        far (a floor: it ignores future orders).
     credit
         A :func:`transition_credit` table to reuse.
 
@@ -348,6 +509,9 @@ def spend_metrics(
         out["cost_per_captured"] = out["spend"] / out["captured"].replace(0, np.nan)
         out["cost_per_advance"] = out["spend"] / out["advances"].replace(0, np.nan)
         out["cac"] = out["spend"] / out["customers"].replace(0, np.nan)
+    if isinstance(clv, pd.Series):
+        fill = float(clv.mean()) if len(clv) else np.nan
+        clv = clv.reindex(out.index).fillna(fill)
     out["clv"] = clv
     out["clv_to_cac"] = out["clv"] / out["cac"]
     return out
@@ -360,19 +524,39 @@ def pipeline_tables(
     journey_settings: JourneySettings | None = None,
     settings: ModelSettings | None = None,
     purchases: Journeys | None = None,
+    worth: TransitionWorth | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Every pipeline view at once, building the transition journeys only once.
 
-    Returns ``{"transitions", "weighted", "outbound", "spend"}`` (see
-    :func:`transition_credit`, :func:`outbound_effectiveness`, :func:`spend_metrics`;
-    ``spend`` is empty without ad spend).
+    Parameters
+    ----------
+    worth
+        Prices the transitions for the weighted view (default
+        :func:`empirical_worth`). When it comes from the customer-value models
+        (``from_models``), CLV in ``spend`` is the mean predicted value of the
+        customers each channel is credited with (:func:`customer_value_by_channel`);
+        otherwise the average revenue per customer so far.
+
+    Returns
+    -------
+    dict
+        ``{"transitions", "weighted", "outbound", "spend"}`` (see
+        :func:`transition_credit`, :func:`outbound_effectiveness`,
+        :func:`spend_metrics`; ``spend`` is empty without ad spend).
     """
-    moves = transition_journeys(dataset, leads, journey_settings, weighted=True)
+    worth = worth or empirical_worth(leads, dataset)
+    moves = transition_journeys(dataset, leads, journey_settings, True, worth)
     args = (dataset, leads, model, journey_settings, settings)
     counts = transition_credit(*args, journeys=moves)
+    clv = None
+    if worth.from_models and not dataset.spend.empty:
+        conv, _ = touch_credit(moves.paths, model, settings)
+        channels = dataset.spend["channel"].dropna().unique()
+        clv = customer_value_by_channel(moves, conv, worth)
+        clv = clv.reindex(channels).fillna(worth.value)
     return {
         "transitions": counts,
         "weighted": transition_credit(*args, weighted=True, journeys=moves),
         "outbound": outbound_effectiveness(*args, purchases=purchases, moves=moves),
-        "spend": spend_metrics(*args, credit=counts),
+        "spend": spend_metrics(*args, clv=clv, credit=counts),
     }

@@ -215,15 +215,13 @@ def _sources_by_file(results: list[ReadResult], links: dict[str, str]) -> pd.Dat
     parts = []
     for result in results:
         ids = [
-            table["person_id"]
+            pd.Series(table["person_id"].dropna().unique(), dtype="string")
             for table in (result.people, result.events, result.orders)
             if table is not None and len(table) and "person_id" in table
         ]
         if not ids:
             continue
-        unique = pd.Series(
-            pd.concat(ids, ignore_index=True).dropna().unique(), dtype="string"
-        )
+        unique = pd.concat(ids, ignore_index=True)
         unique = apply_links(unique, links).drop_duplicates()
         parts.append(pd.DataFrame({"person_id": unique, "kind": result.report.kind}))
     if not parts:
@@ -287,9 +285,11 @@ def _deduplicated_orders(
 
     orders = pd.concat(parts, ignore_index=True)
     # the store's own export is the order's record; then the first file uploaded
-    rank = orders["_file"].map(
-        lambda i: ORDER_SOURCE_RANK.get(results[i].report.kind, 1)
-    )
+    ranks = {
+        i: ORDER_SOURCE_RANK.get(result.report.kind, 1)
+        for i, result in enumerate(results)
+    }
+    rank = orders["_file"].map(ranks)
     orders = orders.assign(_rank=rank).sort_values(["_rank", "_file"], kind="stable")
     keyed = orders["order_id"].notna()
     repeat = keyed & orders.duplicated("order_id", keep="first")

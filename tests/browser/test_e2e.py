@@ -83,7 +83,13 @@ def go_to(page, title: str) -> None:
 
 
 def main_text(page) -> str:
-    return page.locator('[data-testid="stMain"]').inner_text()
+    """The page's words and figures: text, metrics, alerts (not chart pixels)."""
+    parts = page.locator(
+        '[data-testid="stMain"] [data-testid="stMarkdownContainer"], '
+        '[data-testid="stMain"] [data-testid="stMetric"], '
+        '[data-testid="stMain"] [data-testid="stAlert"]'
+    ).all_inner_texts()
+    return "\n".join(parts)
 
 
 def move_rule_slider(page, label: str, key: str, presses: int, arrow: str) -> None:
@@ -279,3 +285,35 @@ def test_presets_save_load_and_restore_defaults(page, app_url, tmp_path):
     assert_no_exception(page, "preset load")
     assert slider_input(page, key).input_value() == "1"
     assert f"{key}=1" in page.url
+
+
+def test_a_copied_url_on_uploaded_data_reopens_after_the_same_upload(browser,
+                                                                      app_url):
+    """Test that a link made on uploaded files reopens the view once they are
+    uploaded again in a new session (files never travel in the URL)."""
+    key = "rule_intent_cart_window_days"
+    label = "purchase intent: cart or checkout"
+    first = browser.new_context(viewport={"width": 1400, "height": 1000})
+    first.set_default_timeout(180_000)
+    page = first.new_page()
+    open_app(page, app_url)
+    upload_apparel(page)
+    go_to(page, "Funnel")
+    before = main_text(page)
+    move_rule_slider(page, label, key, 5, "ArrowRight")
+    assert slider_input(page, key).input_value() == "35"
+    after = main_text(page)
+    assert after != before, "a longer cart window changed nothing on the funnel page"
+    shared = page.url
+    assert f"{key}=35" in shared
+
+    second = browser.new_context(viewport={"width": 1400, "height": 1000})
+    second.set_default_timeout(180_000)
+    other = second.new_page()
+    open_app(other, shared)
+    upload_apparel(other)
+    assert slider_input(other, key).input_value() == "35"
+    assert other.locator(".st-key-as_of input").input_value() == "2026-03-29"
+    assert main_text(other) == after
+    first.close()
+    second.close()

@@ -1,0 +1,129 @@
+"""``python -m pipeline report FILE... --out report.html``: client report, exports.
+
+Writes the self-contained HTML report of the app's Leads page for the given files,
+rules and date, and with ``--exports-dir`` the lead sheet and the Klaviyo, Meta and
+Google upload files of one segment. ``--json`` prints what was written: rows per
+file and how many leads each platform file left out for want of consent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from pipeline import exports, report, scoring
+from pipeline.commands.stages import _date, _readable, _rules, _timezone
+from pipeline.ingest import load_files
+from pipeline.model import InputError, json_safe
+from pipeline.stages import StageEngine
+
+log = logging.getLogger(__name__)
+
+EXPORTERS = (
+    exports.leads_csv,
+    exports.klaviyo_profiles_csv,
+    exports.meta_audience_csv,
+    exports.google_customer_match_csv,
+)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``report`` command."""
+    parser = subparsers.add_parser(
+        "report",
+        help="the client HTML report, and the lead and audience exports",
+        description="Write one self-contained HTML report (funnel, velocity, customer "
+        "value, attribution) and, with --exports-dir, the lead sheet and the "
+        "Klaviyo, Meta and Google upload files of a segment.",
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help="export files")
+    parser.add_argument("--out", required=True, metavar="REPORT_HTML",
+                        help="where to write the HTML report")
+    parser.add_argument("--rules", metavar="RULES_JSON",
+                        help="stage rules as JSON (the app's preset file)")
+    parser.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD",
+                        help="the day evaluated; default: the latest event's day")
+    parser.add_argument("--timezone", type=_timezone, metavar="TZ",
+                        help="the store's time zone; default: from the data")
+    parser.add_argument("--exports-dir", metavar="DIR",
+                        help="also write the four export files into this folder")
+    parser.add_argument("--segment", default="open_leads",
+                        choices=list(exports.SEGMENTS),
+                        help="the leads exported (default: open_leads)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(run=run)
+
+
+def _write_exports(dataset, engine, leads, rules, as_of, segment, folder: Path) -> list:
+    """The four export files of ``segment`` written into ``folder``."""
+    try:
+        model = scoring.fit_lead_score(
+            dataset, as_of, stages_at=lambda day: engine.leads(rules, day)
+        )
+        scores = scoring.score_leads(model, dataset, as_of, stages=leads)
+    except scoring.ScoringUnavailable as exc:
+        sys.stderr.write(f"note: no lead score: {exc}\n")
+        scores = None
+    values, _ = scoring.predicted_values(dataset, leads)
+    table = exports.segment(exports.lead_table(leads, dataset.people, scores, values),
+                            segment)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for make in EXPORTERS:
+        export = make(table)
+        (folder / export.file_name).write_bytes(export.data)
+        written.append(export)
+    return written
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``report``; 0 on success, 2 when no input could be used."""
+    out = Path(args.out)
+    if any(out.resolve() == Path(f).resolve() for f in args.files):
+        sys.stderr.write(f"--out {args.out!r} is one of the inputs: choose another "
+                         "file name (inputs are never overwritten)\n")
+        return 2
+    try:
+        rules = _rules(args.rules)
+        files = _readable(args.files)
+        if not files:
+            raise InputError("none of the files exists: check the paths")
+        dataset = load_files(files, timezone=args.timezone)
+    except InputError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+
+    engine = StageEngine(dataset)
+    as_of = args.as_of or engine.default_as_of
+    leads = engine.leads(rules, as_of)
+    html = report.view_report(
+        dataset, leads, as_of, tuple(name for name, _ in files), rules_text=""
+    )
+    out.write_text(html, encoding="utf-8")
+    log.info("wrote the report to %s", out)
+
+    summary: dict[str, Any] = {"as_of": as_of.isoformat(), "report": str(out),
+                               "exports": []}
+    if args.exports_dir:
+        written = _write_exports(dataset, engine, leads, rules, as_of, args.segment,
+                                 Path(args.exports_dir))
+        summary["exports"] = [
+            {"file": e.file_name, "rows": e.rows,
+             "excluded_no_consent": e.excluded_no_consent,
+             "excluded_no_identifier": e.excluded_no_identifier}
+            for e in written
+        ]
+    if args.json:
+        sys.stdout.write(json.dumps(json_safe(summary), allow_nan=False) + "\n")
+    else:
+        sys.stdout.write(f"report: {out}\n")
+        for item in summary["exports"]:
+            sys.stdout.write(
+                f"{item['file']}: {item['rows']} people"
+                f" ({item['excluded_no_consent']} without consent left out)\n"
+            )
+    return 0
