@@ -155,12 +155,13 @@ history_days.append(view.as_of - dt.timedelta(days=30))
 kept = past_leads()
 missing = [day for day in history_days if day not in kept]
 if missing:
-    with st.status("Replaying the stage rules on past weeks…") as status:
+    slot = st.empty()
+    with slot.status("Replaying the stage rules on past weeks for the value history…"):
         bar = st.progress(0.0)
         for i, day in enumerate(missing, start=1):
             kept[day] = view.engine.leads(view.rules, day)
             bar.progress(i / len(missing), text=f"{day:%d %b %Y}")
-        status.update(label="Past weeks replayed", state="complete")
+    slot.empty()
 velocity = funnel.velocity_figures(
     leads, view.as_of, None if mixed_money else new_customer.value, horizon, WEEKS,
     tz, stages_at=kept.__getitem__,
@@ -296,7 +297,9 @@ for line in funnel.weekly_change_sentences(conv):
 st.subheader("Pipeline value")
 st.caption(
     f"Σ over open leads of P(customer within {horizon} days | stage, time already in "
-    "the stage) × the expected value of a new customer."
+    "the stage) × the expected value of a new customer. A lead stalled for months "
+    "counts for less than one that has just arrived, so a stage's mean probability "
+    "is below its win probability at entry."
 )
 if mixed_money:
     st.warning(
@@ -340,7 +343,8 @@ st.dataframe(
         {
             "stage": value.by_stage["stage"].map(STAGE_LABELS),
             "open leads": value.by_stage["open_leads"].map(fmt_int),
-            "mean win probability": value.by_stage["win_probability"].map(fmt_pct),
+            "mean win probability (given days in stage)": value.by_stage[
+                "win_probability"].map(fmt_pct),
             "expected customers": value.by_stage["expected_customers"].map(
                 lambda v: fmt_number(v, 1)),
         }

@@ -278,7 +278,8 @@ def weekly_conversion(leads: pd.DataFrame, timezone: str = "UTC") -> pd.DataFram
         for col in later:
             advanced |= (leads[col].notna() & (leads[col] >= start)).to_numpy()
         local = start[dated].dt.tz_convert(timezone).dt.tz_localize(None)
-        week = (local.dt.normalize() - pd.to_timedelta(local.dt.day_of_week, "D")).dt.date
+        monday = local.dt.normalize() - pd.to_timedelta(local.dt.day_of_week, "D")
+        week = monday.dt.date
         parts.append(
             pd.DataFrame(
                 {"week": week.to_numpy(), "stage": stage,

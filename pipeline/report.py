@@ -21,6 +21,12 @@ import pandas as pd
 import vl_convert as vlc
 
 from pipeline.formatting import fmt_days, fmt_int, fmt_money, fmt_number, fmt_pct
+from pipeline.funnel import (
+    days_to_convert,
+    funnel_table,
+    stage_win_rates,
+    velocity_table,
+)
 from pipeline.model import STAGES, Dataset
 
 log = logging.getLogger(__name__)
@@ -104,7 +110,11 @@ def _stage_counts(leads: pd.DataFrame) -> pd.DataFrame:
 
 
 def funnel_section(leads: pd.DataFrame) -> Section:
-    """Stage counts as a funnel, and the share of each stage that reached the next."""
+    """Stage counts as a funnel, and the share of each stage that reached the next.
+
+    The figures are the Funnel page's (:func:`pipeline.funnel.funnel_table`): a lead
+    has reached a stage when it is in that stage or a later one, or entered it once.
+    """
     counts = _stage_counts(leads)
     chart = (
         alt.Chart(counts, title="Leads by stage (people)")
@@ -122,12 +132,14 @@ def funnel_section(leads: pd.DataFrame) -> Section:
         )
         .properties(width=560, height=200)
     )
-    entered = _entered_counts(leads)
+    funnel = funnel_table(leads)
     table = pd.DataFrame(
         {
-            "Stage": [STAGE_LABELS[s] for s in STAGES],
-            "People now": [fmt_int(n) for n in counts["leads"]],
-            "Ever entered": [fmt_int(entered.get(s)) for s in STAGES],
+            "Stage": [STAGE_LABELS[s] for s in funnel["stage"]],
+            "People now": [fmt_int(n) for n in funnel["leads"]],
+            "Share": [fmt_pct(v) for v in funnel["share"]],
+            "Reached it or later": [fmt_int(n) for n in funnel["reached"]],
+            "Went on to the next": [fmt_pct(v) for v in funnel["conversion"]],
         }
     )
     total = int(counts["leads"].sum())
@@ -138,55 +150,25 @@ def funnel_section(leads: pd.DataFrame) -> Section:
     return Section("Funnel", summary, [("Funnel", chart)], [("Stage counts", table)])
 
 
-def _entered_counts(leads: pd.DataFrame) -> dict[str, int | None]:
-    out: dict[str, int | None] = {"awareness": None}
-    for stage in STAGES[1:]:
-        column = f"entered_{stage}"
-        out[stage] = int(leads[column].notna().sum()) if column in leads else None
-    return out
+def velocity_section(leads: pd.DataFrame, currency: str = "USD") -> Section:
+    """Win rate, lead-to-customer time, pipeline velocity and value.
 
-
-def velocity_section(leads: pd.DataFrame) -> Section:
-    """Lead-to-customer time, stage-to-stage conversion and win rate.
-
-    Times run from a lead's capture to its first purchase, over leads that have both.
-    Conversion from stage *a* to *b* is the share of leads that ever entered *a* and
-    later entered *b*. The win rate is the share of captured leads that ever bought.
+    The figures are the Funnel page's plain ones (:func:`pipeline.funnel.
+    velocity_table`): no correction for leads too recent to have converted.
     """
-    needed = {"entered_captured", "entered_customer"}
+    needed = {"entered_captured", "entered_customer", "identified", "orders"}
     if not needed <= set(leads.columns):
         return Section("Velocity", missing="the stage engine gave no entry times")
-    captured = pd.to_datetime(leads["entered_captured"], utc=True)
-    customer = pd.to_datetime(leads["entered_customer"], utc=True)
-    both = captured.notna() & customer.notna() & (customer >= captured)
-    days = (customer[both] - captured[both]).dt.total_seconds() / 86_400
-    was_captured = captured.notna()
-    win_rate = (
-        float(customer[was_captured].notna().mean()) if was_captured.any() else np.nan
-    )
-
-    rows = []
-    for low, high in zip(STAGES[1:-1], STAGES[2:], strict=True):
-        a, b = f"entered_{low}", f"entered_{high}"
-        if a in leads and b in leads:
-            entered_a = leads[a].notna()
-            reached = entered_a & leads[b].notna() & (leads[b] >= leads[a])
-            rate = reached.sum() / entered_a.sum() if entered_a.any() else float("nan")
-            rows.append(
-                {
-                    "From": STAGE_LABELS[low],
-                    "To": STAGE_LABELS[high],
-                    "Entered": fmt_int(entered_a.sum()),
-                    "Moved on": fmt_int(reached.sum()),
-                    "Conversion": fmt_pct(rate),
-                }
-            )
-
+    figures = velocity_table(leads).set_index("metric")["value"]
+    days = days_to_convert(leads)
     summary = [
-        f"Win rate (captured leads who ever bought): {fmt_pct(win_rate)}.",
+        f"Win rate (identified leads who bought): {fmt_pct(figures['win rate'])}.",
         f"Median time from capture to first purchase: "
-        f"{fmt_days(days.median() if len(days) else None)} "
-        f"over {fmt_int(len(days))} customers with both dates.",
+        f"{fmt_days(figures['median days to convert'])} over {fmt_int(len(days))} "
+        "customers with both dates (customers captured at their first order count "
+        "0 days).",
+        f"Pipeline velocity: {fmt_money(figures['pipeline velocity'], currency)} a "
+        f"day; pipeline value {fmt_money(figures['pipeline value'], currency)}.",
     ]
     charts = []
     if len(days):
@@ -194,7 +176,18 @@ def velocity_section(leads: pd.DataFrame) -> Section:
             days.to_numpy(), "Days from capture to first purchase", "Days", "Customers"
         )
         charts.append(("Lead-to-customer time", chart))
-    tables = [("Stage conversion", pd.DataFrame(rows))]
+    rates = stage_win_rates(leads)
+    table = pd.DataFrame(
+        {
+            "Open stage": [STAGE_LABELS[s] for s in rates["stage"]],
+            "Leads now": [fmt_int(n) for n in rates["leads"]],
+            "Ever entered": [fmt_int(n) for n in rates["entered"]],
+            "Bought": [fmt_int(n) for n in rates["won"]],
+            "Win rate": [fmt_pct(v) for v in rates["win_rate"]],
+            f"Value ({currency})": [fmt_money(v, currency) for v in rates["value"]],
+        }
+    )
+    tables = [("Where the pipeline value sits", table)]
     return Section("Velocity", summary, charts, tables)
 
 
@@ -319,7 +312,9 @@ def view_sections(dataset: Dataset, leads: pd.DataFrame) -> list[Section]:
     """The report's four sections for one view, each built if it can be."""
     return [
         safe_section("Funnel", lambda: funnel_section(leads)),
-        safe_section("Velocity", lambda: velocity_section(leads)),
+        safe_section(
+            "Velocity", lambda: velocity_section(leads, dataset_currency(dataset))
+        ),
         safe_section("Customer value", lambda: customer_value_section(dataset)),
         safe_section("Attribution", lambda: attribution_section(dataset)),
     ]

@@ -45,6 +45,7 @@ READER_MODULES: tuple[str, ...] = (
     "pipeline.ingest.ga4",
     "pipeline.ingest.klaviyo",
     "pipeline.ingest.ads",
+    "pipeline.attribution.paths",
 )
 """Modules that register readers; one not written yet is skipped."""
 
