@@ -138,16 +138,6 @@ def cached_intervals(_analysis, key, models, n_boot):
     )
 
 
-@st.cache_data(show_spinner="Crediting stage transitions…", max_entries=8)
-def cached_pipeline_tables(
-    _dataset, _leads, _journeys, _worth, key, journeys, models, chosen
-):
-    """The pipeline views for one model and these settings (cached)."""
-    return pv.pipeline_tables(
-        _dataset, _leads, chosen, journeys, models, _journeys, _worth
-    )
-
-
 @st.cache_data(show_spinner="Fitting the customer-value models…", max_entries=4)
 def cached_customer_value(_dataset, data_key: str, as_of):
     """A new customer's predicted value and each customer's (not the rules)."""
@@ -155,7 +145,7 @@ def cached_customer_value(_dataset, data_key: str, as_of):
     return funnel.expected_new_customer_value(models), funnel.customer_values(models)
 
 
-def transition_worth():
+def transition_worth() -> tuple[pv.TransitionWorth, funnel.NewCustomerValue]:
     """P(win | stage) from Kaplan-Meier and the leads' predicted values."""
     new_customer, values = cached_customer_value(dataset, view.data_key, view.as_of)
     if not np.isfinite(new_customer.value):
@@ -165,6 +155,18 @@ def transition_worth():
         dataset.timezone or "UTC", new_customer.from_models,
     )
     return worth, new_customer
+
+
+@st.cache_data(show_spinner="Crediting stage transitions…", max_entries=8)
+def cached_pipeline_tables(_dataset, _leads, _journeys, key, journeys, models, chosen):
+    """The pipeline views for one model and these settings, with what the advances
+    are worth (cached; per-customer values stay out of the cached result)."""
+    worth, new_customer = transition_worth()
+    tables = pv.pipeline_tables(
+        _dataset, _leads, chosen, journeys, models, _journeys, worth
+    )
+    tables["worth"] = pv.worth_by_transition(_leads, worth)
+    return tables, worth.how, worth.from_models, new_customer
 
 
 analysis_key = (data_key, reference, view.rules.to_json(), str(view.as_of))
@@ -272,12 +274,10 @@ if analysis.journeys is not None and not view.leads.empty:
         format_func=MODEL_LABELS.get,
         key="attr_pipeline_model",
     )
-    worth, new_customer = transition_worth()
-    tables = cached_pipeline_tables(
+    tables, worth_how, from_models, new_customer = cached_pipeline_tables(
         dataset,
         view.leads,
         analysis.journeys,
-        worth,
         (analysis_key, chosen, view.data_key),
         journey_settings,
         model_settings,
@@ -287,11 +287,11 @@ if analysis.journeys is not None and not view.leads.empty:
     st.subheader("Pipeline-weighted credit")
     st.caption(
         "Each advance is worth (P(win | new stage) − P(win | old stage)) × the lead's "
-        f"predicted value, shared by the chosen model. Here: {worth.how}."
+        f"predicted value, shared by the chosen model. Here: {worth_how}."
     )
     if not new_customer.from_models:
         st.warning(new_customer.how)
-    worths = pv.worth_by_transition(view.leads, worth)
+    worths = tables["worth"]
     st.dataframe(
         pd.DataFrame(
             {
@@ -322,7 +322,7 @@ if analysis.journeys is not None and not view.leads.empty:
             "CLV is the mean predicted value (purchases so far plus BG/NBD and "
             "Gamma-Gamma's next 12 months) of the customers the chosen model credits "
             "to each channel; CAC is spend over those new customers."
-            if worth.from_models
+            if from_models
             else "CLV here is the average revenue per customer so far (a floor: the "
             "customer-value models could not be fitted); CAC is spend over new "
             "customers credited by the chosen model."

@@ -131,9 +131,11 @@ rules_key = (view.data_key, view.rules.to_json())
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def cached_customer_models(_dataset, data_key: str, as_of):
-    """BG/NBD and Gamma-Gamma on the purchases to the 'as of' day (not the rules)."""
-    return funnel.customer_models(_dataset, as_of)
+def cached_new_customer_value(_dataset, data_key: str, as_of):
+    """A new customer's value from BG/NBD and Gamma-Gamma fitted on the purchases to
+    the 'as of' day: keyed on the data and the day, never on the stage rules, and
+    only the small result is kept."""
+    return funnel.expected_new_customer_value(funnel.customer_models(_dataset, as_of))
 
 
 def past_leads() -> dict:
@@ -147,8 +149,7 @@ def past_leads() -> dict:
 
 
 with st.spinner("Fitting the customer-value models…"):
-    models = cached_customer_models(view.dataset, view.data_key, view.as_of)
-new_customer = funnel.expected_new_customer_value(models)
+    new_customer = cached_new_customer_value(view.dataset, view.data_key, view.as_of)
 
 history_days = [view.as_of - dt.timedelta(days=7 * k) for k in range(1, WEEKS + 1)]
 history_days.append(view.as_of - dt.timedelta(days=30))
@@ -179,9 +180,10 @@ for column, stage in zip(columns, funnel.OPEN_STAGES, strict=False):
         f"days (Kaplan-Meier). 95 % interval "
         f"{fmt_interval(win.loc[stage, 'low'], win.loc[stage, 'high'])}.",
     )
-median_text = (
-    fmt_days(ttc.median_days, 0) if np.isfinite(ttc.median_days) else "not reached"
-)
+if np.isfinite(ttc.median_days):
+    median_text = fmt_days(ttc.median_days, 0)
+else:
+    median_text = "not reached" if ttc.converted else fmt_int(None)
 columns[3].metric(
     "Median days, capture to customer", median_text,
     help="Kaplan-Meier median over captured leads, with open leads censored.",

@@ -82,7 +82,51 @@ def _keys(person: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Series]:
     text = pd.Series(uniques, dtype="string").str.strip()
     phone_like = text.str.fullmatch(r"\+[\d\s().\-]{7,}", na=False)
     keys = person_key(text, text.where(phone_like), text, platform="id")
+    if _same_text(keys, uniques):
+        # every key is the value as written (the common case): share the column
+        return person.astype("string"), codes, keys
     return _take_strings(keys, codes, person.index), codes, keys
+
+
+def _arrow_text(values: object) -> pa.ChunkedArray:
+    """A text array as Arrow, without copying when it already is Arrow."""
+    array = (
+        pd.array(values, dtype="string")
+        if not isinstance(values, pd.Series)
+        else (
+            values.array if values.dtype == "string" else values.astype("string").array
+        )
+    )
+    data = getattr(array, "_pa_array", None)
+    if data is None:
+        data = pa.chunked_array(
+            [pa.array(array, type=pa.large_string(), from_pandas=True)]
+        )
+    return data
+
+
+def _same_text(new: object, old: object) -> bool:
+    """Whether two text arrays hold the same values (and blanks) in order."""
+    a, b = _arrow_text(new), _arrow_text(old)
+    if len(a) != len(b) or a.null_count != b.null_count:
+        return False
+    if a.type != b.type:
+        b = b.cast(a.type)
+    if a.null_count and not pc.all(pc.equal(pc.is_null(a), pc.is_null(b))).as_py():
+        return False
+    equal = pc.all(pc.equal(a, b)).as_py()
+    return equal is None or bool(equal)
+
+
+def _tidied(s: pd.Series, tidy) -> pd.Series:
+    """``tidy(s)`` (a text transform), or ``s`` itself when it changes nothing.
+
+    Large columns usually come clean; sharing the column then saves a copy of it.
+    """
+    out = tidy(s)
+    if out.dtype == s.dtype and _same_text(out, s):
+        return s
+    return out
 
 
 def _take_strings(values: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
@@ -136,10 +180,18 @@ def events_from_table(
             return pd.Series(constants[name], index=frame.index, dtype="string")
         return pd.Series(pd.NA, index=frame.index, dtype="string")
 
+    def stripped(name: str) -> pd.Series:
+        if name not in columns and name not in constants:
+            return field(name)
+        return _tidied(field(name), lambda s: s.str.strip())
+
     # person, time, event: each required, each rejection named
     person, codes, unique_keys = _keys(field("person"))
     ts, bad_ts = parse_timestamps(field("timestamp"), dayfirst=context.dayfirst)
-    event = field("event").str.strip().str.lower().str.replace(" ", "_", regex=False)
+    event = _tidied(
+        field("event"),
+        lambda s: s.str.strip().str.lower().str.replace(" ", "_", regex=False),
+    )
     known = event.isin(EVENT_TYPES).fillna(False).astype(bool)
     value, bad_value = parse_numbers(field("value"))
     if context.dayfirst is None and ts.attrs.get("ambiguous_dayfirst"):
@@ -169,7 +221,7 @@ def events_from_table(
         reject |= mask
     report.rows_rejected += int(reject.sum())
 
-    order_id = field("order_id").str.strip()
+    order_id = stripped("order_id")
     is_order = (event == "order").fillna(False).astype(bool) & ~reject
     # an order row without an id gets a stable one: file and row
     unnamed = is_order & order_id.isna()
@@ -187,11 +239,11 @@ def events_from_table(
             "person_id": person,
             "ts": ts,
             "event": event,
-            "channel": field("channel").str.strip(),
-            "source": field("source").str.strip(),
-            "medium": field("medium").str.strip(),
-            "campaign": field("campaign").str.strip(),
-            "product": field("product").str.strip(),
+            "channel": stripped("channel"),
+            "source": stripped("source"),
+            "medium": stripped("medium"),
+            "campaign": stripped("campaign"),
+            "product": stripped("product"),
             "order_id": order_id,
             "value": value,
             "source_file": file,
@@ -256,6 +308,8 @@ def _people(
 def read(source: SourceFile, context: ReadContext) -> ReadResult:
     """Read the documented events CSV."""
     frame = raw.read_table(source)
+    # give back the CSV parser's scratch buffers before the columns are worked on
+    pa.default_memory_pool().release_unused()
     report = FileReport(file=source.name, kind="events_csv")
     report.rows_read = raw.rows_read(frame)
     report.problems.extend(raw.table_problems(frame))

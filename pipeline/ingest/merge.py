@@ -28,6 +28,7 @@ from pipeline.model import (
     ORDER_COLUMNS,
     PEOPLE_COLUMNS,
     SPEND_COLUMNS,
+    TS,
     Dataset,
     FileReport,
     conform,
@@ -215,7 +216,7 @@ def _sources_by_file(results: list[ReadResult], links: dict[str, str]) -> pd.Dat
     parts = []
     for result in results:
         ids = [
-            pd.Series(table["person_id"].dropna().unique(), dtype="string")
+            pd.Series(table["person_id"].unique(), dtype="string").dropna()
             for table in (result.people, result.events, result.orders)
             if table is not None and len(table) and "person_id" in table
         ]
@@ -347,12 +348,7 @@ def _merged_people(
     people: pd.DataFrame, events: pd.DataFrame, orders: pd.DataFrame
 ) -> pd.DataFrame:
     """One row per person_id from every table that names people."""
-    first_ts = pd.concat(
-        [
-            events.groupby("person_id", sort=False)["ts"].min(),
-            orders.groupby("person_id", sort=False)["ts"].min(),
-        ]
-    )
+    first_ts = pd.concat([_first_ts(events), _first_ts(orders)])
     first_ts = first_ts.groupby(level=0, sort=False).min()
 
     rows = people.dropna(subset=["person_id"]).drop(columns=["alias"], errors="ignore")
@@ -385,6 +381,27 @@ def _merged_people(
     email_key = merged.index.to_series().str.contains("@", regex=False)
     merged["email"] = merged["email"].fillna(merged.index.to_series().where(email_key))
     return conform(merged.reset_index(), PEOPLE_COLUMNS)
+
+
+def _first_ts(table: pd.DataFrame) -> pd.Series:
+    """Each person's earliest ``ts`` in a table, indexed by ``person_id``.
+
+    The same as ``table.groupby("person_id")["ts"].min()``, grouped on integer
+    codes (much faster than on text for millions of rows).
+    """
+    if table.empty:
+        return table.groupby("person_id", sort=False)["ts"].min()
+    codes, uniques = pd.factorize(table["person_id"], use_na_sentinel=True)
+    ts = table["ts"].astype(TS)
+    # a person whose every time is missing keeps NaT, as groupby does
+    stamps = np.where(ts.isna().to_numpy(), np.iinfo(np.int64).max, ts.array.asi8)
+    valid = codes >= 0
+    first = pd.Series(stamps[valid]).groupby(codes[valid], sort=False).min()
+    index = pd.Index(pd.Series(uniques, dtype="string").to_numpy()[first.index])
+    values = pd.to_datetime(
+        first.where(first < np.iinfo(np.int64).max).to_numpy(), unit="us", utc=True
+    )
+    return pd.Series(values, index=index.rename("person_id"), name="ts").astype(TS)
 
 
 def _first_files(
