@@ -80,7 +80,11 @@ def _keys(person: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Series]:
         empty = pd.Series(dtype="string")
         return pd.Series(pd.NA, index=person.index, dtype="string"), codes, empty
     text = pd.Series(uniques, dtype="string").str.strip()
-    phone_like = text.str.fullmatch(r"\+[\d\s().\-]{7,}", na=False)
+    # pandas' str.fullmatch runs in Python value by value: only on values with a +
+    plus = text.str.startswith("+").fillna(False).astype(bool)
+    phone_like = pd.Series(False, index=text.index)
+    if plus.any():
+        phone_like[plus] = text[plus].str.fullmatch(r"\+[\d\s().\-]{7,}", na=False)
     keys = person_key(text, text.where(phone_like), text, platform="id")
     if _same_text(keys, uniques):
         # every key is the value as written (the common case): share the column
@@ -247,7 +251,8 @@ def events_from_table(
             "order_id": order_id,
             "value": value,
             "source_file": file,
-        }
+        },
+        copy=False,  # share the table's columns rather than copy every one
     )
     if not keep.all():
         events = events[keep.to_numpy()]
@@ -308,7 +313,8 @@ def _people(
 def read(source: SourceFile, context: ReadContext) -> ReadResult:
     """Read the documented events CSV."""
     frame = raw.read_table(source)
-    # give back the CSV parser's scratch buffers before the columns are worked on
+    # a large file's text and the CSV parser's scratch buffers are not needed now
+    raw.release_text(source)
     pa.default_memory_pool().release_unused()
     report = FileReport(file=source.name, kind="events_csv")
     report.rows_read = raw.rows_read(frame)

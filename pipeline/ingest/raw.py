@@ -470,6 +470,7 @@ def read_table(
     key = f"table:{delimiter}:{header}:{skip_lines}:{nrows}"
     if key in source._cache:
         return source._cache[key].copy(deep=False)
+    _restore_text(source)
     if source.extension == ".parquet" or source.text is None:
         frame = _flatten(read_arrow(source).to_pandas(), source.name)
     elif source.extension in (".json", ".ndjson", ".jsonl") or _is_json(source.text):
@@ -482,11 +483,46 @@ def read_table(
     return frame.copy(deep=False)
 
 
+RELEASE_TEXT_BYTES = 64 * 1024 * 1024
+"""Size from which :func:`release_text` frees a file's decoded text."""
+
+
+def release_text(source: SourceFile) -> bool:
+    """Free a large UTF-8 file's decoded text once its table has been read.
+
+    The text of a 1 GB file is another 1 GB held beside its bytes; a reader that has
+    its table (cached on the source) no longer needs it. :func:`read_table` and
+    :func:`peek` decode it again from the bytes if asked for another table.
+
+    Returns
+    -------
+    bool
+        Whether the text was freed (files under :data:`RELEASE_TEXT_BYTES`, or not
+        in UTF-8, keep it).
+    """
+    if (
+        source.text is None
+        or source.encoding not in ("utf-8", "ascii")
+        or len(source.data) < RELEASE_TEXT_BYTES
+    ):
+        return False
+    source.text = None
+    source._cache["text_released"] = True
+    return True
+
+
+def _restore_text(source: SourceFile) -> None:
+    """Decode again the text :func:`release_text` freed."""
+    if source.text is None and source._cache.pop("text_released", False):
+        source.text = source.data.decode(source.encoding or "utf-8")
+
+
 def peek(source: SourceFile, rows: int = 200) -> pd.DataFrame:
     """The first rows of :func:`read_table`, cheaply (for detection); empty if none."""
     key = f"peek:{rows}"
     if key in source._cache:
         return source._cache[key].copy(deep=False)
+    _restore_text(source)
     frame = _peek(source, rows)
     source._cache[key] = frame
     return frame.copy(deep=False)
@@ -587,7 +623,8 @@ def _arrow_table(
         ),
         parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(
-            column_types={n: pa.string() for n in names},
+            # large_string is pandas' own text storage: the frame shares it
+            column_types={n: pa.large_string() for n in names},
             strings_can_be_null=True,
             quoted_strings_can_be_null=True,
             null_values=[""],

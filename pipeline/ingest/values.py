@@ -80,12 +80,17 @@ def _scalar_or_series(parse):
 # --------------------------------------------------------------------------- numbers
 
 
-def _arrow_cast(s: pd.Series, to: pa.DataType) -> pa.Array | None:
+def _arrow_cast(
+    s: pd.Series, to: pa.DataType
+) -> pa.Array | pa.ChunkedArray | None:
     """The column cast by Arrow when every cell casts as written, else ``None``."""
     try:
-        array = pa.array(s.array, type=pa.string(), from_pandas=True)
-        if isinstance(array, pa.ChunkedArray):
-            array = array.combine_chunks()
+        # an Arrow-backed text column is cast as it is stored, without a copy
+        array = getattr(s.array, "_pa_array", None)
+        if array is None or not (
+            pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
+        ):
+            array = pa.array(s.array, type=pa.string(), from_pandas=True)
         return pc.cast(array, to)
     except (pa.ArrowException, TypeError, ValueError):
         return None

@@ -138,12 +138,33 @@ def screenshot(page, path: Path) -> None:
 
 
 def download(page, key: str, folder: Path) -> Path:
-    """Click one download button and save what it sends."""
-    with page.expect_download(timeout=180_000) as info:
-        page.locator(f".st-key-{key} button").click()
+    """Click one download button and save what it sends.
+
+    A rerun that lands just before the click can replace the file behind the
+    button, so one missed download is retried after the app settles.
+    """
+    button = page.locator(f".st-key-{key} button")
+    for attempt in range(2):
+        wait_for_app(page, 300)
+        button.scroll_into_view_if_needed()
+        try:
+            with page.expect_download(timeout=90_000) as info:
+                button.click()
+            break
+        except PlaywrightTimeout:
+            if attempt:
+                raise
     target = folder / info.value.suggested_filename
     info.value.save_as(target)
     return target
+
+
+def open_expander(page, label: str) -> None:
+    """Open a sidebar expander by its label (left alone when already open)."""
+    expander = page.locator('[data-testid="stSidebar"] details', has_text=label).first
+    if expander.get_attribute("open") is None:
+        expander.locator("summary").click()
+    page.wait_for_timeout(300)
 
 
 def check_report_offline(browser, path: Path) -> int:
@@ -270,7 +291,7 @@ def test_presets_save_load_and_restore_defaults(page, app_url, tmp_path):
     key = "rule_engaged_opens_min_count"
     assert slider_input(page, key).input_value() == "1"
 
-    page.locator('[data-testid="stSidebar"] summary', has_text="Rule presets").click()
+    open_expander(page, "Rule presets")
     saved = download(page, "preset_save", tmp_path)
     rules = StageRules.from_json(saved.read_text(encoding="utf-8"))
     assert rules == StageRules().with_rule("engaged_opens", min_count=1)
