@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import available_timezones
 
 import pandas as pd
 import streamlit as st
 
 from pipeline.ingest import load_files
-from pipeline.model import Dataset, InputError
+from pipeline.ingest.mapping import candidates_in_upload
+from pipeline.model import EVENT_TYPES, Dataset, InputError
 from pipeline.rules import RULE_NAMES, StageRules
 from pipeline.stages import StageEngine
 
@@ -29,6 +32,10 @@ VIEW_KEY = "_lens_view"
 PRESET_APPLIED_KEY = "_lens_preset_applied"
 FILES_KEY = "_lens_files"
 DATA_KEY = "_lens_data_key"
+MAPPING_KEY = "_lens_mapping"
+DAYFIRST_KEY = "_lens_dayfirst"
+INFERRED_ZONE = "inferred from the data"
+NONE = "(none)"
 SAMPLE_SUFFIXES = {
     ".csv", ".gz", ".zip", ".json", ".ndjson", ".parquet", ".xlsx", ".tsv"
 }
@@ -67,10 +74,74 @@ def sample_files() -> list[tuple[str, bytes]]:
 
 @st.cache_data(show_spinner="Reading your exports…", max_entries=8)
 def cached_dataset(
-    files: tuple[tuple[str, bytes], ...], timezone: str | None
-) -> Dataset:
-    """Load uploaded files once per distinct content and time zone."""
-    return load_files(list(files), timezone=timezone)
+    files: tuple[tuple[str, bytes], ...],
+    timezone: str | None,
+    mapping_json: str | None = None,
+    dayfirst: bool | None = None,
+) -> tuple[Dataset | None, str | None]:
+    """Load uploaded files once per distinct content and settings.
+
+    Returns the dataset, or ``None`` and the message saying why nothing could be
+    used; the failure is cached too, so a file that cannot be read is not parsed
+    again on every page.
+    """
+    mapping = json.loads(mapping_json) if mapping_json else None
+    try:
+        return load_files(
+            list(files), timezone=timezone, mapping=mapping, dayfirst=dayfirst
+        ), None
+    except InputError as exc:
+        return None, str(exc)
+
+
+def mapping_form(files: tuple[tuple[str, bytes], ...]) -> None:
+    """Ask which column holds what, for uploads of no known kind.
+
+    The answer is kept in the session (``MAPPING_KEY``) and used when the uploads
+    are read again, which happens at once.
+    """
+    names = [name for name, _ in files]
+    st.subheader("Map columns")
+    st.caption(
+        "Say which column holds the person, the time and the event, and the file "
+        "loads as events. The mapping is kept for this session; save it to reuse it."
+    )
+    name = st.selectbox("File", names, key="map_file")
+    columns = candidates_in_upload(list(files), name)
+    if not columns:
+        st.warning(f"{name}: no table could be read from it, so it cannot be mapped.")
+        return
+    with st.form(key="mapping_form_sidebar"):
+        person = st.selectbox("Person (email, phone or id)", columns, key="mapf_person")
+        stamp = st.selectbox("Time", columns, key="mapf_timestamp")
+        event = st.selectbox(
+            "Event (a column, or one type for every row)",
+            columns + [f"always {e}" for e in EVENT_TYPES],
+            key="mapf_event",
+        )
+        channel = st.selectbox("Channel", [NONE, *columns], key="mapf_channel")
+        value = st.selectbox("Value", [NONE, *columns], key="mapf_value")
+        submitted = st.form_submit_button("Use this mapping")
+    if submitted:
+        mapping = {"person": person, "timestamp": stamp}
+        mapping["event"] = "=" + event[7:] if event.startswith("always ") else event
+        if channel != NONE:
+            mapping["channel"] = channel
+        if value != NONE:
+            mapping["value"] = value
+        st.session_state[MAPPING_KEY] = mapping
+        st.rerun()
+
+
+def timezone_choice() -> str | None:
+    """The store time zone the user picked in the sidebar, or ``None`` to infer it."""
+    zones = [INFERRED_ZONE, *sorted(available_timezones())]
+    zone = st.sidebar.selectbox(
+        "Store time zone", zones, key="timezone", bind="query-params",
+        help="Days, weeks and 'as of' are counted in this zone. By default it is "
+        "inferred from Shopify's UTC offsets (else UTC).",
+    )
+    return None if zone == INFERRED_ZONE else zone
 
 
 def content_key(files: tuple[tuple[str, bytes], ...]) -> str:
@@ -217,12 +288,23 @@ def sidebar() -> None:
             st.stop()
         st.sidebar.caption("Showing the demo brand. Upload your exports to see yours.")
 
-    try:
-        dataset = cached_dataset(files, None)
-    except InputError as exc:
-        st.error(f"Nothing could be loaded. {exc}")
+    mapping = st.session_state.get(MAPPING_KEY)
+    dataset, failure = cached_dataset(
+        files,
+        timezone_choice(),
+        json.dumps(mapping, sort_keys=True) if mapping else None,
+        st.session_state.get(DAYFIRST_KEY),
+    )
+    if dataset is None:
+        st.error(f"Nothing could be loaded: {failure}")
+        if not is_sample:
+            mapping_form(files)
         st.stop()
     key = content_key(files)
+    if dataset.timezone != "UTC" or mapping or st.session_state.get(DAYFIRST_KEY):
+        settings = f"{dataset.timezone}|{json.dumps(mapping, sort_keys=True)}|"
+        settings += str(st.session_state.get(DAYFIRST_KEY))
+        key = f"{key}-{hashlib.blake2b(settings.encode(), digest_size=6).hexdigest()}"
     engine = session_engine(dataset, key)
 
     # New data: an "as of" left at the old data's last day moves to the new data's

@@ -407,7 +407,13 @@ class StageEngine:
         self._first_seen_us, self._first_seen_day = self._first_seen(people)
         self._first_event_us, self._first_event_day = self._first_events()
         self._orders = self._order_ranks()
-        last_day = self.con.execute(self.events.day.max()) if len(frame) else None
+        # The latest event day not after today: a future-dated row is a typo, not
+        # the day the data runs to.
+        self._today_day = eventlayer.date_to_day(
+            pd.Timestamp.now(tz=self.timezone).date()
+        )
+        past = self.events.filter(self.events.day <= self._today_day)
+        last_day = self.con.execute(past.day.max()) if len(frame) else None
         self._last_event_day = -1 if pd.isna(last_day) else int(last_day)
 
     # -- set-up -------------------------------------------------------------------
@@ -483,11 +489,14 @@ class StageEngine:
 
     @property
     def default_as_of(self) -> dt.date:
-        """The local day of the latest dated record: an event or a first sighting.
+        """The local day of the latest dated record not after today.
 
-        Today in the store's time zone when nothing is dated.
+        Records are events and first sightings, days counted in the store's time
+        zone. Records dated after today (typos such as a year 2031 order) are left
+        out, so one of them cannot move "as of" years ahead; the readers flag them.
+        Today when nothing is dated on or before today.
         """
-        seen = self._first_seen_day[self._first_seen_day < np.iinfo(np.int32).max]
+        seen = self._first_seen_day[self._first_seen_day <= self._today_day]
         days = [int(d) for d in (self._last_event_day, seen.max(initial=-1)) if d >= 0]
         if not days:
             return pd.Timestamp.now(tz=self.timezone).date()

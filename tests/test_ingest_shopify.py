@@ -182,3 +182,62 @@ def test_customers_export(real_dir):
     # '+49 ... phones typed with Excel's apostrophe become E.164
     phones = data.people["phone"].dropna()
     assert phones.str.fullmatch(r"\+\d{8,15}").all() and len(phones)
+
+
+def _orders_csv(rows: list[tuple[str, str, str, str, str]]) -> bytes:
+    """A small Shopify orders export: (name, email, financial status, total, created)."""
+    header = (
+        "Name,Email,Financial Status,Paid at,Total,Refunded Amount,Created at,"
+        "Lineitem quantity,Lineitem name,Id\n"
+    )
+    body = "".join(
+        f"{name},{email},{status},{created},{total},0.00,{created},1,Tee,{i}\n"
+        for i, (name, email, status, total, created) in enumerate(rows, start=1)
+    )
+    return (header + body).encode()
+
+
+def test_negative_total_is_rejected_not_a_purchase():
+    """Test that a paid order with Total -99.50 is rejected with row and column.
+
+    QA's ``neg_paid.csv`` loaded it as a purchase with net -99.5; the two other
+    orders (40.00 and 10.00) stay, so purchases sum to 50.00 by hand.
+    """
+    data = load_files([("neg.csv", _orders_csv([
+        ("#1", "a@x.com", "paid", "40.00", "2024-05-01 10:00:00 -0700"),
+        ("#2", "b@x.com", "paid", "-99.50", "2024-05-02 10:00:00 -0700"),
+        ("#3", "c@x.com", "paid", "10.00", "2024-05-03 10:00:00 -0700"),
+    ]))])
+    report = data.reports[0]
+    report.check()
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (3, 2, 1)
+    assert [(p.row, p.column) for p in report.problems] == [(3, "Total")]
+    assert "negative (-99.50)" in report.problems[0].message
+    assert "Refunded Amount" in report.problems[0].message
+    assert data.purchases()["net_value"].sum() == pytest.approx(50.0)
+    assert (data.events.loc[data.events["event"] == "order", "value"] >= 0).all()
+
+
+def test_future_dated_order_is_flagged_kept_and_noted():
+    """Test that a 2031 order (QA's ``shopify_weird.csv``) is kept but flagged.
+
+    It stays a purchase (nothing silently dropped), gets a "dated in the future"
+    problem on its row and ``Created at``, a note naming the file and the count,
+    and the stage engine's default "as of" stays on the last real order day.
+    """
+    from pipeline.stages import StageEngine
+
+    future = (pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=2000)).strftime(
+        "%Y-%m-%d 12:00:00 -0700"
+    )
+    data = load_files([("weird.csv", _orders_csv([
+        ("#1", "a@x.com", "paid", "40.00", "2024-05-01 10:00:00 -0700"),
+        ("#2", "b@x.com", "paid", "20.00", future),
+    ]))])
+    report = data.reports[0]
+    assert (report.rows_loaded, report.rows_rejected) == (2, 0)
+    assert len(data.purchases()) == 2
+    assert [(p.row, p.column) for p in report.problems] == [(3, "Created at")]
+    assert report.problems[0].message.startswith("dated in the future")
+    assert any(n.startswith("weird.csv: 1 order dated after") for n in data.notes)
+    assert str(StageEngine(data).default_as_of) == "2024-05-01"

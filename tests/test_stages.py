@@ -556,3 +556,23 @@ def test_engine_matches_sample_brand_ground_truth_for_every_lead():
         f"{got.loc[mismatched[:5], ['stage', 'customer_kind']].to_dict('index')} vs "
         f"{truth.loc[mismatched[:5], ['stage', 'customer_kind']].to_dict('index')}"
     )
+
+
+def test_default_as_of_ignores_rows_dated_after_today():
+    """Test that one future-dated event (a typo year) does not move "as of" ahead.
+
+    The QA file ``events_bad.csv`` had one product view dated 2031-06-01 and the app's
+    "As of" jumped there; the latest day not after today is the right default.
+    """
+    future = (pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=3 * 365)).isoformat()
+    engine = StageEngine(dataset([
+        (ANN, "2024-03-05T10:00Z", "product_view"),
+        (ANN, "2024-03-09T23:30Z", "order", None, "1", 10.0),
+        ("bob@example.com", future, "product_view"),
+    ]))
+    assert engine.default_as_of == dt.date(2024, 3, 9)
+
+    # a first sighting after today is left out the same way
+    people = {"person_id": ["a@x.com", "b@x.com"], "email": ["a@x.com", "b@x.com"],
+              "first_seen": [pd.Timestamp("2024-02-01T00:00Z"), pd.Timestamp(future)]}
+    assert StageEngine(dataset([], people=people)).default_as_of == dt.date(2024, 2, 1)

@@ -5,6 +5,11 @@ Prints ``{"conversions", "revenue", "coverage", "models", "revenue_models",
 events exist), else a table. Aggregated path files
 (``path;total_conversions;...``) are analysed as paths; models that need touch
 times are left out for them.
+
+Revenue is never added across currencies: conversions and revenue are those of the
+purchases in one currency (``--currency``, default the one with the most
+purchases); the others are counted and named on standard error. The JSON object
+gets a top-level ``currency`` key (``null`` for path files and orders without one).
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ import pandas as pd
 from pipeline.attribution.analysis import Analysis, analyse_dataset, analyse_paths
 from pipeline.attribution.journeys import JourneySettings
 from pipeline.attribution.models import MODEL_NAMES, ModelSettings
+from pipeline.clv_currency import CurrencyChoice, in_one_currency
+from pipeline.commands._report import report_problems
 from pipeline.ingest import load_files, read_paths
 from pipeline.model import InputError
 
@@ -63,8 +70,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="merge runs of one channel into one touch",
     )
-    p.add_argument("--markov-order", type=int, default=1, choices=(1, 2, 3))
-    p.add_argument("--half-life-days", type=float, default=7.0)
+    p.add_argument(
+        "--markov-order",
+        type=int,
+        default=1,
+        choices=(1, 2, 3),
+        help="states remember this many previous channels (default 1)",
+    )
+    p.add_argument(
+        "--half-life-days",
+        type=float,
+        default=7.0,
+        help="time decay: a touch this many days before the order gets half the "
+        "weight of one at the order (default 7)",
+    )
+    p.add_argument(
+        "--currency",
+        metavar="CODE",
+        help="analyse the purchases in this currency (ISO code, or 'none' for "
+        "orders without one); default: the currency with the most purchases",
+    )
     p.add_argument(
         "--bootstrap",
         type=int,
@@ -72,7 +97,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="bootstrap replicates for intervals (0: none; default 100)",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seed", type=int, default=0, help="bootstrap random seed (default 0)"
+    )
     p.add_argument(
         "--reference",
         default="markov",
@@ -83,9 +110,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def analysis_of(args: argparse.Namespace) -> Analysis | None:
-    """Load the files and run the analysis; ``None`` when nothing could be used."""
+def analysis_of(
+    args: argparse.Namespace,
+) -> tuple[Analysis | None, CurrencyChoice | None]:
+    """Load the files and run the analysis on one currency's purchases.
+
+    Returns the analysis (``None`` when nothing could be used) and the currency
+    choice (``None`` when aggregated paths were analysed). Each file's problems
+    and the currencies left out are written to standard error.
+    """
     dataset = load_files(read_paths(args.files), timezone=args.timezone)
+    report_problems(dataset)
     settings = ModelSettings(
         half_life_days=args.half_life_days,
         markov_order=args.markov_order,
@@ -98,12 +133,15 @@ def analysis_of(args: argparse.Namespace) -> Analysis | None:
         if isinstance(r.meta.get("paths"), pd.DataFrame)
     ]
     if len(dataset.purchases()) or (dataset.events["event"] == "order").any():
+        dataset, choice = in_one_currency(dataset, getattr(args, "currency", None))
+        for line in choice.warnings():
+            sys.stderr.write(f"note: {line}\n")
         journeys = JourneySettings(
             lookback_days=args.lookback_days,
             opens_as_touches=args.opens,
             first_purchase_only=args.first_purchase_only,
         )
-        return analyse_dataset(
+        analysis = analyse_dataset(
             dataset,
             journeys,
             models,
@@ -112,17 +150,19 @@ def analysis_of(args: argparse.Namespace) -> Analysis | None:
             args.seed,
             args.reference,
         )
+        return analysis, choice
     if path_tables:
         frame = pd.concat(path_tables, ignore_index=True)
-        return analyse_paths(frame, models, settings, args.bootstrap, args.seed)
-    return None
+        analysis = analyse_paths(frame, models, settings, args.bootstrap, args.seed)
+        return analysis, None
+    return None, None
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the command; exit status 2 when no file could be used."""
     try:
-        analysis = analysis_of(args)
-    except InputError as exc:
+        analysis, choice = analysis_of(args)
+    except (InputError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if analysis is None:
@@ -133,13 +173,15 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     out = analysis.to_json()
+    out["currency"] = choice.code if choice is not None else None
     if args.json:
         json.dump(out, sys.stdout, indent=2, allow_nan=False)
         sys.stdout.write("\n")
         return 0
     table = analysis.attribution.conversions.round(1)
     sys.stdout.write(
-        f"{out['conversions']:,.0f} conversions, revenue {out['revenue']:,.2f}, "
+        f"{out['conversions']:,.0f} conversions, revenue {out['revenue']:,.2f} "
+        f"{out['currency'] or ''}, "
         f"coverage {out['coverage'] or 0:.1%}\n\n{table.to_string()}\n"
     )
     if "klaviyo" in out:

@@ -1,4 +1,8 @@
-"""``python -m pipeline clv FILE...``: BG/NBD and Gamma-Gamma customer value.
+"""Customer lifetime value (BG/NBD and Gamma-Gamma) of the purchases in FILE...
+
+Amounts are never added across currencies: the purchases of one currency are
+analysed (``--currency``, default the one with the most purchases) and the others
+are counted and named on standard error.
 
 With ``--calibration-end`` the purchases after it, up to ``--holdout-end``
 (inclusive), are the holdout: not used in the fit, compared with the model's
@@ -7,7 +11,8 @@ prediction. ``--json`` prints at least::
     {"customers": n, "repeat_customers": n, "time_unit": "days",
      "bgnbd": {"r": x, "alpha": x, "a": x, "b": x},
      "gamma_gamma": {"p": x, "q": x, "v": x},
-     "holdout": {"predicted": x, "actual": n, "error_pct": x}}
+     "holdout": {"predicted": x, "actual": n, "error_pct": x},
+     "currency": "USD"}
 
 ``customers`` and ``holdout`` count the calibration customers only; ``holdout`` is in
 repeat purchase-days and ``null`` without ``--calibration-end``; a model that was not
@@ -24,9 +29,11 @@ import sys
 from pathlib import Path
 
 from pipeline.clv import TIME_UNITS, purchase_summary
+from pipeline.clv_currency import in_one_currency
 from pipeline.clv_fit import ClvModels, customer_table, fit_models, population_figures
 from pipeline.clv_models import BGNBD_PARAMS, GG_PARAMS
 from pipeline.clv_validation import holdout_report
+from pipeline.commands._report import report_problems
 from pipeline.model import InputError, json_safe
 
 log = logging.getLogger(__name__)
@@ -37,7 +44,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "clv",
         help="customer lifetime value (BG/NBD + Gamma-Gamma) with holdout validation",
-        description=__doc__.split("\n\n")[0],
+        description=" ".join(__doc__.split("\n\n")[:2]).replace("``", ""),
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="orders or transactions")
     p.add_argument("--calibration-end", metavar="DATE", help="last day of the fit "
@@ -54,6 +61,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="annual discount rate for CLV (default 0.10)")
     p.add_argument("--margin", type=float, default=1.0,
                    help="profit margin applied to spend (default 1.0 = revenue)")
+    p.add_argument("--currency", metavar="CODE", help="analyse the purchases in this "
+                   "currency (ISO code, or 'none' for orders without one); default: "
+                   "the currency with the most purchases")
     p.add_argument("--json", action="store_true", help="print JSON to standard output")
     p.add_argument("--out", metavar="CSV", help="write the customer table to this file")
     p.set_defaults(run=run)
@@ -65,6 +75,14 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         dataset = load_files(read_paths(args.files), timezone=args.timezone)
+    except (InputError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    report_problems(dataset)
+    try:
+        dataset, choice = in_one_currency(dataset, args.currency)
+        for line in choice.warnings():
+            print(f"note: {line}", file=sys.stderr)
         summary = purchase_summary(
             dataset, args.calibration_end, args.holdout_end, args.time_unit
         )
@@ -81,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
         summary, fits, args.horizon_days, args.discount_rate, args.margin
     )
     result = result_dict(summary, fits, holdout, figures)
+    result["currency"] = choice.code
+    result["currencies_left_out"] = choice.left_out
     result["settings"] = {
         "horizon_days": args.horizon_days,
         "discount_rate": args.discount_rate,
@@ -145,6 +165,7 @@ def text_report(result: dict) -> str:
         f"Customers (calibration to {result['calibration_end']}): "
         f"{result['customers']:,}, of whom {result['repeat_customers']:,} bought again",
         f"Time unit: {result['time_unit']}",
+        f"Currency: {result.get('currency') or 'not given in the files'}",
         *result["status"],
     ]
     for name, key in (("BG/NBD", "bgnbd"), ("Gamma-Gamma", "gamma_gamma")):
@@ -153,9 +174,12 @@ def text_report(result: dict) -> str:
             values = ", ".join(f"{k} = {v:.4g}" for k, v in params.items())
             lines.append(f"{name}: {values}")
     for row in result["population"]:
+        unit = row["unit"]
+        if unit == "currency":
+            unit = result.get("currency") or "(currency not given)"
         lines.append(
             f"{row['figure']}: {row['value']:,.1f} "
-            f"(95% {row['low']:,.1f} to {row['high']:,.1f}) {row['unit']}"
+            f"(95% {row['low']:,.1f} to {row['high']:,.1f}) {unit}"
         )
     holdout = result["holdout"]
     if holdout:

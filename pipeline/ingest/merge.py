@@ -131,9 +131,17 @@ def merge(results: list[ReadResult], timezone: str | None = None) -> Dataset:
     reports = [r.report for r in results]
     orders, duplicates = _deduplicated_orders(results)
     events = _concat([r.events for r in results], EVENT_COLUMNS)
+    read_events = len(events)
     if duplicates and len(events):
         events = _without_duplicate_orders(events, duplicates)
     events = _without_repeated_events(events, reports)
+    # each person's first event per file: one pass over each file's person column
+    # serves both the sources by file and, when no event was dropped, first times
+    firsts = {
+        i: _first_ts(r.events)
+        for i, r in enumerate(results)
+        if r.events is not None and len(r.events) and "person_id" in r.events
+    }
 
     people = _concat([r.people for r in results], PEOPLE_COLUMNS, extra=("alias",))
     links = _links(people)
@@ -141,8 +149,16 @@ def merge(results: list[ReadResult], timezone: str | None = None) -> Dataset:
         people["person_id"] = apply_links(people["person_id"], links)
         events["person_id"] = apply_links(events["person_id"], links)
         orders["person_id"] = apply_links(orders["person_id"], links)
-    sources = _sources_by_file(results, links)
-    people = _merged_people(people, events, orders)
+    sources = _sources_by_file(results, links, firsts)
+    events_first = None
+    if firsts and len(events) == read_events:
+        events_first = pd.concat(list(firsts.values()))
+        if links:
+            events_first.index = pd.Index(
+                apply_links(events_first.index.to_series(), links).to_numpy(),
+                name="person_id",
+            )
+    people = _merged_people(people, events, orders, events_first)
 
     offsets: Counter = Counter()
     for report in reports:
@@ -211,12 +227,23 @@ def _without_repeated_events(
     return events[~repeat]
 
 
-def _sources_by_file(results: list[ReadResult], links: dict[str, str]) -> pd.DataFrame:
-    """Distinct (person_id, kind) pairs, from each file's own tables."""
+def _sources_by_file(
+    results: list[ReadResult],
+    links: dict[str, str],
+    firsts: dict[int, pd.Series] | None = None,
+) -> pd.DataFrame:
+    """Distinct (person_id, kind) pairs, from each file's own tables.
+
+    ``firsts`` holds, per result index, :func:`_first_ts` of its events, whose index
+    is their distinct persons (saving another pass over a large events table).
+    """
+    firsts = firsts or {}
     parts = []
-    for result in results:
+    for i, result in enumerate(results):
         ids = [
-            pd.Series(table["person_id"].unique(), dtype="string").dropna()
+            pd.Series(firsts[i].index, dtype="string")
+            if table is result.events and i in firsts
+            else pd.Series(table["person_id"].unique(), dtype="string").dropna()
             for table in (result.people, result.events, result.orders)
             if table is not None and len(table) and "person_id" in table
         ]
@@ -345,10 +372,19 @@ def _person_sources(
 
 
 def _merged_people(
-    people: pd.DataFrame, events: pd.DataFrame, orders: pd.DataFrame
+    people: pd.DataFrame,
+    events: pd.DataFrame,
+    orders: pd.DataFrame,
+    events_first: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """One row per person_id from every table that names people."""
-    first_ts = pd.concat([_first_ts(events), _first_ts(orders)])
+    """One row per person_id from every table that names people.
+
+    ``events_first`` is :func:`_first_ts` of ``events`` when already known (persons
+    may repeat in it: the earliest counts).
+    """
+    if events_first is None:
+        events_first = _first_ts(events)
+    first_ts = pd.concat([events_first, _first_ts(orders)])
     first_ts = first_ts.groupby(level=0, sort=False).min()
 
     rows = people.dropna(subset=["person_id"]).drop(columns=["alias"], errors="ignore")
@@ -392,7 +428,7 @@ def _first_ts(table: pd.DataFrame) -> pd.Series:
     if table.empty:
         return table.groupby("person_id", sort=False)["ts"].min()
     codes, uniques = pd.factorize(table["person_id"], use_na_sentinel=True)
-    ts = table["ts"].astype(TS)
+    ts = pd.to_datetime(table["ts"], utc=True).astype(TS)
     # a person whose every time is missing keeps NaT, as groupby does
     stamps = np.where(ts.isna().to_numpy(), np.iinfo(np.int64).max, ts.array.asi8)
     valid = codes >= 0

@@ -32,6 +32,7 @@ import pandas as pd
 
 from pipeline.ingest import raw
 from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
+from pipeline.ingest.checks import flag_future, sort_problems
 from pipeline.ingest.identity import person_key, platform_ids
 from pipeline.ingest.values import (
     normalise_email,
@@ -249,6 +250,29 @@ def read_orders(source: SourceFile, context: ReadContext) -> ReadResult:
             )
     report.rows_rejected += int(first.loc[reject, "_rows"].sum())
 
+    # a negative net value is not a purchase: reject the order, say what to do
+    net = total - refunded.fillna(0.0)
+    negative = net.lt(0).fillna(False).astype(bool) & ~reject
+    for row in first.index[negative]:
+        below = bool(total.at[row] < 0)
+        report.problems.append(
+            Problem(
+                int(row),
+                cols.get("total" if below else "refunded amount", "Total"),
+                (
+                    f"the order total is negative ({total.at[row]:,.2f})"
+                    if below
+                    else f"the refunded amount ({refunded.at[row]:,.2f}) is more "
+                    f"than the total ({total.at[row]:,.2f})"
+                )
+                + f": the order's {int(first.at[row, '_rows'])} row(s) were left "
+                "out; write the order's full total and any refund in Refunded "
+                "Amount, then upload again",
+            )
+        )
+    report.rows_rejected += int(first.loc[negative, "_rows"].sum())
+    reject = reject | negative
+
     keep = ~reject
     first, ts, total, refunded = first[keep], ts[keep], total[keep], refunded[keep]
     refunded = refunded.fillna(0.0)
@@ -324,6 +348,8 @@ def read_orders(source: SourceFile, context: ReadContext) -> ReadResult:
     report.meta["utc_offsets"] = _offsets(created[keep])
     report.meta["order_flags"] = {k: int(v) for k, v in flags.sum().items()}
     report.meta["orders"] = len(orders)
+    flag_future(report, ts, cols.get("created at", "Created at"), "order")
+    sort_problems(report)
     if len(ts):
         report.date_min, report.date_max = ts.min(), ts.max()
 
@@ -455,6 +481,8 @@ def read_checkouts(source: SourceFile, context: ReadContext) -> ReadResult:
     ).dropna(subset=["person_id"])
     report.meta["utc_offsets"] = _offsets(created[~reject])
     report.meta["checkouts"] = len(first)
+    flag_future(report, ts, cols.get("created at", "Created at"), "checkout")
+    sort_problems(report)
     if len(ts):
         report.date_min, report.date_max = ts.min(), ts.max()
     return ReadResult(report, people=people, events=events)
@@ -527,6 +555,9 @@ def read_customers(source: SourceFile, context: ReadContext) -> ReadResult:
     report.meta["customers"] = len(people)
     report.meta["zero_orders"] = int((orders[~nobody] == 0).sum())
     report.meta["undated"] = int(people["first_seen"].isna().sum())
+    if created_col is not None:
+        flag_future(report, people["first_seen"], created_col, "customer")
+    sort_problems(report)
     if people["first_seen"].notna().any():
         report.date_min = people["first_seen"].min()
         report.date_max = people["first_seen"].max()

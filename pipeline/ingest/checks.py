@@ -1,0 +1,80 @@
+"""Checks on parsed values that every reader applies the same way.
+
+Rows dated after the moment the data is loaded are kept but flagged (a typo such as
+2031 for 2021 must not move "as of" years ahead: the stage engine ignores days after
+today for its default), and orders whose net value is negative are rejected (a
+purchase cannot be worth less than nothing).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipeline.model import FileReport, Problem
+
+
+def loaded_now() -> pd.Timestamp:
+    """The moment the data is loaded, in UTC: later timestamps are in the future."""
+    return pd.Timestamp.now(tz="UTC")
+
+
+def future_mask(ts: pd.Series, now: pd.Timestamp | None = None) -> pd.Series:
+    """Which timestamps lie after ``now`` (the load time when ``None``)."""
+    now = loaded_now() if now is None else now
+    return pd.to_datetime(ts, utc=True).gt(now).fillna(False).astype(bool)
+
+
+def flag_future(
+    report: FileReport,
+    ts: pd.Series,
+    column: str,
+    what: str = "row",
+    now: pd.Timestamp | None = None,
+) -> int:
+    """Flag rows dated after the load time; they stay loaded.
+
+    Parameters
+    ----------
+    report
+        The file's report: one :class:`~pipeline.model.Problem` per future row is
+        appended, and one note naming the count.
+    ts
+        Parsed UTC timestamps, indexed by the file's row numbers.
+    column
+        The file's date column, as its header writes it.
+    what
+        What a row is ("order", "event"), for the messages.
+    now
+        The load time; :func:`loaded_now` when ``None``.
+
+    Returns
+    -------
+    int
+        How many rows are dated in the future.
+    """
+    now = loaded_now() if now is None else now
+    future = future_mask(ts, now)
+    today = now.date().isoformat()
+    for row in ts.index[future.to_numpy()]:
+        stamp = pd.Timestamp(ts.at[row]).date().isoformat()
+        report.problems.append(
+            Problem(
+                int(row),
+                column,
+                f"dated in the future ({stamp}, after {today}, the day the data was "
+                f"loaded): the {what} is kept but \"as of\" ignores it; check the date",
+            )
+        )
+    count = int(future.sum())
+    if count:
+        noun = what if count == 1 else what + "s"
+        report.notes.append(
+            f"{count:,} {noun} dated after {today} (the day the data was loaded): "
+            "kept, but the default \"as of\" day ignores them; check their dates"
+        )
+    return count
+
+
+def sort_problems(report: FileReport) -> None:
+    """Order a report's problems by row (whole-file problems first)."""
+    report.problems.sort(key=lambda p: (-1 if p.row is None else p.row))
