@@ -20,14 +20,65 @@ from pipeline.attribution.intervals import bootstrap
 from pipeline.attribution.journeys import JourneySettings
 from pipeline.attribution.klaviyo import KlaviyoSettings, report_comparison
 from pipeline.attribution.models import MODEL_LABELS, MODEL_NAMES, ModelSettings
-from pipeline.formatting import fmt_int, fmt_money, fmt_number, fmt_pct
+from pipeline.clv_currency import NO_CURRENCY, in_one_currency, purchase_currencies
+from pipeline.formatting import MISSING, fmt_int, fmt_money, fmt_number, fmt_pct
 
+# Win horizon of P(win | stage) in pipeline-weighted credit (the Funnel's default).
 WIN_HORIZON_DAYS = 90
-"""Win horizon of P(win | stage) in pipeline-weighted credit (the Funnel's default)."""
+
+WORDS = {
+    "cac": "CAC",
+    "clv": "CLV",
+    "clv_to_cac": "CLV ÷ CAC",
+    "person_id": "person",
+    "sms_rows": "SMS rows",
+    "naive_sum": "sum of all rows",
+    "naive_share": "sum of all rows ÷ Shopify revenue",
+    "largest_share": "largest row ÷ Shopify revenue",
+}
+MONEY_HINTS = ("revenue", "spend", "cost_per", "cac", "clv", "worth", "naive_sum",
+               "largest_row", "value")
+
+
+def words(name: object) -> str:
+    """A column or index name for people: ``leads_advanced`` → ``Leads advanced``."""
+    text = WORDS.get(str(name), str(name).replace("_", " "))
+    return text[:1].upper() + text[1:]
+
+
+def readable(frame: pd.DataFrame, currency: str | None = None, digits: int = 1,
+             money: tuple[str, ...] = (), shares: tuple[str, ...] = ()):
+    """``frame`` for display: worded headers, money with its currency, shares as
+    percents, missing values as a dash (never "None"); numbers stay sortable."""
+    frame = frame.copy()
+    money = tuple(money) or tuple(
+        c for c in frame.columns
+        if any(h in str(c) for h in MONEY_HINTS) and not str(c).endswith("_to_cac")
+        and pd.api.types.is_numeric_dtype(frame[c])
+    )
+    shares = tuple(shares) or tuple(
+        c for c in frame.columns
+        if ("share" in str(c) or "rate" in str(c))
+        and pd.api.types.is_numeric_dtype(frame[c])
+    )
+    formats = {}
+    for column in frame.columns:
+        if column in money:
+            formats[words(column)] = lambda v: fmt_money(v, currency)
+        elif column in shares:
+            formats[words(column)] = fmt_pct
+        elif pd.api.types.is_bool_dtype(frame[column]):
+            formats[words(column)] = lambda v: "yes" if v else "no"
+        elif pd.api.types.is_numeric_dtype(frame[column]):
+            formats[words(column)] = lambda v: fmt_number(v, digits)
+    frame.columns = [words(c) for c in frame.columns]
+    if frame.index.name:
+        frame.index.name = words(frame.index.name)
+    return frame.style.format(formats, na_rep=MISSING)
+
 
 view = current_view()
 dataset = view.dataset
-data_key = (view.file_names, dataset.timezone, len(dataset.events), len(dataset.orders))
 path_tables = [
     r.meta["paths"]
     for r in dataset.reports
@@ -48,6 +99,58 @@ if not has_orders and not path_tables:
         "Klaviyo events, or an aggregated path file (path;total_conversions;...)."
     )
     st.stop()
+
+# Which conversions: journeys from events, or the aggregated paths file(s).
+use_paths = not has_orders
+if has_orders and path_tables:
+    source = st.radio(
+        "Analyse",
+        ["events", "paths"],
+        format_func={
+            "events": "journeys built from the uploaded events and orders",
+            "paths": "the uploaded aggregated paths file",
+        }.get,
+        horizontal=True,
+        key="attribution_source",
+        help="The paths file and the events describe different conversions, so "
+        "they are analysed one at a time, never added together.",
+    )
+    use_paths = source == "paths"
+    st.caption(
+        "Analysing the aggregated paths file; the orders and events are not used."
+        if use_paths
+        else "Analysing journeys from the events and orders; the paths file is not "
+        "used (choose it above)."
+    )
+
+# One currency at a time: amounts in different currencies are never added up.
+currency_code = None
+chosen_currency = None
+if not use_paths:
+    currencies = purchase_currencies(dataset)
+    if len(currencies) > 1:
+        chosen_currency = st.selectbox(
+            "Currency",
+            list(currencies),
+            format_func=lambda c: (
+                "no currency in the export" if c == NO_CURRENCY else c
+            ) + f" ({currencies[c]:,} orders)",
+            key="attribution_currency",
+            help="Orders keep their currency and amounts in different currencies "
+            "are never added up: conversions and revenue here are those of the "
+            "orders in this currency only.",
+        )
+    dataset, currency_choice = in_one_currency(dataset, chosen_currency)
+    currency_code = currency_choice.code
+    chosen_currency = currency_choice.currency
+    for line in currency_choice.warnings(
+        "choose {code} under Currency above to analyse them"
+    ):
+        st.warning(line)
+data_key = (
+    view.file_names, dataset.timezone, len(dataset.events), len(dataset.orders),
+    chosen_currency, use_paths,
+)
 
 # Settings.
 with st.expander("Settings", expanded=False):
@@ -105,7 +208,7 @@ model_settings = ModelSettings(
 @st.cache_data(show_spinner="Crediting every model…", max_entries=16)
 def cached_analysis(_dataset, key, journeys, models):
     """Every model on this data and these settings (cached per settings)."""
-    if has_orders:
+    if not use_paths:
         return analyse_dataset(
             _dataset,
             journeys,
@@ -139,7 +242,7 @@ def cached_intervals(_analysis, key, models, n_boot):
 
 
 @st.cache_data(show_spinner="Fitting the customer-value models…", max_entries=4)
-def cached_customer_value(_dataset, data_key: str, as_of):
+def cached_customer_value(_dataset, data_key, as_of):
     """A new customer's predicted value and each customer's (not the rules)."""
     models = funnel.customer_models(_dataset, as_of)
     return funnel.expected_new_customer_value(models), funnel.customer_values(models)
@@ -147,7 +250,9 @@ def cached_customer_value(_dataset, data_key: str, as_of):
 
 def transition_worth() -> tuple[pv.TransitionWorth, funnel.NewCustomerValue]:
     """P(win | stage) from Kaplan-Meier and the leads' predicted values."""
-    new_customer, values = cached_customer_value(dataset, view.data_key, view.as_of)
+    new_customer, values = cached_customer_value(
+        dataset, (view.data_key, chosen_currency), view.as_of
+    )
     if not np.isfinite(new_customer.value):
         return pv.empirical_worth(view.leads, dataset), new_customer
     worth = pv.transition_worth(
@@ -173,14 +278,60 @@ analysis_key = (data_key, reference, view.rules.to_json(), str(view.as_of))
 analysis = cached_analysis(dataset, analysis_key, journey_settings, model_settings)
 result = analysis.attribution
 table = result.conversions if metric == "conversions" else result.revenue
-fmt = fmt_number if metric == "conversions" else fmt_money
+
+
+def money(value: object) -> str:
+    """An amount in the analysed currency."""
+    return fmt_money(value, currency_code)
+
+
+fmt = fmt_number if metric == "conversions" else money
 
 top = st.columns(3)
 top[0].metric("Conversions", fmt_int(result.total_conversions))
-top[1].metric("Revenue", fmt_money(result.total_revenue))
+top[1].metric(
+    "Revenue" + (f" ({currency_code})" if currency_code else ""),
+    money(result.total_revenue),
+    help=None if use_paths else "Only orders in this currency.",
+)
 top[2].metric(
     "Coverage (orders with a touch in the window)", fmt_pct(analysis.coverage)
 )
+
+
+def klaviyo_reports() -> None:
+    """Klaviyo's report rows against Shopify revenue (needs no touches)."""
+    comparison = report_comparison(
+        dataset.claims, dataset.purchases(), dataset.timezone or "UTC"
+    )
+    if comparison.empty:
+        return
+    st.subheader("Klaviyo's reports against Shopify revenue")
+    st.caption(
+        "Report rows by list or segment, and Email and SMS rows of one campaign, "
+        "count the same orders again: their naive sum is double counting."
+    )
+    st.dataframe(
+        readable(comparison, currency_code), width="stretch", hide_index=True
+    )
+
+
+# Empty state: orders but not one touch to credit them to.
+if analysis.journeys is not None and not (analysis.coverage > 0):
+    n_orders = fmt_int(result.total_conversions)
+    if analysis.journeys.touches.empty:
+        st.info(
+            "No touchpoints uploaded: add GA4 sessions or Klaviyo events (or an "
+            f"aggregated paths file) to attribute these {n_orders} orders."
+        )
+    else:
+        st.info(
+            f"None of these {n_orders} orders has a touch in the {lookback}-day "
+            "lookback window: lengthen it under Settings, or add GA4 sessions or "
+            "Klaviyo events that cover the orders' dates."
+        )
+    klaviyo_reports()
+    st.stop()
 
 # Intervals: on demand.
 n_boot = st.select_slider(
@@ -238,29 +389,38 @@ if intervals is not None:
             else "–"
             for c in shown.index
         ]
-st.dataframe(shown, width="stretch")
-st.caption(f"% change against {MODEL_LABELS[reference]}")
+shown.index.name = "Channel"
 st.dataframe(
-    result.percent_change(reference, metric).rename(columns=MODEL_LABELS).round(1),
+    shown if metric == "conversions" else shown.style.format(
+        {label: money for label in shown.columns if label in order}, na_rep=MISSING
+    ),
     width="stretch",
+)
+st.caption(f"% change against {MODEL_LABELS[reference]}")
+change = result.percent_change(reference, metric).rename(columns=MODEL_LABELS)
+change.index.name = "Channel"
+st.dataframe(
+    change.style.format(lambda v: f"{v:+,.1f} %", na_rep=MISSING), width="stretch"
 )
 
 # Conversion paths.
 st.subheader("Conversion paths")
 left, right = st.columns(2)
 left.caption("Touches before each conversion")
-left.dataframe(cp.touches_to_convert(analysis.paths).round(3), width="stretch")
+left.dataframe(
+    readable(cp.touches_to_convert(analysis.paths), currency_code), width="stretch"
+)
 days = cp.days_to_convert(analysis.paths)
 if not days.empty:
     right.caption("Days from the first touch to the conversion")
-    right.dataframe(days.round(3), width="stretch")
+    right.dataframe(readable(days, currency_code), width="stretch")
 st.caption("Conversions credited to the only, first, middle and last touches")
 st.dataframe(
     cp.credit_by_position(
         analysis.paths, tuple(result.conversions.columns), model_settings
     )
     .rename(columns=MODEL_LABELS)
-    .round(1),
+    .style.format(lambda v: fmt_number(v, 1), na_rep=MISSING),
     width="stretch",
 )
 
@@ -283,7 +443,7 @@ if analysis.journeys is not None and not view.leads.empty:
         model_settings,
         chosen,
     )
-    st.dataframe(tables["transitions"].round(2), width="stretch")
+    st.dataframe(readable(tables["transitions"], currency_code, 2), width="stretch")
     st.subheader("Pipeline-weighted credit")
     st.caption(
         "Each advance is worth (P(win | new stage) − P(win | old stage)) × the lead's "
@@ -295,12 +455,12 @@ if analysis.journeys is not None and not view.leads.empty:
     st.dataframe(
         pd.DataFrame(
             {
-                "advances": worths["advances"].map(fmt_int),
-                "mean change in P(win)": worths["mean_gain"].map(fmt_pct),
-                "mean predicted value": worths["mean_value"].map(fmt_money),
-                "total worth": worths["worth"].map(fmt_money),
+                "Advances": worths["advances"].map(fmt_int),
+                "Mean change in P(win)": worths["mean_gain"].map(fmt_pct),
+                "Mean predicted value": worths["mean_value"].map(money),
+                "Total worth": worths["worth"].map(money),
             }
-        ),
+        ).rename_axis(index="Stage"),
         width="stretch",
         key="attr_transition_worth",
     )
@@ -310,12 +470,21 @@ if analysis.journeys is not None and not view.leads.empty:
             f"to buy within {WIN_HORIZON_DAYS} days than those entering the earlier "
             "one: touches before such advances get negative credit."
         )
-    st.dataframe(tables["weighted"].round(2), width="stretch")
+    weighted = tables["weighted"]
+    st.caption(f"Worth credited to each channel ({currency_code or 'no currency'})")
+    st.dataframe(
+        readable(weighted, currency_code, 2, money=tuple(weighted.columns)),
+        width="stretch",
+    )
     st.subheader("Outbound effectiveness")
     if tables["outbound"].empty:
         st.info("No email or SMS touches with a campaign or flow name.")
     else:
-        st.dataframe(tables["outbound"].round(2), width="stretch", hide_index=True)
+        st.dataframe(
+            readable(tables["outbound"], currency_code, 2),
+            width="stretch",
+            hide_index=True,
+        )
     if not tables["spend"].empty:
         st.subheader("Spend")
         st.caption(
@@ -327,25 +496,40 @@ if analysis.journeys is not None and not view.leads.empty:
             "customer-value models could not be fitted); CAC is spend over new "
             "customers credited by the chosen model."
         )
-        st.dataframe(tables["spend"].round(2), width="stretch")
+        spend_currency = dataset.spend["currency"].dropna().astype(str).str.upper()
+        spend_code = spend_currency.mode().iloc[0] if len(spend_currency) else None
+        spend_table = tables["spend"].copy()
+        if spend_code and currency_code and spend_code != currency_code:
+            spend_table["clv_to_cac"] = np.nan
+            st.caption(
+                f"Spend is in {spend_code} and orders in {currency_code}: CLV ÷ CAC "
+                "is left out (no exchange rates)."
+            )
+        spend_money = tuple(
+            c for c in spend_table.columns
+            if c == "spend" or c.startswith("cost_per") or c == "cac"
+        )
+        st.dataframe(
+            readable(spend_table, spend_code or currency_code, 2, money=spend_money)
+            .format({"CLV": money}, na_rep=MISSING),
+            width="stretch",
+        )
 
 # Klaviyo's claim.
 klaviyo = analysis.klaviyo
 if klaviyo is not None:
     st.subheader("Klaviyo's attributed revenue against the models")
     cols = st.columns(4)
-    cols[0].metric(
-        "Klaviyo claims",
-        fmt_money(klaviyo.claimed_revenue),
-        f"{fmt_pct(klaviyo.claimed_revenue / klaviyo.total_revenue)} of revenue"
-        if klaviyo.total_revenue
-        else None,
-        delta_color="off",
-    )
+    cols[0].metric("Klaviyo claims", money(klaviyo.claimed_revenue))
+    if klaviyo.total_revenue:
+        cols[0].caption(
+            f"{fmt_pct(klaviyo.claimed_revenue / klaviyo.total_revenue)} of "
+            f"revenue ({money(klaviyo.total_revenue)})"
+        )
     cols[1].metric(
-        "Resting on opens alone", fmt_money(klaviyo.claimed_opens_only_revenue)
+        "Resting on opens alone", money(klaviyo.claimed_opens_only_revenue)
     )
-    cols[2].metric("Click-only claim", fmt_money(klaviyo.click_only_claimed_revenue))
+    cols[2].metric("Click-only claim", money(klaviyo.click_only_claimed_revenue))
     cols[3].metric(
         f"Overstatement vs {MODEL_LABELS[klaviyo.reference_model]}",
         f"×{fmt_number(klaviyo.overstatement, 2)}",
@@ -360,7 +544,7 @@ if klaviyo is not None:
         st.caption("Compute intervals above for the overstatement's interval.")
     gap = pd.DataFrame(
         {
-            "revenue": [
+            "Revenue": [
                 klaviyo.claimed_with_ad_click_revenue,
                 klaviyo.claimed_already_intent_revenue,
             ],
@@ -370,22 +554,24 @@ if klaviyo is not None:
             "claimed orders of leads already in purchase intent",
         ],
     )
-    st.dataframe(gap, width="stretch")
+    st.dataframe(gap.style.format(money, na_rep=MISSING), width="stretch")
     by_model = pd.DataFrame(
         {"Email + SMS revenue": pd.Series(klaviyo.model_email_sms_revenue)}
     )
     by_model["Klaviyo's claim ÷ this"] = klaviyo.claimed_revenue / by_model[
         "Email + SMS revenue"
     ].replace(0.0, float("nan"))
-    st.dataframe(by_model.rename(index=MODEL_LABELS).round(2), width="stretch")
-
-comparison = report_comparison(
-    dataset.claims, dataset.purchases(), dataset.timezone or "UTC"
-)
-if not comparison.empty:
-    st.subheader("Klaviyo's reports against Shopify revenue")
-    st.caption(
-        "Report rows by list or segment, and Email and SMS rows of one campaign, "
-        "count the same orders again: their naive sum is double counting."
+    by_model = by_model.rename(index=MODEL_LABELS)
+    by_model.index.name = "Model"
+    st.dataframe(
+        by_model.style.format(
+            {
+                "Email + SMS revenue": money,
+                "Klaviyo's claim ÷ this": lambda v: f"×{fmt_number(v, 2)}",
+            },
+            na_rep=MISSING,
+        ),
+        width="stretch",
     )
-    st.dataframe(comparison, width="stretch", hide_index=True)
+
+klaviyo_reports()

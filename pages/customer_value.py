@@ -11,8 +11,10 @@ import streamlit as st
 from pages.common import current_view
 from pipeline import clv_fit
 from pipeline.clv import purchase_summary
+from pipeline.clv_currency import NO_CURRENCY, in_one_currency, purchase_currencies
 from pipeline.clv_validation import cumulative_tracking, holdout_report
 from pipeline.formatting import (
+    MISSING,
     altair_money_format,
     fmt_int,
     fmt_interval,
@@ -20,6 +22,9 @@ from pipeline.formatting import (
     fmt_number,
     fmt_pct,
 )
+
+HOLDOUT_WARNING_PCT = 20.0
+"""Holdout errors beyond this (in %) get a warning next to the headline figures."""
 
 st.title("Customer value")
 view = current_view()
@@ -34,8 +39,33 @@ if purchases.empty:
         "Shopify orders export or a transactions file to see customer value."
     )
     st.stop()
-currency = purchases["currency"].dropna().mode()
-currency = str(currency.iloc[0]) if len(currency) else "USD"
+
+# One currency at a time: amounts in different currencies are never added up.
+currencies = purchase_currencies(dataset)
+chosen_currency = None
+if len(currencies) > 1:
+    chosen_currency = st.selectbox(
+        "Currency",
+        list(currencies),
+        format_func=lambda c: ("no currency in the export" if c == NO_CURRENCY else c)
+        + f" ({currencies[c]:,} orders)",
+        key="clv_currency",
+        help="Orders keep their currency and amounts in different currencies are "
+        "never added up: the models are fitted on the orders in this currency only "
+        "(purchase counts included).",
+    )
+dataset, currency_choice = in_one_currency(dataset, chosen_currency)
+currency = currency_choice.code
+for line in currency_choice.warnings("choose {code} under Currency to analyse them"):
+    st.warning(line)
+purchases = dataset.purchases()
+purchases = purchases[purchases["person_id"].notna() & purchases["ts"].notna()]
+if purchases.empty:
+    st.info(
+        "No purchases with a customer (email, phone or customer id) in this "
+        "currency: choose another one above."
+    )
+    st.stop()
 local = purchases["ts"].dt.tz_convert(dataset.timezone)
 first_date, last_date = local.min().date(), min(local.max().date(), view.as_of)
 if last_date <= first_date:
@@ -77,7 +107,7 @@ calibration_end = st.date_input(
 # Work: summaries and fits, kept per view in the session.
 def _cached(name: str, key: tuple, build):
     store = st.session_state.setdefault("_lens_clv_cache", {})
-    full = (name, view.data_key, *key)
+    full = (name, view.data_key, currency_choice.currency, *key)
     if full not in store:
         if len(store) > 12:
             store.clear()
@@ -136,19 +166,50 @@ params = pd.DataFrame(
         for name, meaning in (
             ("p", "shape of spend per order"),
             ("q", "shape of customers' spend scale"),
-            ("v", f"scale of customers' spend ({currency})"),
+            ("v", f"scale of customers' spend ({currency or 'no currency given'})"),
         )
         for value in [fits.gamma_gamma.params[name]]
     ],
     columns=["parameter", "estimate", "standard error", "meaning"],
 )
-st.dataframe(params, hide_index=True, key="clv_params")
+st.dataframe(
+    params.style.format(
+        {"estimate": lambda v: fmt_number(v, 4),
+         "standard error": lambda v: fmt_number(v, 4)},
+        na_rep=MISSING,
+    ),
+    hide_index=True,
+    key="clv_params",
+)
 figures = clv_fit.population_figures(summary, fits, horizon, discount, margin)
 for column, row in zip(st.columns(len(figures)), figures.itertuples(), strict=True):
     is_money = row.unit == "currency"
     fmt = (lambda v: fmt_money(v, currency, 0)) if is_money else fmt_number
     column.metric(row.figure, fmt(row.value))
     column.caption("95 % " + fmt_interval(row.low, row.high, formatter=fmt))
+
+# The holdout check, next to the headline: a large error means the figures above
+# rest on purchase rates that did not hold.
+check_table = clv_fit.customer_table(check, check_fits, horizon, discount, margin)
+holdout = holdout_report(check_table) if check_fits.bgnbd.converged else None
+if (
+    holdout is not None
+    and holdout.error_pct is not None
+    and abs(holdout.error_pct) > HOLDOUT_WARNING_PCT
+):
+    over = holdout.error_pct > 0
+    st.warning(
+        f"**These predictions probably {'overstate' if over else 'understate'} "
+        "future purchases and value.** Fitted to "
+        f"{calibration_end}, the models predicted {fmt_number(holdout.predicted)} "
+        f"repeat purchase-days to {last_date} and {fmt_int(holdout.actual)} "
+        f"happened ({holdout.error_pct:+.0f} %). Customers bought "
+        f"{'less' if over else 'more'} often after {calibration_end} than before: "
+        "purchase rates changed, and the models assume they do not. Read the "
+        f"figures above as {'an upper' if over else 'a lower'} bound (see the "
+        "holdout check below).",
+        icon="⚠️",
+    )
 
 # Frequency/recency and P(alive) matrices.
 st.subheader("Who will buy, and who is still active")
@@ -173,8 +234,6 @@ for column, field, title in (
 
 # Holdout check.
 st.subheader(f"Holdout check: fitted to {calibration_end}, predicting to {last_date}")
-check_table = clv_fit.customer_table(check, check_fits, horizon, discount, margin)
-holdout = holdout_report(check_table) if check_fits.bgnbd.converged else None
 if holdout is None:
     st.warning(" ".join(check_fits.status()))
 else:
@@ -216,14 +275,65 @@ else:
 st.subheader(f"Customer value over the next {horizon} days")
 money = altair_money_format(currency)
 hist = alt.Chart(table, title="CLV distribution").mark_bar().encode(
-    x=alt.X("clv:Q", bin=alt.Bin(maxbins=40), title=f"CLV ({currency})"),
+    x=alt.X("clv:Q", bin=alt.Bin(maxbins=40),
+            title=f"CLV ({currency})" if currency else "CLV"),
     y=alt.Y("count():Q", title="Customers"),
     tooltip=[alt.Tooltip("count():Q", title="Customers"),
              alt.Tooltip("clv:Q", bin=alt.Bin(maxbins=40), format=money, title="CLV")],
 )
 st.altair_chart(hist, width="stretch")
 shown = table.sort_values("clv", ascending=False)
-st.dataframe(shown, hide_index=True, key="clv_customers")
+money_format = {"USD": "dollar", "EUR": "euro", "JPY": "yen"}.get(
+    currency or "", f"%.2f {currency}" if currency else "%.2f"
+)
+count_column = st.column_config.NumberColumn
+money_columns = ("total_value", "repeat_value", "first_value", "monetary_value",
+                 "holdout_value", "expected_spend", "clv")
+labels = {
+    "person_id": "Customer",
+    "first_purchase": "First purchase",
+    "last_purchase": "Last purchase",
+    "purchase_days": "Purchase-days",
+    "orders": "Orders",
+    "total_value": "Spend",
+    "repeat_value": "Repeat spend",
+    "frequency": "Repeat purchase-days",
+    "recency": f"Recency ({time_unit})",
+    "T": f"Age ({time_unit} since first purchase)",
+    "first_value": "First purchase-day spend",
+    "monetary_value": "Mean repeat spend",
+    "holdout_frequency": "Holdout purchase-days",
+    "holdout_orders": "Holdout orders",
+    "holdout_value": "Holdout spend",
+    "p_alive": "P(alive)",
+    "expected_purchases": f"Expected purchases, next {horizon} days",
+    "expected_spend": "Expected spend per purchase",
+    "clv": f"CLV, next {horizon} days",
+    "churn_risk": "Churn risk",
+    "next_purchase_date": "Next purchase (expected)",
+    "predicted_holdout": "Predicted holdout purchase-days",
+}
+config = {}
+for name, label in labels.items():
+    if name in money_columns:
+        config[name] = count_column(label, format=money_format)
+    elif name in ("p_alive", "churn_risk"):
+        config[name] = count_column(label, format="percent")
+    elif name in ("recency", "T", "expected_purchases", "predicted_holdout"):
+        config[name] = count_column(label, format="%.2f")
+    elif name in ("first_purchase", "last_purchase"):
+        config[name] = st.column_config.DateColumn(label, format="YYYY-MM-DD")
+    else:
+        config[name] = label
+display = shown.copy()
+if "next_purchase_date" in display:
+    next_date = pd.to_datetime(display["next_purchase_date"])
+    display["next_purchase_date"] = next_date.dt.strftime("%Y-%m-%d").where(
+        next_date.notna(), f"{MISSING} (likely lapsed)"
+    )
+st.dataframe(
+    display, hide_index=True, key="clv_customers", column_config=config
+)
 st.download_button(
     "Download the customer table (CSV)", lambda: shown.to_csv(index=False),
     file_name="customer_value.csv", mime="text/csv", key="clv_download",

@@ -21,6 +21,7 @@ from pipeline.formatting import (
     fmt_pct,
 )
 from pipeline.model import STAGES
+from pipeline.timezones import zone_label
 
 STAGE_LABELS = {
     "awareness": "Awareness",
@@ -42,7 +43,8 @@ mixed_money = len(currencies) > 1
 
 st.title("Funnel")
 st.caption(
-    f"Leads as of {view.as_of:%d %b %Y} (end of day, {tz}), under the stage rules "
+    f"Leads as of {view.as_of:%d %b %Y} (end of day, {zone_label(tz)}), under the "
+    "stage rules "
     "in the sidebar."
 )
 
@@ -54,6 +56,9 @@ if leads.empty:
 
 for note in funnel.coverage_warnings(view.dataset):
     st.warning(note)
+no_data = funnel.stages_without_data(view.dataset)
+orders_end = funnel.order_data_end(view.dataset)
+past_orders = orders_end is not None and view.as_of > orders_end
 
 # The funnel: current stage counts, customers split into first-time and repeat.
 st.subheader("Leads by stage")
@@ -99,14 +104,20 @@ chart = (
 st.altair_chart(chart, width="stretch", key="funnel_chart")
 
 st.markdown("**Stage-to-stage conversion**")
+next_stage = dict(zip(STAGES, [*STAGES[1:], None], strict=True))
 st.dataframe(
     pd.DataFrame(
         {
-            "stage": table["stage"].map(STAGE_LABELS),
-            "leads now": table["leads"].map(fmt_int),
-            "share of leads": table["share"].map(fmt_pct),
-            "reached this stage or later": table["reached"].map(fmt_int),
-            "went on to the next stage": table["conversion"].map(fmt_pct),
+            "Stage": table["stage"].map(STAGE_LABELS),
+            "Leads now": table["leads"].map(fmt_int),
+            "Share of leads": table["share"].map(fmt_pct),
+            "Reached this stage or later": table["reached"].map(fmt_int),
+            "Went on to the next stage": [
+                (funnel.step_without_data(stage, next_stage[stage], no_data) or
+                 fmt_pct(rate)) if next_stage[stage] else fmt_pct(rate)
+                for stage, rate in zip(table["stage"], table["conversion"],
+                                       strict=True)
+            ],
         }
     ),
     hide_index=True,
@@ -191,11 +202,14 @@ columns[3].metric(
 st.dataframe(
     pd.DataFrame(
         {
-            "stage": velocity.win["stage"].map(STAGE_LABELS),
-            "leads who entered": velocity.win["leads"].map(fmt_int),
-            "customers by now": velocity.win["converted"].map(fmt_int),
-            f"win probability within {horizon} days": velocity.win[
-                "win_probability"].map(fmt_pct),
+            "Stage": velocity.win["stage"].map(STAGE_LABELS),
+            "Open leads who entered": velocity.win["leads"].map(fmt_int),
+            "Of those, customers by now": velocity.win["converted"].map(fmt_int),
+            f"Win probability within {horizon} days": [
+                no_data.get(stage) or fmt_pct(p) for stage, p in
+                zip(velocity.win["stage"], velocity.win["win_probability"],
+                    strict=True)
+            ],
             "95 % interval": [
                 fmt_interval(lo, hi)
                 for lo, hi in zip(velocity.win["low"], velocity.win["high"],
@@ -206,8 +220,12 @@ st.dataframe(
     hide_index=True, width="stretch", key="funnel_win_probability",
 )
 st.caption(
-    "Leads who have not bought yet are censored at the 'as of' day (Kaplan-Meier): "
-    "recent leads count for the time they have been watched, not as losses."
+    "**Open leads who entered**: leads with a dated entry into the stage before they "
+    "first bought (a customer who abandons a later checkout is not an open lead). "
+    "**Of those, customers by now**: how many of them bought after entering. Leads "
+    "who have not bought yet are censored at the 'as of' day (Kaplan-Meier): recent "
+    "leads count for the time they have been watched, not as losses. The table below "
+    "counts differently: every lead that ever entered the stage, at any time."
 )
 
 st.markdown("**Time from capture to first purchase**")
@@ -275,24 +293,55 @@ st.markdown("**Stage conversion, with 95 % Wilson intervals**")
 conv = velocity.conversion
 step_names = [funnel.STEP_LABELS[(a, b)] for a, b in
               zip(conv["from_stage"], conv["to_stage"], strict=True)]
+gaps = [funnel.step_without_data(a, b, no_data) for a, b in
+        zip(conv["from_stage"], conv["to_stage"], strict=True)]
+
+
+def measured(values: pd.Series, formatter, weekly: bool = False) -> list[str]:
+    """A column's cells, with the reason instead where a step cannot be measured."""
+    out = []
+    for gap, value in zip(gaps, values, strict=True):
+        if gap is not None:
+            out.append(gap)
+        elif weekly and past_orders:
+            out.append(f"no orders after {orders_end:%Y-%m-%d}")
+        else:
+            out.append(formatter(value))
+    return out
+
+
 st.dataframe(
     pd.DataFrame(
         {
-            "step": step_names,
-            "reached the first stage": conv["reached"].map(fmt_int),
-            "moved on": conv["converted"].map(fmt_int),
-            "conversion": conv["rate"].map(fmt_pct),
-            "95 % interval": [fmt_interval(lo, hi) for lo, hi in
-                              zip(conv["low"], conv["high"], strict=True)],
-            "this week": conv["week_rate"].map(fmt_pct),
-            "previous 4 weeks (a week)": conv["trailing_rate"].map(fmt_pct),
-            "p-value": conv["p_value"].map(lambda v: fmt_number(v, 3)),
-            "changed?": conv["differs"].map({True: "yes", False: "no"}),
+            "Step": step_names,
+            "Ever entered the first stage": conv["reached"].map(fmt_int),
+            "Of those, ever in the next": conv["converted"].map(fmt_int),
+            "Conversion": measured(conv["rate"], fmt_pct),
+            "95 % interval": [
+                gap or fmt_interval(lo, hi) for gap, lo, hi in
+                zip(gaps, conv["low"], conv["high"], strict=True)
+            ],
+            "This week": measured(conv["week_rate"], fmt_pct, weekly=True),
+            "Previous 4 weeks (a week)": measured(
+                conv["trailing_rate"], fmt_pct, weekly=True),
+            "p-value": measured(conv["p_value"], lambda v: fmt_number(v, 3),
+                                weekly=True),
+            "Changed?": measured(conv["differs"], {True: "yes", False: "no"}.get,
+                                 weekly=True),
         }
     ),
     hide_index=True, width="stretch", key="funnel_conversion_intervals",
 )
-for line in funnel.weekly_change_sentences(conv):
+st.caption(
+    "**Ever entered the first stage**: every lead with a dated entry into the first "
+    "stage by the 'as of' day, customers included. **Of those, ever in the next**: "
+    "how many also entered the next stage, before or after. So these counts are "
+    "larger than the win-probability table's, which follows only open leads from "
+    "their entry to their first purchase."
+)
+for line in funnel.weekly_change_sentences(
+    conv, missing=no_data, orders_end=orders_end, as_of=view.as_of
+):
     st.markdown(f"- {line}")
 
 # Pipeline value.
@@ -363,6 +412,17 @@ st.dataframe(
     hide_index=True, width="stretch", key="funnel_stage_value",
 )
 weekly_value = value.by_week.assign(week_end=pd.to_datetime(value.by_week["week_end"]))
+if orders_end is not None:
+    # weeks past the order data cannot show anyone buying: leave them out
+    covered = weekly_value["week_end"] <= pd.Timestamp(orders_end)
+    if not covered.all():
+        st.caption(
+            f"The order data ends on {orders_end:%Y-%m-%d}: the "
+            f"{int((~covered).sum())} weeks after it are left out of the weekly "
+            "value below, since nobody can be seen to buy in them. Set 'As of' to "
+            f"{orders_end:%Y-%m-%d} to see the weeks before it."
+        )
+    weekly_value = weekly_value[covered]
 y_field = "value" if money else "expected_customers"
 value_chart = alt.Chart(
     weekly_value,
@@ -372,7 +432,8 @@ value_chart = alt.Chart(
         "today's",
     ),
 ).mark_line(point=True).encode(
-    x=alt.X("week_end:T", title="Week ending"),
+    x=alt.X("week_end:T", title="Week ending",
+            axis=alt.Axis(format="%d %b %Y", labelAngle=-30)),
     y=alt.Y(f"{y_field}:Q",
             title=f"Pipeline value ({currency})" if money else "Expected customers"),
     tooltip=[
@@ -382,25 +443,48 @@ value_chart = alt.Chart(
     ] + ([alt.Tooltip("value:Q", title="Value",
                       format=altair_money_format(currency))] if money else []),
 ).properties(height=240)
-st.altair_chart(value_chart, width="stretch", key="funnel_value_weekly")
+if weekly_value.empty:
+    st.info("No week of the value history is covered by the order data.")
+else:
+    st.altair_chart(value_chart, width="stretch", key="funnel_value_weekly")
 
 # Weekly trend.
 st.subheader("Weekly stage conversion")
 weekly = funnel.weekly_conversion(leads, tz)
+weekly["week"] = pd.to_datetime(weekly["week"])
+notes = []
+if orders_end is not None and len(weekly):
+    # weeks after the order data: nobody can be seen to move on to customer
+    last_monday = pd.Timestamp(orders_end) - pd.Timedelta(
+        days=pd.Timestamp(orders_end).dayofweek
+    )
+    if (weekly["week"] > last_monday).any():
+        notes.append(
+            f"weeks after the order data (it ends {orders_end:%Y-%m-%d}) are left out"
+        )
+    weekly = weekly[weekly["week"] <= last_monday]
 if weekly.empty:
-    st.info("No dated stage entries yet: upload exports with dates (orders, events, "
-            "sign-ups) to see the weekly trend.")
+    st.info("No dated stage entries in weeks covered by the data: upload exports "
+            "with dates (orders, events, sign-ups) to see the weekly trend.")
 else:
-    weekly["week"] = pd.to_datetime(weekly["week"])
     first_week = weekly["week"].max() - pd.Timedelta(weeks=MAX_WEEKS - 1)
     recent = weekly[weekly["week"] >= first_week]
+    if len(recent) < len(weekly):
+        notes.append(f"showing the last {MAX_WEEKS} weeks")
+    recent = funnel.weekly_segments(recent)
     recent = recent.assign(stage=recent["stage"].map(STAGE_LABELS))
+    stage_order = [STAGE_LABELS[s] for s in STAGES if s != "awareness"]
+    legend = alt.Legend(orient="top", title="Stage entered", labelLimit=0,
+                        columns=4)
+    x_axis = alt.X("week:T", title="Week entered (Monday)",
+                   axis=alt.Axis(format="%b %Y", labelAngle=-30, tickCount="month"))
     base = alt.Chart(recent).encode(
-        x=alt.X("week:T", title="Week entered (Monday)"),
-        color=alt.Color("stage:N", title="Stage entered",
-                        sort=[STAGE_LABELS[s] for s in STAGES]),
+        x=x_axis,
+        color=alt.Color("stage:N", sort=stage_order, legend=legend,
+                        scale=alt.Scale(domain=stage_order)),
+        detail="segment:N",
         tooltip=[
-            alt.Tooltip("week:T", title="Week of"),
+            alt.Tooltip("week:T", title="Week of", format="%d %b %Y"),
             alt.Tooltip("stage:N", title="Stage"),
             alt.Tooltip("entered:Q", title="Entered (leads)", format=","),
             alt.Tooltip("advanced:Q", title="Advanced (leads)", format=","),
@@ -409,7 +493,10 @@ else:
     )
     entries = base.mark_line(point=True).encode(
         y=alt.Y("entered:Q", title="Leads entering the stage"),
-    ).properties(height=160, title=alt.Title("Entries per week"))
+    ).properties(height=200, title=alt.Title(
+        "Entries per week",
+        subtitle="Lines break where a stage had no entries for a week or more"))
+    st.altair_chart(entries, width="stretch", key="funnel_weekly")
     share_y = alt.Y("share_advanced:Q", title="Advanced (share of entrants)",
                     axis=alt.Axis(format="%"))
     shares = alt.layer(
@@ -423,10 +510,9 @@ else:
         "Share of each week's entrants who moved to a later stage",
         subtitle="Dot size: entrants that week (small weeks swing widely); recent "
         "weeks are still open"))
-    trend = alt.vconcat(entries, shares).resolve_scale(x="shared")
-    st.altair_chart(trend, width="stretch", key="funnel_weekly")
-    if len(recent) < len(weekly):
-        st.caption(f"Showing the last {MAX_WEEKS} weeks.")
+    st.altair_chart(shares, width="stretch", key="funnel_weekly_share")
+    if notes:
+        st.caption("In these charts: " + "; ".join(notes) + ".")
 
 # Stalled leads.
 st.subheader("Stalled leads")

@@ -8,9 +8,12 @@ import pandas as pd
 import streamlit as st
 
 from pages.common import current_view
+from pipeline.formatting import MISSING, fmt_int, fmt_pct
 from pipeline.ingest import match_rates
+from pipeline.ingest.base import REGISTRY
 from pipeline.ingest.mapping import candidates_in_upload, validate_mapping
 from pipeline.model import EVENT_TYPES, STAGES, InputError
+from pipeline.timezones import local_date, zone_label
 
 MAPPING_KEY = "_lens_mapping"
 DAYFIRST_KEY = "_lens_dayfirst"
@@ -37,6 +40,50 @@ STAGE_NEEDS = {
     ),
 }
 
+# File kinds that fill a stage, to tell an empty upload from a missing one
+STAGE_KINDS = {
+    "customer": ("shopify_orders", "transactions", "events_csv", "ga4_bigquery"),
+    "purchase_intent": ("shopify_checkouts", "events_csv", "ga4_bigquery"),
+    "engaged": ("klaviyo_events", "events_csv", "ga4_bigquery"),
+    "awareness": ("ga4_bigquery", "events_csv"),
+}
+
+
+def plural(count: int, noun: str) -> str:
+    """``plural(1, "row") == "1 row"``, ``plural(3, "row") == "3 rows"``."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
+def kind_label(kind: str) -> str:
+    """A file kind as words: the reader's description, else the name spaced."""
+    reader = REGISTRY.get(kind)
+    if reader is not None and reader.description:
+        return reader.description
+    return kind.replace("_", " ")
+
+
+def fmt_date(day: object) -> str:
+    """A calendar date as ISO text, or the missing-value dash."""
+    return MISSING if day is None else str(day)
+
+
+def empty_upload_text(stage: str) -> str:
+    """Why a stage is empty when a file that fills it has a header and no rows."""
+    empty = [
+        r.file
+        for r in data.reports
+        if r.kind in STAGE_KINDS.get(stage, ()) and not r.meta.get("failed")
+        and r.rows_read == 0
+    ]
+    if not empty:
+        return ""
+    names = ", ".join(empty)
+    return (
+        f"{names} was uploaded but has a header and no rows: export it again for a "
+        "date range that holds data"
+    )
+
+
 view = current_view()
 data = view.dataset
 
@@ -44,26 +91,31 @@ st.title("Overview")
 if view.is_sample:
     st.info("This is the demo brand. Upload your own exports in the sidebar.")
 
-# What was loaded
+# What was loaded: dates are the store's calendar days, not UTC ones
 st.subheader("What was loaded")
+zone = data.timezone
 files = pd.DataFrame(
     [
         {
-            "file": r.file,
-            "kind": r.kind,
-            "from": r.date_min.date() if r.date_min is not None else None,
-            "to": r.date_max.date() if r.date_max is not None else None,
-            "rows read": r.rows_read,
-            "loaded": r.rows_loaded,
-            "excluded": r.rows_excluded,
-            "duplicate": r.rows_duplicate,
-            "rejected": r.rows_rejected,
+            "File": r.file,
+            "Kind": kind_label(r.kind),
+            "From": fmt_date(local_date(r.date_min, zone)),
+            "To": fmt_date(local_date(r.date_max, zone)),
+            "Rows read": fmt_int(r.rows_read),
+            "Loaded": fmt_int(r.rows_loaded),
+            "Excluded": fmt_int(r.rows_excluded),
+            "Duplicate": fmt_int(r.rows_duplicate),
+            "Rejected": fmt_int(r.rows_rejected),
         }
         for r in data.reports
     ]
 )
 st.dataframe(files, hide_index=True, width="stretch", key="overview_files")
-st.caption(f"Store time zone: {data.timezone}. Days, weeks and 'as of' use it.")
+st.caption(
+    f"Store time zone: {zone_label(zone)}. Days, weeks, the From and To dates and "
+    "'as of' are counted in it. Counts are rows of each file (a Shopify order has one "
+    "row per line item)."
+)
 
 # Stage counts, and what is missing, in words
 st.subheader("Leads by stage")
@@ -74,7 +126,7 @@ for column, stage in zip(columns, STAGES, strict=True):
     needs, missing_text = STAGE_NEEDS.get(stage, ((), ""))
     if counts[stage] == 0 and needs and not present.intersection(needs):
         column.metric(stage.replace("_", " "), "—")
-        column.caption(missing_text)
+        column.caption(empty_upload_text(stage) or missing_text)
     else:
         column.metric(stage.replace("_", " "), f"{counts[stage]:,}")
 if "customer_kind" in view.leads:
@@ -97,14 +149,27 @@ for report in failed:
     st.error(f"{report.file}: {report.problems[0].message}")
 problems = pd.DataFrame(
     [
-        {"file": r.file, "row": p.row, "column": p.column, "problem": p.message}
+        {"File": r.file, "Row": r_row, "Column": p.column or MISSING,
+         "Problem": p.message}
         for r in data.reports
         if not r.meta.get("failed")
         for p in r.problems
+        for r_row in [MISSING if p.row is None else fmt_int(p.row)]
     ]
 )
 if len(problems):
-    st.error(f"{len(problems):,} rows were rejected or doubtful: see each below.")
+    order = [
+        (i, -1 if p.row is None else p.row)
+        for i, r in enumerate(r for r in data.reports if not r.meta.get("failed"))
+        for p in r.problems
+    ]
+    problems = problems.iloc[sorted(range(len(order)), key=order.__getitem__)]
+    rejected = sum(r.rows_rejected for r in data.reports)
+    st.error(
+        f"{plural(len(problems), 'row')} flagged ({plural(rejected, 'row')} "
+        f"{'was' if rejected == 1 else 'were'} rejected; flagged rows that were not "
+        "rejected are loaded but doubtful): see each below, sorted by file and row."
+    )
     st.dataframe(problems, hide_index=True, width="stretch", key="overview_problems")
 else:
     st.success(
@@ -113,7 +178,7 @@ else:
 
 excluded = pd.DataFrame(
     [
-        {"file": r.file, "reason": reason, "rows": n}
+        {"File": r.file, "Reason": reason, "Rows of the file": fmt_int(n)}
         for r in data.reports
         for reason, n in r.excluded_by.items()
         if n
@@ -122,6 +187,10 @@ excluded = pd.DataFrame(
 if len(excluded):
     st.markdown(
         "**Rows excluded by a rule** (test, voided, cancelled, refunded orders)"
+    )
+    st.caption(
+        "Counted in rows of the file: a Shopify order has one row per line item, so "
+        "these differ from the order counts in the notes above, which count orders."
     )
     st.dataframe(excluded, hide_index=True, width="stretch", key="overview_excluded")
 
@@ -135,7 +204,8 @@ if len(purchases):
 
 rates = pd.DataFrame(match_rates(data))
 if len(rates):
-    rates["share"] = (rates["matched"] / rates["people"]).map("{:.0%}".format)
+    rates["share"] = (rates["matched"] / rates["people"]).map(fmt_pct)
+    rates.columns = [str(c).replace("_", " ").capitalize() for c in rates.columns]
     st.markdown("**People matched between sources** (email, then phone, then ids)")
     st.dataframe(rates, hide_index=True, width="stretch", key="overview_matches")
 

@@ -71,7 +71,9 @@ class CurrencyChoice:
         """Purchases of the other currencies, per currency."""
         return {c: n for c, n in self.counts.items() if c != self.currency}
 
-    def warnings(self, how: str = "choose --currency {code} to analyse them") -> list[str]:
+    def warnings(
+        self, how: str = "choose --currency {code} to analyse them"
+    ) -> list[str]:
         """One sentence per left-out currency.
 
         Parameters

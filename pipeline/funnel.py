@@ -303,6 +303,28 @@ def weekly_conversion(leads: pd.DataFrame, timezone: str = "UTC") -> pd.DataFram
     return table[columns]
 
 
+def weekly_segments(weekly: pd.DataFrame) -> pd.DataFrame:
+    """:func:`weekly_conversion` with a ``segment`` key that breaks lines at gaps.
+
+    A stage's weeks form one segment while they follow each other; a week with no
+    entries starts a new one, so a chart drawn per segment does not bridge months
+    without data with a straight line.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table with ``segment`` (text: the stage and a running number).
+    """
+    if weekly.empty:
+        return weekly.assign(segment=pd.Series(dtype="string"))
+    table = weekly.sort_values(["stage", "week"]).copy()
+    week = pd.to_datetime(table["week"])
+    gap = week.groupby(table["stage"]).diff().gt(pd.Timedelta(days=7))
+    run = gap.astype(int).groupby(table["stage"]).cumsum()
+    table["segment"] = table["stage"].astype(str) + ":" + run.astype(str)
+    return table.sort_values(["week", "stage"]).reset_index(drop=True)
+
+
 def stalled_leads(
     leads: pd.DataFrame, as_of: dt.date, days: int, timezone: str = "UTC"
 ) -> pd.DataFrame:
@@ -413,6 +435,83 @@ def coverage_warnings(dataset: Dataset) -> list[str]:
             "them."
         )
     return notes
+
+
+# --- What the data can measure ------------------------------------------------------
+
+AWARENESS_EVENTS = ("session", "page_view", "ad_click")
+
+MISSING_STAGE_TEXT: dict[str, str] = {
+    "awareness": "no anonymous traffic uploaded",
+    "engaged": "no engagement events uploaded",
+    "purchase_intent": "no cart, checkout or product-view events uploaded",
+    "customer": "no orders uploaded",
+    "repeat": "no orders uploaded",
+}
+"""What a conversion cell says when a stage of its step has no data source."""
+
+
+def stages_without_data(dataset: Dataset) -> dict[str, str]:
+    """Stages that no uploaded event can fill, each with the words that say so.
+
+    A stage with no data source shows an empty count, and any conversion into or
+    out of it would read as a real 0 % (or 100 %): pages write these words instead.
+
+    Returns
+    -------
+    dict
+        Stage name (``awareness``, ``engaged``, ``purchase_intent``, ``customer``
+        and ``repeat``) -> :data:`MISSING_STAGE_TEXT`, for stages without data only.
+    """
+    kinds = set(dataset.events["event"].dropna().astype(str))
+    needs = {
+        "awareness": AWARENESS_EVENTS,
+        "engaged": ENGAGEMENT_EVENTS,
+        "purchase_intent": INTENT_EVENTS + ("product_view",),
+        "customer": ("order",),
+        "repeat": ("order",),
+    }
+    return {
+        stage: MISSING_STAGE_TEXT[stage]
+        for stage, events in needs.items()
+        if not kinds & set(events)
+    }
+
+
+def step_without_data(
+    from_stage: str, to_stage: str, missing: dict[str, str]
+) -> str | None:
+    """Why a step's conversion cannot be measured, or ``None`` when it can.
+
+    Parameters
+    ----------
+    from_stage, to_stage
+        The step (``to_stage`` may be ``repeat``).
+    missing
+        :func:`stages_without_data`.
+    """
+    for stage in (to_stage, from_stage):
+        if stage in missing:
+            return missing[stage]
+    return None
+
+
+def order_data_end(dataset: Dataset) -> dt.date | None:
+    """The last local day with an order, not after today (``None`` with no orders).
+
+    Weekly figures after this day would count leads who cannot be seen to buy:
+    pages limit weekly charts and this-week tests to the weeks it covers.
+    """
+    tz = dataset.timezone or "UTC"
+    orders = dataset.orders
+    times = orders["ts"] if len(orders) else dataset.events.loc[
+        dataset.events["event"] == "order", "ts"
+    ]
+    times = pd.to_datetime(times, utc=True).dropna()
+    times = times[times <= pd.Timestamp.now(tz="UTC")]
+    if times.empty:
+        return None
+    return times.max().tz_convert(tz).date()
 
 
 # --- Velocity with censoring and customer value -------------------------------------
@@ -685,7 +784,12 @@ STEP_LABELS = {
 
 
 def weekly_change_sentences(
-    conversion: pd.DataFrame, alpha: float = 0.05, trailing_weeks: int = 4
+    conversion: pd.DataFrame,
+    alpha: float = 0.05,
+    trailing_weeks: int = 4,
+    missing: dict[str, str] | None = None,
+    orders_end: dt.date | None = None,
+    as_of: dt.date | None = None,
 ) -> list[str]:
     """This week against the trailing weeks, one plain sentence per stage step.
 
@@ -697,10 +801,28 @@ def weekly_change_sentences(
         The test's level.
     trailing_weeks
         The number of weeks the trailing rate pooled.
+    missing
+        :func:`stages_without_data`: a step into or out of such a stage is said
+        not to be measured instead of "0 of N moved on".
+    orders_end, as_of
+        :func:`order_data_end` and the day evaluated: when ``as_of`` is after the
+        order data, no week is compared (nobody can be seen to buy in it).
     """
     lines = []
+    missing = missing or {}
     for row in conversion.itertuples():
         step = STEP_LABELS.get((row.from_stage, row.to_stage), row.from_stage)
+        gap = step_without_data(row.from_stage, row.to_stage, missing)
+        if gap is not None:
+            lines.append(f"{step}: not measured ({gap}).")
+            continue
+        if orders_end is not None and as_of is not None and as_of > orders_end:
+            lines.append(
+                f"{step}: no weekly comparison, because the order data ends on "
+                f"{orders_end:%Y-%m-%d}, before this week (to {as_of:%Y-%m-%d}); "
+                f"set 'As of' to {orders_end:%Y-%m-%d} or earlier to compare weeks."
+            )
+            continue
         this = (
             f"{row.week_converted:,} of {row.week_at_risk:,} moved on this week "
             f"({100 * row.week_rate:.1f} %)" if row.week_at_risk else

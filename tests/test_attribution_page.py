@@ -80,3 +80,66 @@ def test_uploaded_path_file_runs_path_models():
     assert conversions == "19,785"
     columns = list(at.dataframe[0].value.columns)
     assert "Time decay" not in columns and "Markov (removal effect)" in columns
+
+
+def page_with(*relatives: str) -> AppTest:
+    """The Attribution page with these real files uploaded."""
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["_lens_files"] = tuple(real_bytes(r) for r in relatives)
+    at.run()
+    at.switch_page("pages/attribution.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_one_currency_at_a_time_with_a_choice():
+    """Test BDT orders beside orders without a currency: the 582 orders without one
+    are analysed by default, the 49 BDT orders named in a warning; choosing BDT
+    shows 49 conversions and the BDT revenue, never the sum of both."""
+    at = page_with(
+        "shopify/cod_store_a_orders.csv", "transactions/klaviyo_screening_orders.csv"
+    )
+    choice = at.selectbox(key="attribution_currency")
+    assert choice.value == "none"
+    assert any("49 orders in BDT left out" in w.value for w in at.warning)
+    conversions = next(m.value for m in at.metric if m.label == "Conversions")
+    assert conversions == "582"
+    choice.set_value("BDT")
+    at.run()
+    assert not at.exception, at.exception
+    assert next(m.value for m in at.metric if m.label == "Conversions") == "49"
+    revenue = next(m for m in at.metric if m.label.startswith("Revenue"))
+    assert revenue.label == "Revenue (BDT)"
+    assert revenue.value.endswith(" BDT")
+    assert any("582 orders with no currency left out" in w.value for w in at.warning)
+
+
+def test_orders_without_touches_show_an_empty_state_not_zero_tables():
+    """Test that orders alone give the no-touchpoints message, keep coverage and
+    show no model tables; the win-horizon comment is not rendered as text."""
+    at = page_with("shopify/cod_store_a_orders.csv")
+    assert any(
+        "No touchpoints uploaded: add GA4 sessions or Klaviyo events" in i.value
+        and "49 orders" in i.value
+        for i in at.info
+    )
+    labels = [m.label for m in at.metric]
+    assert "Coverage (orders with a touch in the window)" in labels
+    assert not at.dataframe and not at.get("vega_lite_chart")
+    assert not any("Win horizon" in m.value for m in at.markdown)
+
+
+def test_paths_file_and_orders_offer_a_choice_of_source():
+    """Test that a paths file uploaded with orders is offered, not ignored: the
+    radio switches to the paths' 19,785 conversions."""
+    at = page_with(
+        "shopify/cod_store_a_orders.csv", "paths/channelattribution_sample_paths.csv"
+    )
+    source = at.radio(key="attribution_source")
+    assert source.value == "events"
+    assert any("the paths file is not used" in c.value for c in at.caption)
+    source.set_value("paths")
+    at.run()
+    assert not at.exception, at.exception
+    assert next(m.value for m in at.metric if m.label == "Conversions") == "19,785"

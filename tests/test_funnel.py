@@ -393,3 +393,99 @@ def test_weekly_change_sentences_say_what_the_test_found():
     assert "this week is higher, beyond chance" in lines[0]
     assert "no clear change" in lines[1]
     assert "nobody was open" in lines[2] and "no test possible" in lines[2]
+
+
+def _coverage_gap_dataset() -> Dataset:
+    """Orders to 2024-03-01 and a checkout in 2025, no engagement events at all."""
+    events = pd.DataFrame({
+        "person_id": ["a@x.com", "b@x.com"],
+        "ts": pd.to_datetime(["2024-03-01T10:00Z", "2025-06-30T10:00Z"]),
+        "event": ["order", "checkout_started"],
+        "value": [50.0, np.nan],
+    })
+    return Dataset(events=conform(events, EVENT_COLUMNS), timezone="Etc/GMT+8")
+
+
+def test_steps_without_a_data_source_are_named_not_zero():
+    """Test that a step into or out of a stage with no data says why (QA defect 5).
+
+    The data has orders and checkouts but no engagement and no traffic events, so
+    captured → engaged and engaged → intent cannot be measured; intent → customer can.
+    """
+    missing = funnel_module.stages_without_data(_coverage_gap_dataset())
+    assert missing == {
+        "awareness": "no anonymous traffic uploaded",
+        "engaged": "no engagement events uploaded",
+    }
+    step = funnel_module.step_without_data
+    assert step("captured", "engaged", missing) == "no engagement events uploaded"
+    assert step("engaged", "purchase_intent", missing) == (
+        "no engagement events uploaded"
+    )
+    assert step("purchase_intent", "customer", missing) is None
+    assert set(funnel_module.stages_without_data(Dataset())) == {
+        "awareness", "engaged", "purchase_intent", "customer", "repeat"
+    }
+
+
+def test_order_data_end_is_the_last_order_day_in_the_store_zone():
+    """Test the order coverage end: 2024-03-01 10:00 UTC is 02:00 that day at −08:00;
+    an order after today (a typo year) does not extend it."""
+    data = _coverage_gap_dataset()
+    assert funnel_module.order_data_end(data) == dt.date(2024, 3, 1)
+    future = pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=900)
+    data.events = conform(pd.concat([data.events, pd.DataFrame({
+        "person_id": ["c@x.com"], "ts": [future], "event": ["order"],
+        "value": [5.0]})]), EVENT_COLUMNS)
+    assert funnel_module.order_data_end(data) == dt.date(2024, 3, 1)
+    assert funnel_module.order_data_end(Dataset()) is None
+
+
+def test_weekly_sentences_stop_at_the_order_data_and_missing_stages():
+    """Test no "0 of N moved on this week" for weeks after the orders end, nor for a
+    step whose stage has no data (QA: "0 of 3,578 moved on this week" in 2026-03)."""
+    conversion = pd.DataFrame(
+        {
+            "from_stage": ["captured", "customer"],
+            "to_stage": ["engaged", "repeat"],
+            "week_at_risk": [5894, 3578],
+            "week_converted": [0, 0],
+            "week_rate": [0.0, 0.0],
+            "trailing_rate": [0.0, 0.0],
+            "p_value": [np.nan, np.nan],
+            "differs": [False, False],
+        }
+    )
+    lines = funnel_module.weekly_change_sentences(
+        conversion,
+        missing={"engaged": "no engagement events uploaded"},
+        orders_end=dt.date(2024, 12, 31),
+        as_of=dt.date(2026, 3, 29),
+    )
+    assert lines[0] == (
+        "Captured → engaged: not measured (no engagement events uploaded)."
+    )
+    assert "moved on this week" not in lines[1]
+    assert "order data ends on 2024-12-31" in lines[1]
+    # inside the order data the sentence is the usual one
+    inside = funnel_module.weekly_change_sentences(
+        conversion, orders_end=dt.date(2024, 12, 31), as_of=dt.date(2024, 12, 31)
+    )
+    assert inside[1].startswith("Customer → repeat buyer: 0 of 3,578 moved on")
+
+
+def test_weekly_segments_break_lines_at_gaps():
+    """Test that weeks 1, 2 then 5 of one stage form two segments (a 3-week gap)."""
+    weeks = pd.to_datetime(["2024-01-01", "2024-01-08", "2024-02-05", "2024-01-01"])
+    table = pd.DataFrame({
+        "week": weeks, "stage": ["captured"] * 3 + ["customer"],
+        "entered": [1, 2, 3, 4], "advanced": [0, 1, 1, 2],
+        "share_advanced": [0.0, 0.5, 1 / 3, 0.5],
+    })
+    out = funnel_module.weekly_segments(table)
+    keys = zip(out["stage"], out["week"], strict=True)
+    by = dict(zip(keys, out["segment"], strict=True))
+    assert by[("captured", weeks[0])] == by[("captured", weeks[1])] == "captured:0"
+    assert by[("captured", weeks[2])] == "captured:1"
+    assert by[("customer", weeks[3])] == "customer:0"
+    assert len(out) == 4

@@ -105,3 +105,44 @@ def test_inspect_reports_a_missing_path_and_goes_on(capsys, tmp_path):
     assert files[0]["file"] == missing and files[0]["rows_read"] == 0
     assert "cannot be read" in files[0]["problems"][0]["message"]
     assert files[1]["rows_loaded"] == 4
+
+
+def test_inspect_json_on_a_failed_run_still_accounts_for_each_file(capsys, tmp_path):
+    """Test exit 2 with --json prints the per-file JSON on stdout (QA defect 9).
+
+    Two unusable files (an empty one and binary junk) and one missing path: each is
+    listed with its problem, no people, no matches.
+    """
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(b"\x00\xff" * 100)
+    gone = str(tmp_path / "gone.csv")
+    assert main(["inspect", gone, str(empty), str(junk), "--json"]) == 2
+    out = json.loads(capsys.readouterr().out)
+    assert list(out) == ["files", "people", "matched"]
+    assert [Path(f["file"]).name for f in out["files"]] == [
+        "gone.csv", "empty.csv", "junk.csv"
+    ]
+    assert all(list(f) == FILE_KEYS and f["problems"] for f in out["files"])
+    assert (out["people"], out["matched"]) == (0, [])
+
+    # only missing paths: still the JSON, one file, its problem
+    assert main(["inspect", gone, "--json"]) == 2
+    only = json.loads(capsys.readouterr().out)
+    assert [f["kind"] for f in only["files"]] == ["unreadable"]
+
+
+def test_inspect_help_lists_the_kinds_and_errors_stay_short(capsys, tmp_path):
+    """Test the full list of kinds lives in --help, not in each error message."""
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["inspect", "--help"])
+    assert "Shopify orders export" in capsys.readouterr().out
+    table = tmp_path / "madeup.csv"
+    table.write_text("alpha,beta\n1,2\n")
+    assert main(["inspect", str(table), "--json"]) == 2
+    message = json.loads(capsys.readouterr().out)["files"][0]["problems"][0]["message"]
+    assert "could not be recognised" in message and "--help" in message
+    assert len(message) < 400

@@ -46,11 +46,21 @@ def test_overview_on_orders_and_checkouts(real_dir):
     assert "no engagement events uploaded" in text
     assert "Orders without a person" in text
     tables = [d.value for d in at.dataframe]
-    files = next(t for t in tables if "kind" in t.columns)
-    assert list(files["kind"]) == ["shopify_orders", "shopify_checkouts"]
-    assert list(files["rows read"]) == [11_336, 368]
-    excluded = next(t for t in tables if "reason" in t.columns)
-    assert set(excluded["reason"]) == {"cancelled", "refunded", "voided"}
+    files = next(t for t in tables if "Kind" in t.columns)
+    assert list(files["Kind"]) == [
+        "Shopify orders export (one row per line item)",
+        "Shopify abandoned checkouts export",
+    ]
+    assert list(files["Rows read"]) == ["11,336", "368"]
+    assert not any("_" in c for t in tables for c in t.columns)
+    assert not any((t.astype(str) == "None").any().any() for t in tables)
+    # the orders end 2024-12-31 in the store's zone (README: offsets -08:00), which
+    # is 2025-01-01 in UTC; the page shows the store's day, and a readable zone
+    assert files["To"].iloc[0] == "2024-12-31"
+    assert "Store time zone: America/Los_Angeles (now UTC−0" in text
+    excluded = next(t for t in tables if "Reason" in t.columns)
+    assert set(excluded["Reason"]) == {"cancelled", "refunded", "voided"}
+    assert "Rows of the file" in excluded.columns
 
 
 def test_overview_shows_a_bad_file_as_an_error(real_dir):
@@ -61,3 +71,31 @@ def test_overview_shows_a_bad_file_as_an_error(real_dir):
     )
     assert not at.exception, at.exception
     assert any("broken.csv" in e.value for e in at.error)
+
+
+def test_header_only_orders_file_is_named_on_the_customer_tile():
+    """Test QA's header-only orders export: a note and a customer tile that say so.
+
+    Before, the tile said "no orders uploaded" though an orders export was uploaded.
+    """
+    header = (
+        "Name,Email,Financial Status,Paid at,Total,Refunded Amount,Created at,"
+        "Lineitem quantity,Lineitem name,Id\n"
+    )
+    at = uploaded(("header_only_orders.csv", header.encode()))
+    assert not at.exception, at.exception
+    text = page_text(at)
+    assert "header_only_orders.csv: the file has a header and no rows" in text
+    assert (
+        "header_only_orders.csv was uploaded but has a header and no rows" in text
+    )
+    assert "no orders uploaded" not in text
+
+
+def test_fixed_offset_zones_read_as_utc_offsets():
+    """Test that ``Etc/GMT+8`` (POSIX sign: eight hours behind UTC) reads as −08:00."""
+    from pipeline.timezones import zone_label
+
+    assert zone_label("Etc/GMT+8") == "UTC−08:00 (fixed offset)"
+    assert zone_label("Etc/GMT-5") == "UTC+05:00 (fixed offset)"
+    assert zone_label("UTC") == "UTC"

@@ -74,7 +74,9 @@ def test_funnel_page_shows_the_pipeline_figures(funnel_page):
     assert metric(at, "Pipeline value") == fmt_money(value.total, "USD", 0)
 
     titles = [str(c.spec) for c in at.get("vega_lite_chart")]
-    assert len(titles) == 4
+    # KM curve, weekly value, weekly entries and weekly shares (two charts, so
+    # neither runs past the content column), and the stage bars
+    assert len(titles) == 5
     assert any("Lead-to-customer time (Kaplan-Meier)" in t for t in titles)
     assert not at.error
 
@@ -140,3 +142,46 @@ def test_rule_change_replays_stages_without_refitting_customer_value(monkeypatch
         values.append(metric(at, "Pipeline value"))
     assert len(calls) == 1
     assert values[0] != values[1]
+
+
+def test_funnel_on_order_only_exports_says_what_cannot_be_measured(real_dir):
+    """Test the apparel trio (orders and checkouts, no engagement data, orders ending
+    2024-12-31 while checkouts run to 2026): no "0 %" for a step with no data, and
+    no weekly figures past the order data (QA defect 5)."""
+    from tests.conftest import real_bytes
+
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.session_state["_lens_files"] = (
+        real_bytes("shopify/apparel_orders_2020_2023.csv"),
+        real_bytes("shopify/apparel_orders_2023_2024.csv"),
+        real_bytes("shopify/apparel_abandoned_checkouts_2023_2026.csv"),
+    )
+    at.run()
+    at.switch_page("pages/funnel.py")
+    at.run()
+    assert not at.exception, at.exception
+    tables = [d.value for d in at.dataframe]
+    steps = next(t for t in tables if "Went on to the next stage" in t.columns)
+    steps = steps.set_index("Stage")
+    assert steps.loc["Captured", "Went on to the next stage"] == (
+        "no engagement events uploaded"
+    )
+    assert steps.loc["Engaged", "Went on to the next stage"] == (
+        "no engagement events uploaded"
+    )
+    wilson = next(t for t in tables if "Step" in t.columns).set_index("Step")
+    assert wilson.loc["Captured → engaged", "Conversion"] == (
+        "no engagement events uploaded"
+    )
+    assert wilson.loc["Purchase intent → customer", "This week"] == (
+        "no orders after 2024-12-31"
+    )
+    assert not any("_" in c for t in tables for c in t.columns)
+    text = "\n".join(m.value for m in at.markdown) + "\n".join(
+        c.value for c in at.caption
+    )
+    assert "moved on this week" not in text
+    assert "the order data ends on 2024-12-31" in text
+    # every week of the value history is after the orders: no value chart drawn
+    charts = [str(c.spec) for c in at.get("vega_lite_chart")]
+    assert not any("Pipeline value at the end of each week" in c for c in charts)

@@ -8,8 +8,9 @@ times are left out for them.
 
 Revenue is never added across currencies: conversions and revenue are those of the
 purchases in one currency (``--currency``, default the one with the most
-purchases); the others are counted and named on standard error. The JSON object
-gets a top-level ``currency`` key (``null`` for path files and orders without one).
+purchases); the others are counted and named on standard error. When orders were
+analysed the JSON object also has a top-level ``currency`` key (``null`` for orders
+without one); path files have no currency and no such key.
 """
 
 from __future__ import annotations
@@ -173,15 +174,16 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     out = analysis.to_json()
-    out["currency"] = choice.code if choice is not None else None
+    if choice is not None:
+        out["currency"] = choice.code
     if args.json:
         json.dump(out, sys.stdout, indent=2, allow_nan=False)
         sys.stdout.write("\n")
         return 0
     table = analysis.attribution.conversions.round(1)
     sys.stdout.write(
-        f"{out['conversions']:,.0f} conversions, revenue {out['revenue']:,.2f} "
-        f"{out['currency'] or ''}, "
+        f"{out['conversions']:,.0f} conversions, revenue {out['revenue']:,.2f}"
+        f"{' ' + out['currency'] if out.get('currency') else ''}, "
         f"coverage {out['coverage'] or 0:.1%}\n\n{table.to_string()}\n"
     )
     if "klaviyo" in out:

@@ -11,7 +11,9 @@ each source's people match another source. ``--json`` prints::
      "people": n,
      "matched": [{"from", "to", "people", "matched"}]}
 
-Exit status 2 only when no input could be used.
+Exit status 2 only when no input could be used; ``--json`` then still prints the
+object above, with each file's report (its problems say why it could not be used),
+``"people": 0`` and no matches.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import logging
 import sys
 
 from pipeline.ingest import load_files, match_rates, read_paths
+from pipeline.ingest.detect import supported_kinds
 from pipeline.ingest.mapping import load_mapping
 from pipeline.model import Dataset, FileReport, InputError, Problem, json_safe
 
@@ -34,6 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "inspect",
         help="check uploads: kind, rows read/loaded/excluded/duplicate/rejected",
         description="Read export files and account for every row.",
+        epilog="Kinds of file understood: " + supported_kinds() + ".",
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="export files")
     p.add_argument("--mapping", help="column mapping JSON for tables of no known kind")
@@ -55,7 +59,8 @@ def readable_files(
     Raises
     ------
     InputError
-        When no path can be read at all.
+        When no path can be read at all; its ``reports`` attribute holds the
+        unreadable files' reports.
     """
     files: list[tuple[str, bytes]] = []
     missing: list[FileReport] = []
@@ -74,7 +79,9 @@ def readable_files(
                 )
             )
     if not files:
-        raise InputError("none of the files given can be read: check the paths")
+        error = InputError("none of the files given can be read: check the paths")
+        error.reports = missing  # type: ignore[attr-defined]
+        raise error
     return files, missing
 
 
@@ -91,6 +98,7 @@ def summary(dataset: Dataset) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``inspect``; 2 when no input could be used."""
+    missing: list[FileReport] = []
     try:
         mapping = load_mapping(args.mapping) if args.mapping else None
         files, missing = readable_files(args.files)
@@ -100,6 +108,13 @@ def run(args: argparse.Namespace) -> int:
         )
     except InputError as exc:
         sys.stderr.write(f"error: {exc}\n")
+        if args.json:
+            # still account for every file, so tools reading the JSON see why
+            reports = [*missing, *getattr(exc, "reports", [])]
+            failed = json_safe(
+                {"files": [r.to_dict() for r in reports], "people": 0, "matched": []}
+            )
+            sys.stdout.write(json.dumps(failed, indent=2, allow_nan=False) + "\n")
         return 2
     dataset.reports[:0] = missing
 

@@ -78,3 +78,17 @@ def flag_future(
 def sort_problems(report: FileReport) -> None:
     """Order a report's problems by row (whole-file problems first)."""
     report.problems.sort(key=lambda p: (-1 if p.row is None else p.row))
+
+
+HEADER_ONLY = "has a header and no rows"
+"""The words of the note on a file with a header and no data rows."""
+
+
+def note_header_only(report: FileReport) -> bool:
+    """Note on a file that has a header and no data rows; whether it has none."""
+    if report.rows_read:
+        return False
+    report.notes.append(
+        f"the file {HEADER_ONLY}: export it again for a date range that holds data"
+    )
+    return True

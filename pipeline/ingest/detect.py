@@ -83,9 +83,11 @@ def detect(source: SourceFile, mapping: dict | None = None) -> str:
         logger.info("%s detected as %s (score %.2f)", source.name, *best)
         return best[0]
     raise InputError(
-        "the kind of this file could not be recognised from its columns. Supported: "
-        f"{supported_kinds()}. For any other table, map its columns (the app's "
-        "'Map columns' step, or --mapping mapping.json on the command line)",
+        "the kind of this file could not be recognised from its columns: it is not "
+        "an export from Shopify, Klaviyo, GA4 or an ad platform, nor an events CSV. "
+        "Map its columns (the app's 'Map columns' step, or --mapping mapping.json on "
+        "the command line); `python -m pipeline inspect --help` lists every kind "
+        "understood",
         file=source.name,
     )
 

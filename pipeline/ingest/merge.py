@@ -140,8 +140,16 @@ def merge(results: list[ReadResult], timezone: str | None = None) -> Dataset:
     firsts = {
         i: _first_ts(r.events)
         for i, r in enumerate(results)
-        if r.events is not None and len(r.events) and "person_id" in r.events
+        if r.events is not None
+        and len(r.events)
+        and "person_id" in r.events
+        and "ts" in r.events
     }
+    complete = all(
+        i in firsts
+        for i, r in enumerate(results)
+        if r.events is not None and len(r.events) and "person_id" in r.events
+    )
 
     people = _concat([r.people for r in results], PEOPLE_COLUMNS, extra=("alias",))
     links = _links(people)
@@ -151,7 +159,7 @@ def merge(results: list[ReadResult], timezone: str | None = None) -> Dataset:
         orders["person_id"] = apply_links(orders["person_id"], links)
     sources = _sources_by_file(results, links, firsts)
     events_first = None
-    if firsts and len(events) == read_events:
+    if firsts and complete and len(events) == read_events:
         events_first = pd.concat(list(firsts.values()))
         if links:
             events_first.index = pd.Index(

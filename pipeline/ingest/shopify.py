@@ -32,7 +32,7 @@ import pandas as pd
 
 from pipeline.ingest import raw
 from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
-from pipeline.ingest.checks import flag_future, sort_problems
+from pipeline.ingest.checks import flag_future, note_header_only, sort_problems
 from pipeline.ingest.identity import person_key, platform_ids
 from pipeline.ingest.values import (
     normalise_email,
@@ -210,6 +210,7 @@ def read_orders(source: SourceFile, context: ReadContext) -> ReadResult:
     cols = _columns(frame)
     report = FileReport(file=source.name, kind="shopify_orders")
     report.rows_read = raw.rows_read(frame)
+    note_header_only(report)
     report.problems.extend(raw.table_problems(frame))
     report.rows_rejected += len(report.problems)
 
@@ -416,6 +417,7 @@ def read_checkouts(source: SourceFile, context: ReadContext) -> ReadResult:
     cols = _columns(frame)
     report = FileReport(file=source.name, kind="shopify_checkouts")
     report.rows_read = raw.rows_read(frame)
+    note_header_only(report)
     report.problems.extend(raw.table_problems(frame))
     report.rows_rejected += len(report.problems)
 
@@ -502,6 +504,7 @@ def read_customers(source: SourceFile, context: ReadContext) -> ReadResult:
     cols = _columns(frame)
     report = FileReport(file=source.name, kind="shopify_customers")
     report.rows_read = raw.rows_read(frame)
+    note_header_only(report)
     report.problems.extend(raw.table_problems(frame))
     report.rows_rejected += len(report.problems)
 
@@ -561,11 +564,7 @@ def read_customers(source: SourceFile, context: ReadContext) -> ReadResult:
     if people["first_seen"].notna().any():
         report.date_min = people["first_seen"].min()
         report.date_max = people["first_seen"].max()
-    if report.meta["undated"]:
-        report.notes.append(
-            f"{report.meta['undated']:,} customers have no sign-up date in this "
-            "export: they count as captured leads but stay out of timing metrics"
-        )
+    # the undated count is said once, for the merged people, in the coverage notes
     return ReadResult(report, people=people)
 
 

@@ -80,9 +80,7 @@ def _scalar_or_series(parse):
 # --------------------------------------------------------------------------- numbers
 
 
-def _arrow_cast(
-    s: pd.Series, to: pa.DataType
-) -> pa.Array | pa.ChunkedArray | None:
+def _arrow_cast(s: pd.Series, to: pa.DataType) -> pa.Array | pa.ChunkedArray | None:
     """The column cast by Arrow when every cell casts as written, else ``None``."""
     try:
         # an Arrow-backed text column is cast as it is stored, without a copy
