@@ -70,7 +70,11 @@ def readable(frame: pd.DataFrame, currency: str | None = None, digits: int = 1,
         elif pd.api.types.is_bool_dtype(frame[column]):
             formats[words(column)] = lambda v: "yes" if v else "no"
         elif pd.api.types.is_numeric_dtype(frame[column]):
-            formats[words(column)] = lambda v: fmt_number(v, digits)
+            values = frame[column].dropna().astype(float)
+            whole = len(values) and (values == values.round()).all()
+            formats[words(column)] = (
+                fmt_int if whole else (lambda v: fmt_number(v, digits))
+            )
     frame.columns = [words(c) for c in frame.columns]
     if frame.index.name:
         frame.index.name = words(frame.index.name)

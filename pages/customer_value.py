@@ -23,8 +23,8 @@ from pipeline.formatting import (
     fmt_pct,
 )
 
+# Holdout errors beyond this (in %) get a warning next to the headline figures.
 HOLDOUT_WARNING_PCT = 20.0
-"""Holdout errors beyond this (in %) get a warning next to the headline figures."""
 
 st.title("Customer value")
 view = current_view()
@@ -170,12 +170,12 @@ params = pd.DataFrame(
         )
         for value in [fits.gamma_gamma.params[name]]
     ],
-    columns=["parameter", "estimate", "standard error", "meaning"],
+    columns=["Parameter", "Estimate", "Standard error", "Meaning"],
 )
 st.dataframe(
     params.style.format(
-        {"estimate": lambda v: fmt_number(v, 4),
-         "standard error": lambda v: fmt_number(v, 4)},
+        {"Estimate": lambda v: fmt_number(v, 4),
+         "Standard error": lambda v: fmt_number(v, 4)},
         na_rep=MISSING,
     ),
     hide_index=True,

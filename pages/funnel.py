@@ -433,7 +433,7 @@ value_chart = alt.Chart(
     ),
 ).mark_line(point=True).encode(
     x=alt.X("week_end:T", title="Week ending",
-            axis=alt.Axis(format="%d %b %Y", labelAngle=-30)),
+            axis=alt.Axis(format="%d %b %Y", labelAngle=0, labelOverlap=True)),
     y=alt.Y(f"{y_field}:Q",
             title=f"Pipeline value ({currency})" if money else "Expected customers"),
     tooltip=[
@@ -456,7 +456,7 @@ notes = []
 if orders_end is not None and len(weekly):
     # weeks after the order data: nobody can be seen to move on to customer
     last_monday = pd.Timestamp(orders_end) - pd.Timedelta(
-        days=pd.Timestamp(orders_end).dayofweek
+        days=pd.Timestamp(orders_end).day_of_week
     )
     if (weekly["week"] > last_monday).any():
         notes.append(
@@ -473,11 +473,13 @@ else:
         notes.append(f"showing the last {MAX_WEEKS} weeks")
     recent = funnel.weekly_segments(recent)
     recent = recent.assign(stage=recent["stage"].map(STAGE_LABELS))
-    stage_order = [STAGE_LABELS[s] for s in STAGES if s != "awareness"]
-    legend = alt.Legend(orient="top", title="Stage entered", labelLimit=0,
-                        columns=4)
+    present = set(recent["stage"])
+    stage_order = [STAGE_LABELS[s] for s in STAGES if STAGE_LABELS[s] in present]
+    # Streamlit fits title, legend and axes into the chart's height: the legend
+    # sits on the right with whole labels, axis labels stay horizontal.
+    legend = alt.Legend(title="Stage entered", labelLimit=0)
     x_axis = alt.X("week:T", title="Week entered (Monday)",
-                   axis=alt.Axis(format="%b %Y", labelAngle=-30, tickCount="month"))
+                   axis=alt.Axis(format="%b %Y", labelAngle=0, labelOverlap=True))
     base = alt.Chart(recent).encode(
         x=x_axis,
         color=alt.Color("stage:N", sort=stage_order, legend=legend,
@@ -493,7 +495,7 @@ else:
     )
     entries = base.mark_line(point=True).encode(
         y=alt.Y("entered:Q", title="Leads entering the stage"),
-    ).properties(height=200, title=alt.Title(
+    ).properties(height=300, title=alt.Title(
         "Entries per week",
         subtitle="Lines break where a stage had no entries for a week or more"))
     st.altair_chart(entries, width="stretch", key="funnel_weekly")
@@ -506,7 +508,7 @@ else:
             size=alt.Size("entered:Q", title="Entrants", legend=None,
                           scale=alt.Scale(range=[10, 160])),
         ),
-    ).properties(height=240, title=alt.Title(
+    ).properties(height=320, title=alt.Title(
         "Share of each week's entrants who moved to a later stage",
         subtitle="Dot size: entrants that week (small weeks swing widely); recent "
         "weeks are still open"))

@@ -178,21 +178,29 @@ def test_customers_export(real_dir):
     assert report.rows_loaded + report.rows_rejected == 321
     assert data.people["email"].notna().sum() == 311
     assert data.people["first_seen"].isna().all()
-    assert any("no date" in n for n in data.notes)
+    # one note, one number: every loaded customer is undated (QA saw two notes,
+    # "315 people" and "321 customers", on the same upload)
+    undated = [n for n in data.notes if "no date" in n or "sign-up date" in n]
+    assert len(undated) == 1
+    assert undated[0].startswith(f"{len(data.people):,} people have no date at all")
     # '+49 ... phones typed with Excel's apostrophe become E.164
     phones = data.people["phone"].dropna()
     assert phones.str.fullmatch(r"\+\d{8,15}").all() and len(phones)
 
 
-def _orders_csv(rows: list[tuple[str, str, str, str, str]]) -> bytes:
-    """A small Shopify orders export: (name, email, financial status, total, created)."""
+def _orders_csv(rows: list[tuple[str, ...]]) -> bytes:
+    """A small Shopify orders export: (name, email, financial status, total, created
+    [, refunded amount])."""
     header = (
         "Name,Email,Financial Status,Paid at,Total,Refunded Amount,Created at,"
         "Lineitem quantity,Lineitem name,Id\n"
     )
     body = "".join(
-        f"{name},{email},{status},{created},{total},0.00,{created},1,Tee,{i}\n"
-        for i, (name, email, status, total, created) in enumerate(rows, start=1)
+        f"{name},{email},{status},{created},{total},{refund[0] if refund else '0.00'},"
+        f"{created},1,Tee,{i}\n"
+        for i, (name, email, status, total, created, *refund) in enumerate(
+            rows, start=1
+        )
     )
     return (header + body).encode()
 
@@ -207,10 +215,14 @@ def test_negative_total_is_rejected_not_a_purchase():
         ("#1", "a@x.com", "paid", "40.00", "2024-05-01 10:00:00 -0700"),
         ("#2", "b@x.com", "paid", "-99.50", "2024-05-02 10:00:00 -0700"),
         ("#3", "c@x.com", "paid", "10.00", "2024-05-03 10:00:00 -0700"),
+        # refunds above the total (shipping refunded too): refunded, not -5.00
+        ("#4", "d@x.com", "partially_refunded", "20.00", "2024-05-04 10:00:00 -0700",
+         "25.00"),
     ]))])
     report = data.reports[0]
     report.check()
-    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (3, 2, 1)
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (4, 2, 1)
+    assert report.excluded_by == {"refunded": 1}
     assert [(p.row, p.column) for p in report.problems] == [(3, "Total")]
     assert "negative (-99.50)" in report.problems[0].message
     assert "Refunded Amount" in report.problems[0].message

@@ -174,6 +174,12 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     out = analysis.to_json()
+    if choice is not None and not (analysis.coverage > 0):
+        sys.stderr.write(
+            f"note: none of the {out['conversions']:,} orders has a touch in the "
+            "lookback window: add GA4 sessions or Klaviyo events (or an aggregated "
+            "paths file) to attribute them\n"
+        )
     if choice is not None:
         out["currency"] = choice.code
     if args.json:

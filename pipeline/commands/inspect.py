@@ -86,14 +86,20 @@ def readable_files(
 
 
 def summary(dataset: Dataset) -> dict:
-    """The ``--json`` object for a loaded dataset."""
+    """The ``--json`` object for a loaded dataset; each file's problems by row."""
     return json_safe(
         {
-            "files": [r.to_dict() for r in dataset.reports],
+            "files": [by_row(r.to_dict()) for r in dataset.reports],
             "people": int(dataset.people["person_id"].nunique()),
             "matched": match_rates(dataset),
         }
     )
+
+
+def by_row(report: dict) -> dict:
+    """A report's dict with its problems sorted by row (whole-file ones first)."""
+    report["problems"].sort(key=lambda p: -1 if p["row"] is None else p["row"])
+    return report
 
 
 def run(args: argparse.Namespace) -> int:
@@ -112,7 +118,11 @@ def run(args: argparse.Namespace) -> int:
             # still account for every file, so tools reading the JSON see why
             reports = [*missing, *getattr(exc, "reports", [])]
             failed = json_safe(
-                {"files": [r.to_dict() for r in reports], "people": 0, "matched": []}
+                {
+                    "files": [by_row(r.to_dict()) for r in reports],
+                    "people": 0,
+                    "matched": [],
+                }
             )
             sys.stdout.write(json.dumps(failed, indent=2, allow_nan=False) + "\n")
         return 2

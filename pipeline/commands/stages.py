@@ -21,6 +21,7 @@ import pandas as pd
 
 from pipeline.funnel import coverage_warnings
 from pipeline.ingest import load_files, read_paths
+from pipeline.ingest.checks import plural
 from pipeline.model import Dataset, InputError, json_safe
 from pipeline.rules import StageRules
 from pipeline.stages import COUNT_KEYS, StageEngine, stage_counts
@@ -116,8 +117,8 @@ def _report_problems(dataset: Dataset) -> None:
     for report in dataset.reports:
         if report.rows_rejected or report.problems:
             _err(
-                f"{report.file} ({report.kind}): {report.rows_rejected} of "
-                f"{report.rows_read} rows rejected"
+                f"{report.file} ({report.kind}): {report.rows_rejected:,} of "
+                f"{plural(report.rows_read, 'row')} rejected"
             )
         for problem in report.problems[:MAX_PROBLEMS_SHOWN]:
             where = ", ".join(

@@ -67,10 +67,11 @@ def flag_future(
         )
     count = int(future.sum())
     if count:
-        noun = what if count == 1 else what + "s"
+        one = count == 1
         report.notes.append(
-            f"{count:,} {noun} dated after {today} (the day the data was loaded): "
-            "kept, but the default \"as of\" day ignores them; check their dates"
+            f"{plural(count, what)} dated after {today} (the day the data was "
+            f"loaded): kept, but the default \"as of\" day ignores "
+            f"{'it; check its date' if one else 'them; check their dates'}"
         )
     return count
 
@@ -92,3 +93,14 @@ def note_header_only(report: FileReport) -> bool:
         f"the file {HEADER_ONLY}: export it again for a date range that holds data"
     )
     return True
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """A count with its noun: ``plural(1, "row") == "1 row"``, ``"3 rows"``."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {many or noun + 's'}"
+
+
+def rows_left_out(count: int) -> str:
+    """``"the order's 1 row was left out"`` or ``"... 3 rows were left out"``."""
+    verb = "was" if count == 1 else "were"
+    return f"the order's {plural(count, 'row')} {verb} left out"

@@ -32,7 +32,12 @@ import pandas as pd
 
 from pipeline.ingest import raw
 from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
-from pipeline.ingest.checks import flag_future, note_header_only, sort_problems
+from pipeline.ingest.checks import (
+    flag_future,
+    note_header_only,
+    rows_left_out,
+    sort_problems,
+)
 from pipeline.ingest.identity import person_key, platform_ids
 from pipeline.ingest.values import (
     normalise_email,
@@ -245,30 +250,22 @@ def read_orders(source: SourceFile, context: ReadContext) -> ReadResult:
                 Problem(
                     int(row),
                     cols.get(col, col),
-                    f"{message}: the order's {int(first.at[row, '_rows'])} row(s) "
-                    "were left out; fix the cell and upload again",
+                    f"{message}: {rows_left_out(int(first.at[row, '_rows']))}; fix "
+                    "the cell and upload again",
                 )
             )
     report.rows_rejected += int(first.loc[reject, "_rows"].sum())
 
-    # a negative net value is not a purchase: reject the order, say what to do
-    net = total - refunded.fillna(0.0)
-    negative = net.lt(0).fillna(False).astype(bool) & ~reject
+    # a negative total is not an order: reject it and say what to do
+    negative = total.lt(0).fillna(False).astype(bool) & ~reject
     for row in first.index[negative]:
-        below = bool(total.at[row] < 0)
         report.problems.append(
             Problem(
                 int(row),
-                cols.get("total" if below else "refunded amount", "Total"),
-                (
-                    f"the order total is negative ({total.at[row]:,.2f})"
-                    if below
-                    else f"the refunded amount ({refunded.at[row]:,.2f}) is more "
-                    f"than the total ({total.at[row]:,.2f})"
-                )
-                + f": the order's {int(first.at[row, '_rows'])} row(s) were left "
-                "out; write the order's full total and any refund in Refunded "
-                "Amount, then upload again",
+                cols.get("total", "Total"),
+                f"the order total is negative ({total.at[row]:,.2f}): "
+                f"{rows_left_out(int(first.at[row, '_rows']))}; write the order's "
+                "full total and any refund in Refunded Amount, then upload again",
             )
         )
     report.rows_rejected += int(first.loc[negative, "_rows"].sum())
@@ -289,7 +286,10 @@ def read_orders(source: SourceFile, context: ReadContext) -> ReadResult:
             "test": gateway.str.lower().str.contains(TEST_GATEWAY, regex=False),
             "voided": financial.eq("voided").fillna(False),
             "cancelled": _get(first, cols, "cancelled at").notna(),
-            "refunded": financial.eq("refunded").fillna(False),
+            # refunds above the total (shipping, duties refunded too) leave no
+            # purchase: counted as refunded, never as a negative purchase
+            "refunded": financial.eq("refunded").fillna(False)
+            | (total - refunded).lt(0).fillna(False),
         },
         index=first.index,
     ).astype(bool)

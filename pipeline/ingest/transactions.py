@@ -23,6 +23,7 @@ import pandas as pd
 
 from pipeline.ingest import raw
 from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
+from pipeline.ingest.checks import flag_future, note_header_only, sort_problems
 from pipeline.ingest.identity import person_key
 from pipeline.ingest.values import (
     AMBIGUOUS_NOTE,
@@ -158,6 +159,7 @@ def read(source: SourceFile, context: ReadContext) -> ReadResult:
     frame = raw.read_table(source)
     report = FileReport(file=source.name, kind="transactions")
     report.rows_read = raw.rows_read(frame)
+    note_header_only(report)
     report.problems.extend(raw.table_problems(frame))
     report.rows_rejected += len(report.problems)
     roles = _roles(frame)
@@ -194,6 +196,12 @@ def read(source: SourceFile, context: ReadContext) -> ReadResult:
         (person.isna(), roles["person"], "no customer id"),
         (ts.isna(), roles["date"], "no readable date"),
         (bad_value | value.isna(), roles["value"], "the amount is not a number"),
+        (
+            value.lt(0).fillna(False).astype(bool),
+            roles["value"],
+            "the amount is negative: a return or refund is not a purchase; net it "
+            "against its purchase or leave it out, then upload again",
+        ),
     ):
         mask = mask & ~reject
         for row in frame.index[mask][:1000]:
@@ -237,6 +245,8 @@ def read(source: SourceFile, context: ReadContext) -> ReadResult:
         )
     if len(orders):
         report.date_min, report.date_max = orders["ts"].min(), orders["ts"].max()
+    flag_future(report, orders["ts"], roles["date"], "purchase")
+    sort_problems(report)
     report.meta["columns"] = roles
     return ReadResult(report, events=events, orders=orders)
 
