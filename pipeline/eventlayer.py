@@ -59,7 +59,9 @@ def local_days(ts: pd.Series, timezone: str) -> np.ndarray:
         An IANA zone name such as ``"America/Los_Angeles"``.
     """
     local = pd.to_datetime(ts, utc=True).dt.tz_convert(timezone).dt.tz_localize(None)
-    return (local.dt.floor("D").astype("datetime64[s]").astype("int64") // 86_400).to_numpy()
+    return (
+        local.dt.floor("D").astype("datetime64[s]").astype("int64") // 86_400
+    ).to_numpy()
 
 
 def day_to_date(day: int | float) -> pd.Timestamp:

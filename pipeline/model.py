@@ -65,7 +65,13 @@ STAGES: tuple[str, ...] = (
 )
 """Pipeline stages, lowest first. ``customer`` splits into first-time and repeat."""
 
-ORDER_STATUSES: tuple[str, ...] = ("purchase", "test", "voided", "cancelled", "refunded")
+ORDER_STATUSES: tuple[str, ...] = (
+    "purchase",
+    "test",
+    "voided",
+    "cancelled",
+    "refunded",
+)
 """``purchase`` counts; every other status is an order kept only to be counted."""
 
 TS = "datetime64[us, UTC]"
@@ -218,7 +224,10 @@ class FileReport:
     def check(self) -> None:
         """Raise ``AssertionError`` if the row accounting does not add up."""
         parts = (
-            self.rows_loaded + self.rows_excluded + self.rows_duplicate + self.rows_rejected
+            self.rows_loaded
+            + self.rows_excluded
+            + self.rows_duplicate
+            + self.rows_rejected
         )
         assert self.rows_read == parts, (
             f"{self.file}: {self.rows_read} rows read but {parts} accounted for"
@@ -240,7 +249,9 @@ class FileReport:
 
 def empty_frame(columns: dict[str, str]) -> pd.DataFrame:
     """An empty table with the model's columns and dtypes."""
-    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in columns.items()})
+    return pd.DataFrame(
+        {name: pd.Series(dtype=dtype) for name, dtype in columns.items()}
+    )
 
 
 def conform(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Stage rules: a typed, serialisable configuration of what moves a lead up the pipeline.
+"""Stage rules: a typed, serialisable configuration of what moves a lead up.
 
 The defaults follow the article the product comes from:
 
@@ -50,7 +50,9 @@ def _default_rules() -> dict[str, Rule]:
     return {
         "engaged_opens": Rule("engaged", "email opens", True, 3, 14),
         "engaged_product_views": Rule("engaged", "product views", True, 5, 30),
-        "engaged_product_click": Rule("engaged", "email click on a product", True, 1, 30),
+        "engaged_product_click": Rule(
+            "engaged", "email click on a product", True, 1, 30
+        ),
         "engaged_wishlist": Rule("engaged", "wishlist adds", True, 1, 30),
         "intent_cart": Rule(
             "purchase_intent", "cart or checkout, no order after", True, 1, 30
@@ -74,9 +76,11 @@ class StageRules:
     customer_min_orders: int = 1
 
     def with_rule(self, name: str, **changes: Any) -> StageRules:
-        """A copy with one rule changed, e.g. ``with_rule("engaged_opens", min_count=4)``."""
+        """A copy with one rule changed: ``with_rule("engaged_opens", min_count=4)``."""
         if name not in self.rules:
-            raise KeyError(f"unknown rule {name!r}; known rules: {', '.join(self.rules)}")
+            raise KeyError(
+                f"unknown rule {name!r}; known rules: {', '.join(self.rules)}"
+            )
         rules = dict(self.rules)
         rules[name] = replace(rules[name], **changes)
         return replace(self, rules=rules)
@@ -121,7 +125,9 @@ class StageRules:
                     f"rule {name!r}: min_count and window_days must be at least 1"
                 )
             rules[name] = rule
-        return cls(rules=rules, customer_min_orders=int(data.get("customer_min_orders", 1)))
+        return cls(
+            rules=rules, customer_min_orders=int(data.get("customer_min_orders", 1))
+        )
 
     def to_json(self) -> str:
         """JSON text, as saved in a preset file."""

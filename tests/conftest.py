@@ -13,7 +13,9 @@ DATA = Path(__file__).resolve().parent / "data"
 def real_dir() -> Path:
     """The real public exports in ``../shared/real`` (read-only; never edited)."""
     if not REAL.is_dir():
-        pytest.fail(f"{REAL} is missing: the tests need ../shared/real beside the clone")
+        pytest.fail(
+            f"{REAL} is missing: the tests need ../shared/real beside the clone"
+        )
     return REAL
 
 

@@ -13,7 +13,7 @@ UNKNOWN = (
 
 
 def test_unknown_file_is_mapped_in_the_app_and_loads_as_orders():
-    """Test that the mapping form appears when nothing loads, and its answer loads it."""
+    """Test that the mapping form appears when nothing loads, and its answer loads."""
     at = AppTest.from_file(APP, default_timeout=120)
     at.session_state["_lens_files"] = (("madeup.csv", UNKNOWN),)
     at.run()
@@ -29,7 +29,10 @@ def test_unknown_file_is_mapped_in_the_app_and_loads_as_orders():
 
     assert not at.exception
     assert at.session_state["_lens_mapping"] == {
-        "person": "foo", "timestamp": "bar", "event": "=order", "value": "baz"
+        "person": "foo",
+        "timestamp": "bar",
+        "event": "=order",
+        "value": "baz",
     }
     report = at.session_state["_lens_view"].dataset.reports[0]
     assert (report.kind, report.rows_read, report.rows_loaded) == ("mapped", 2, 2)
