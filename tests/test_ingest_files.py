@@ -85,10 +85,14 @@ def test_cp1252_semicolons_and_decimal_commas():
 
 
 def test_currency_strings_in_a_transaction_log():
-    """Test $1,234.50, €12.00, (5.00) and USD 7.25 as amounts."""
+    """Test $1,234.50, €12.00, (5.00) and USD 7.25 as amounts; (5.00) reads as -5,
+    a return, which is rejected on its row (a purchase is worth 0 or more)."""
     data = load("transactions_currency.csv")
-    assert data.reports[0].kind == "transactions"
-    assert sorted(data.orders["net_value"]) == [-5.0, 7.25, 12.0, 1234.5]
+    report = data.reports[0]
+    assert report.kind == "transactions"
+    assert sorted(data.orders["net_value"]) == [7.25, 12.0, 1234.5]
+    assert [(p.row, p.column) for p in report.problems] == [(4, "amount")]
+    assert "negative" in report.problems[0].message
 
 
 def test_dayfirst_inference_and_ambiguity():

@@ -2,6 +2,7 @@
 
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import altair as alt
 import numpy as np
@@ -51,14 +52,12 @@ def leads_frame() -> pd.DataFrame:
     )
 
 
-def test_funnel_and_velocity_figures():
-    """Test the report's funnel and velocity figures on a hand-computed case.
+def test_funnel_figures():
+    """Test the report's funnel figures on a hand-computed case.
 
     Reached (in the stage or later, or entered once): awareness 5, captured 4,
     engaged 3 (a, b, c), intent 2 (a entered it, b is past it), customer 2; so
-    80 %, 75 %, 66.7 % and 100 % went on. Win rate 2 of 4 identified; median of 10
-    and 20 days is 15; velocity = 2 open leads × 0.5 × 60 average first order ÷ 15
-    days = 4 a day; value = d (captured, win rate 2/4) 30 + c (engaged, 1/2) 30.
+    80 %, 75 %, 66.7 % and 100 % went on.
     """
     funnel = report.funnel_section(leads_frame())
     table = funnel.tables[0][1].set_index("Stage")
@@ -66,19 +65,146 @@ def test_funnel_and_velocity_figures():
     assert list(table["Went on to the next"]) == [
         "80.0 %", "75.0 %", "66.7 %", "100.0 %", "–"
     ]
-    velocity = report.velocity_section(leads_frame())
-    text = " ".join(velocity.summary)
-    assert "50.0 %" in text
-    assert "15 days over 2 customers" in text
-    assert "$4.00 a day" in text
-    assert "pipeline value $60.00" in text
 
 
-def test_report_is_self_contained_with_every_chart_inline():
+SAMPLE = Path(__file__).parent.parent / "sample_data"
+
+
+@pytest.fixture(scope="module")
+def sample_view():
+    """The sample brand as the app loads it: every file of sample_data/ but truth/."""
+    from pipeline.ingest import load_files
+    from pipeline.rules import StageRules
+    from pipeline.stages import StageEngine
+
+    files = [(p.name, p.read_bytes()) for p in sorted(SAMPLE.glob("*.csv"))]
+    assert files, "sample_data/ is empty: run python -m pipeline sample"
+    dataset = load_files(files)
+    engine = StageEngine(dataset)
+    as_of = engine.default_as_of
+    return dataset, engine.leads(StageRules(), as_of), as_of
+
+
+@pytest.fixture(scope="module")
+def sample_velocity(sample_view):
+    """The report's velocity section of the sample brand."""
+    dataset, leads, as_of = sample_view
+    return report.velocity_section(dataset, leads, as_of)
+
+
+def test_velocity_matches_the_funnel_page(sample_view, sample_velocity):
+    """Test that the report's velocity figures are the Funnel page's, same view.
+
+    Computed here as pages/funnel.py does: models fitted to 'as of', the new
+    customer's value at the defaults (365 days, 10 %, margin 1), then
+    ``velocity_figures`` with a 90-day horizon, 12 weeks and the store's zone.
+    The old plain figures (win rate of identified leads 19.2 %, median 5.9 days,
+    $80,353.27) must be gone.
+    """
+    from pipeline import funnel
+    from pipeline.formatting import fmt_interval, fmt_money, fmt_pct
+
+    dataset, leads, as_of = sample_view
+    new_customer = funnel.expected_new_customer_value(
+        funnel.customer_models(dataset, as_of)
+    )
+    currencies = sorted(set(dataset.orders["currency"].dropna().astype(str)))
+    assert currencies == ["USD"]
+    page = funnel.velocity_figures(
+        leads, as_of, new_customer.value, 90, 12, dataset.timezone or "UTC"
+    )
+    win = page.win.set_index("stage")
+    text = " ".join(sample_velocity.summary)
+    captured = fmt_pct(win.loc["captured", "win_probability"])
+    interval = fmt_interval(win.loc["captured", "low"], win.loc["captured", "high"])
+    assert f"captured {captured} (95 % interval {interval})" in text
+    assert captured == "16.6 %"  # the Funnel page's figure QA saw
+    # Fewer than half of the captured leads bought: the KM median is not reached.
+    assert not np.isfinite(page.time_to_customer.median_days)
+    assert "capture to customer (Kaplan-Meier): not reached" in text
+    value = fmt_money(page.value.total, "USD", 0)
+    assert value == "$41,307"
+    value_range = fmt_interval(
+        page.value.low, page.value.high, fmt_money, currency="USD", digits=0
+    )
+    assert f"Pipeline value {value} (approximate 95 % range {value_range})" in text
+    assert f"A new customer is worth {fmt_money(new_customer.value, 'USD')}" in text
+    # The shares converted by 7..365 days are the page's converted_by table.
+    tables = dict(sample_velocity.tables)
+    by = tables["Captured leads who became customers within"]
+    assert list(by["Became customers"]) == [
+        fmt_pct(v) for v in funnel.converted_by(page.time_to_customer)["share"]
+    ]
+    assert list(by["Within"]) == ["7 days", "30 days", "90 days", "180 days",
+                                  "365 days"]
+    # No old plain figures.
+    assert "Win rate" not in text and "19.2 %" not in text
+    assert "80,353" not in text and "5.9 days" not in text
+
+
+def mixed_currency_files() -> dict[str, bytes]:
+    """Two events CSVs: six $100 buyers and two 1,000 EUR buyers, each emailed first."""
+    header = "person,timestamp,event,channel,value,currency\n"
+    usd = header + "".join(
+        f"u{i}@x.com,2024-03-0{i}T10:00:00Z,session,email,,\n"
+        f"u{i}@x.com,2024-03-0{i + 1}T10:00:00Z,order,,100,USD\n"
+        for i in range(1, 7)
+    )
+    eur = header + "".join(
+        f"e{i}@x.com,2024-03-0{i}T10:00:00Z,session,email,,\n"
+        f"e{i}@x.com,2024-03-0{i + 1}T10:00:00Z,order,,1000,EUR\n"
+        for i in range(1, 3)
+    )
+    return {"usd.csv": usd.encode(), "eur.csv": eur.encode()}
+
+
+def test_mixed_currencies_are_never_added():
+    """Test a USD and an EUR orders file: the report names the left-out EUR orders.
+
+    Six USD buyers of $100 each (one email session the day before) and two EUR
+    buyers of 1,000 EUR: customer value and attribution run on USD only (revenue
+    $600.00, never 2,600), and velocity gives expected customers, not money.
+    """
+    from pipeline.ingest import load_files
+    from pipeline.rules import StageRules
+    from pipeline.stages import StageEngine
+
+    dataset = load_files(list(mixed_currency_files().items()))
+    assert sorted(dataset.orders["currency"].dropna().unique()) == ["EUR", "USD"]
+    engine = StageEngine(dataset)
+    as_of = engine.default_as_of
+    leads = engine.leads(StageRules(), as_of)
+    sections = {s.title: s for s in report.view_sections(dataset, leads, as_of)}
+    for title in ("Customer value", "Attribution"):
+        text = " ".join(sections[title].summary)
+        assert "Amounts in USD: 6 purchases" in text, text
+        assert "2 orders in EUR left out" in text, text
+    attribution = " ".join(sections["Attribution"].summary)
+    assert "6 conversions, $600.00 revenue" in attribution
+    velocity = " ".join(sections["Velocity"].summary)
+    assert "several currencies (EUR, USD)" in velocity
+    assert "Pipeline value $" not in velocity
+    html = report.view_report(dataset, leads, as_of)
+    assert "2,600" not in html and "2600" not in html
+    assert "2 orders in EUR left out" in html
+
+
+def test_attribution_models_are_named_in_words(sample_view):
+    """Test that the comparison names models ("First click") and the currency."""
+    dataset, _, _ = sample_view
+    section = report.attribution_section(dataset)
+    tables = dict(section.tables)
+    credit = tables["Conversions credited, by model"]
+    assert "First click" in credit.columns and "first_click" not in credit.columns
+    assert "Markov (removal effect)" in credit.columns
+    assert "Revenue credited (USD), by model" in tables
+
+
+def test_report_is_self_contained_with_every_chart_inline(sample_velocity):
     """Test that every chart is an inline SVG and nothing is fetched from anywhere."""
     sections = [
         report.funnel_section(leads_frame()),
-        report.velocity_section(leads_frame()),
+        sample_velocity,
         report.Section("Attribution", missing="no touches in the data"),
     ]
     html = report.render_report(sections, "Test report", "subtitle <b>escaped</b>")
@@ -160,11 +286,9 @@ def test_chart_svg_renders_offline():
     assert external_references(svg) == []
 
 
-
 def test_cli_writes_the_report_and_every_export(tmp_path, capsys):
     """Test ``python -m pipeline report`` on the sample brand: report and four files."""
     import json
-    from pathlib import Path
 
     from pipeline import cli
     from pipeline.exports import (
@@ -174,8 +298,7 @@ def test_cli_writes_the_report_and_every_export(tmp_path, capsys):
         META_COLUMNS,
     )
 
-    sample = sorted(str(p) for p in (Path(__file__).parent.parent / "sample_data")
-                    .glob("*.csv"))
+    sample = sorted(str(p) for p in SAMPLE.glob("*.csv"))
     assert sample, "sample_data/ is empty: run python -m pipeline sample"
     out = tmp_path / "report.html"
     status = cli.main(["report", *sample, "--out", str(out), "--exports-dir",
@@ -203,3 +326,26 @@ def test_cli_writes_the_report_and_every_export(tmp_path, capsys):
         + klaviyo["excluded_no_identifier"]
     )
     assert accounted == by_file["pipeline_leads.csv"]["rows"]
+
+
+def test_cli_currency_choice(tmp_path, capsys):
+    """Test ``report --currency EUR``: EUR analysed, the USD orders named as left out.
+
+    Two EUR buyers of 1,000 each: attribution revenue €2,000.00; an unknown
+    currency is refused with the currencies there are.
+    """
+    from pipeline import cli
+
+    paths = []
+    for name, data in mixed_currency_files().items():
+        (tmp_path / name).write_bytes(data)
+        paths.append(str(tmp_path / name))
+    out = tmp_path / "report.html"
+    assert cli.main(["report", *paths, "--out", str(out), "--currency", "eur"]) == 0
+    html = out.read_text(encoding="utf-8")
+    assert "Amounts in EUR: 2 purchases" in html
+    assert "6 orders in USD left out" in html
+    assert "2 conversions, €2,000.00 revenue" in html
+    assert cli.main(["report", *paths, "--out", str(out), "--currency", "GBP"]) == 2
+    err = capsys.readouterr().err
+    assert "--currency" in err and "EUR (2)" in err and "USD (6)" in err

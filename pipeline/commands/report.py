@@ -4,6 +4,8 @@ Writes the self-contained HTML report of the app's Leads page for the given file
 rules and date, and with ``--exports-dir`` the lead sheet and the Klaviyo, Meta and
 Google upload files of one segment. ``--json`` prints what was written: rows per
 file and how many leads each platform file left out for want of consent.
+``--currency CODE`` picks the currency of the customer-value and attribution
+sections (default: the one with the most purchases).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import exports, report, scoring
+from pipeline.clv_currency import choose_currency
 from pipeline.commands.stages import _date, _readable, _rules, _timezone
 from pipeline.ingest import load_files
 from pipeline.model import InputError, json_safe
@@ -49,6 +52,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="the day evaluated; default: the latest event's day")
     parser.add_argument("--timezone", type=_timezone, metavar="TZ",
                         help="the store's time zone; default: from the data")
+    parser.add_argument("--currency", metavar="CODE",
+                        help="currency of the customer-value and attribution "
+                        "sections (default: the one with the most purchases; "
+                        "'none' for orders without a currency); other currencies "
+                        "are left out and named, never added")
     parser.add_argument("--exports-dir", metavar="DIR",
                         help="also write the four export files into this folder")
     parser.add_argument("--segment", default="open_leads",
@@ -97,11 +105,19 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"error: {exc}\n")
         return 2
 
+    currency = getattr(args, "currency", None)
+    if currency is not None:
+        try:
+            choose_currency(dataset, currency)
+        except ValueError as exc:
+            sys.stderr.write(f"error: --currency: {exc}\n")
+            return 2
     engine = StageEngine(dataset)
     as_of = args.as_of or engine.default_as_of
     leads = engine.leads(rules, as_of)
     html = report.view_report(
-        dataset, leads, as_of, tuple(name for name, _ in files), rules_text=""
+        dataset, leads, as_of, tuple(name for name, _ in files), rules_text="",
+        currency=currency,
     )
     out.write_text(html, encoding="utf-8")
     log.info("wrote the report to %s", out)

@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 from pathlib import Path
 
 from pipeline.ingest.base import REGISTRY, ReadContext, ReadResult, SourceFile
 from pipeline.ingest.detect import detect, supported_kinds
 from pipeline.ingest.merge import match_rates, merge
-from pipeline.ingest.raw import MAX_BYTES, read_table, rows_read, unpack
+from pipeline.ingest.raw import MAX_BYTES, read_table, rows_read, unpack_members
 from pipeline.model import Dataset, FileReport, InputError, Problem
 
 logger = logging.getLogger(__name__)
@@ -167,15 +168,25 @@ def load_files(
     Raises
     ------
     InputError
-        Only when no file at all could be used; its message lists each file's
-        problem.
+        Only when no file at all could be used: its message names each file with
+        the first clause of its problem (:func:`nothing_used_message`) and its
+        ``reports`` attribute holds every file's report. A member of a ``.zip``
+        that cannot be used is a failed report beside the members that load.
     """
     context = ReadContext(timezone=timezone, mapping=mapping, dayfirst=dayfirst)
     results: list[ReadResult] = []
     for name, data in _unique_names(files):
         try:
-            sources = unpack(name, data, max_bytes=MAX_BYTES)
+            sources, member_errors = unpack_members(name, data, max_bytes=MAX_BYTES)
         except InputError as exc:
+            member_errors, sources = [exc], []
+        for source in sources:
+            results.append(read_source(source, context))
+            source._cache.clear()
+        del sources
+        # an upload, or an archive's member, that cannot be used is reported as
+        # failed; the archive's other members still load
+        for exc in member_errors:
             report = FileReport(
                 file=exc.file or name,
                 kind="unreadable",
@@ -183,21 +194,43 @@ def load_files(
                 meta={"failed": True},
             )
             results.append(ReadResult(report))
-            continue
-        for source in sources:
-            results.append(read_source(source, context))
-            source._cache.clear()
-        del sources
 
     used = [r for r in results if _used(r)]
     if not used:
-        problems = "; ".join(
-            f"{r.report.file}: {p.message}" for r in results for p in r.report.problems
-        )
-        raise InputError(
-            "no file could be used" + (f" ({problems})" if problems else "")
-        )
+        error = InputError(nothing_used_message([r.report for r in results]))
+        error.reports = [r.report for r in results]  # type: ignore[attr-defined]
+        raise error
     return merge(results, timezone=timezone)
+
+
+def nothing_used_message(reports: list[FileReport]) -> str:
+    """One sentence naming the files none of which could be used, and what to do.
+
+    Each file's reason is cut to its first clause; the kinds understood are listed
+    by ``python -m pipeline inspect --help``, not here.
+    """
+    reasons = [
+        f"{r.file}: {_first_clause(r.problems[0].message)}" if r.problems else r.file
+        for r in reports
+    ]
+    shown = "; ".join(reasons[:5]) + (
+        f"; and {len(reasons) - 5} more" if len(reasons) > 5 else ""
+    )
+    head = (
+        f"{shown}"
+        if len(reports) == 1
+        else f"none of the {len(reports)} files could be used ({shown})"
+    )
+    return (
+        f"{head}. Upload exports from Shopify, Klaviyo, GA4 or an ad platform, or an "
+        "events CSV; for any other table, map its columns (the 'Map columns' step, "
+        "or --mapping on the command line)."
+    )
+
+
+def _first_clause(message: str) -> str:
+    """A problem's first clause, without its parenthesised lists."""
+    return re.sub(r"\s*\([^)]*\)", "", message.split(":")[0]).strip()
 
 
 def _unique_names(files: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:

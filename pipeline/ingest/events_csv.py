@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from pipeline.ingest import raw
 from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
+from pipeline.ingest.checks import flag_future, note_header_only, sort_problems
 from pipeline.ingest.identity import person_key
 from pipeline.ingest.values import (
     AMBIGUOUS_NOTE,
@@ -149,6 +150,18 @@ def _add_problems(
         report.problems.append(Problem(int(row), column, message))
 
 
+def _add_event_problems(report: FileReport, values: pd.Series, column: str) -> None:
+    """One problem per row whose event is not a known type, quoting the value."""
+    room = max(MAX_PROBLEMS - len(report.problems), 0)
+    for row, text in values.iloc[:room].items():
+        what = (
+            "no event" if pd.isna(text) else f"{str(text)[:60]!r} is not an event type"
+        )
+        report.problems.append(
+            Problem(int(row), column, f"{what}: use one of " + ", ".join(EVENT_TYPES))
+        )
+
+
 def events_from_table(
     frame: pd.DataFrame,
     columns: dict[str, str],
@@ -211,16 +224,21 @@ def events_from_table(
             "timestamp",
             "no readable time: write it as ISO 8601 (2024-03-05T14:30:00Z)",
         ),
-        (
-            ~known,
-            "event",
-            "not an event type: use one of " + ", ".join(EVENT_TYPES),
-        ),
+        (~known, "event", ""),  # the message quotes each row's value, below
         (bad_value, "value", "the value is not a number"),
+        (
+            (event == "order").fillna(False).astype(bool)
+            & value.lt(0).fillna(False).astype(bool),
+            "value",
+            "an order's value is negative: a purchase is worth 0 or more; write the "
+            "order's net amount (after refunds) as its value, then upload again",
+        ),
     )
     for mask, name, message in checks:
         mask = mask.fillna(True).astype(bool) & ~reject
-        if mask.any():
+        if mask.any() and name == "event":
+            _add_event_problems(report, field("event")[mask], columns.get(name, name))
+        elif mask.any():
             _add_problems(report, frame.index[mask], columns.get(name, name), message)
         reject |= mask
     report.rows_rejected += int(reject.sum())
@@ -281,6 +299,8 @@ def events_from_table(
     if len(events):
         report.date_min = events["ts"].min()
         report.date_max = events["ts"].max()
+    flag_future(report, events["ts"], columns.get("timestamp", "timestamp"), "event")
+    sort_problems(report)
     people = _people(events["ts"], codes[keep.to_numpy()], unique_keys, file)
     return ReadResult(report, people=people, events=events, orders=orders)
 
@@ -318,6 +338,7 @@ def read(source: SourceFile, context: ReadContext) -> ReadResult:
     pa.default_memory_pool().release_unused()
     report = FileReport(file=source.name, kind="events_csv")
     report.rows_read = raw.rows_read(frame)
+    note_header_only(report)
     report.problems.extend(raw.table_problems(frame))
     report.rows_rejected += len(report.problems)
     lower = {_field_name(c): c for c in frame.columns}

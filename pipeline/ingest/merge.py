@@ -495,9 +495,12 @@ def coverage_notes(
 
     undated = int(dataset.people["first_seen"].isna().sum())
     if undated:
+        who = "1 person has" if undated == 1 else f"{undated:,} people have"
         notes.append(
-            f"{undated:,} people have no date (a customers export gives none): they "
-            "count as captured leads but stay out of timing metrics."
+            f"{who} no date at all: no sign-up date in the uploads (a Shopify "
+            "customers export has none) and no dated event or order. They count as "
+            "captured leads but stay out of timing metrics (time to customer, weekly "
+            "figures, stalled leads)."
         )
 
     events = dataset.events

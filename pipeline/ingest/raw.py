@@ -64,7 +64,34 @@ def _too_big(name: str, size: int, limit: int) -> InputError:
 # ------------------------------------------------------------------------ containers
 
 
-def unpack(name: str, data: bytes, *, max_bytes: int = MAX_BYTES) -> list[SourceFile]:
+def unpack_members(
+    name: str, data: bytes, *, max_bytes: int = MAX_BYTES
+) -> tuple[list[SourceFile], list[InputError]]:
+    """Like :func:`unpack`, but a member of an archive that cannot be used is
+    returned as its error instead of failing the whole archive.
+
+    Returns
+    -------
+    tuple
+        The usable files, and one :class:`~pipeline.model.InputError` (naming
+        ``archive.zip/member``) per member left out.
+
+    Raises
+    ------
+    InputError
+        When the upload itself cannot be opened (empty, damaged, binary).
+    """
+    errors: list[InputError] = []
+    return unpack(name, data, max_bytes=max_bytes, errors=errors), errors
+
+
+def unpack(
+    name: str,
+    data: bytes,
+    *,
+    max_bytes: int = MAX_BYTES,
+    errors: list[InputError] | None = None,
+) -> list[SourceFile]:
     """Open containers and return the files inside, decoded.
 
     Parameters
@@ -75,6 +102,9 @@ def unpack(name: str, data: bytes, *, max_bytes: int = MAX_BYTES) -> list[Source
         Its bytes.
     max_bytes
         Largest size accepted for any file, before or after decompression.
+    errors
+        When given, a ``.zip`` member that cannot be used is appended here and the
+        other members are still returned; when ``None``, it raises.
 
     Returns
     -------
@@ -97,9 +127,11 @@ def unpack(name: str, data: bytes, *, max_bytes: int = MAX_BYTES) -> list[Source
     lower = name.lower()
     if data[:2] == b"\x1f\x8b":
         inner = name[:-3] if lower.endswith(".gz") else name + ".unzipped"
-        return unpack(inner, _gunzip(name, data, max_bytes), max_bytes=max_bytes)
+        return unpack(
+            inner, _gunzip(name, data, max_bytes), max_bytes=max_bytes, errors=errors
+        )
     if data[:4] == b"PK\x03\x04" or lower.endswith(".zip"):
-        return _unzip(name, data, max_bytes)
+        return _unzip(name, data, max_bytes, errors)
     if data[:4] == b"PAR1":
         return [SourceFile(name, data, None, None, ".parquet")]
     return [_decoded(name, data)]
@@ -122,8 +154,14 @@ def _gunzip(name: str, data: bytes, max_bytes: int) -> bytes:
         ) from exc
 
 
-def _unzip(name: str, data: bytes, max_bytes: int) -> list[SourceFile]:
-    """Every usable member of a zip archive (or the sheets of an xlsx workbook)."""
+def _unzip(
+    name: str, data: bytes, max_bytes: int, errors: list[InputError] | None = None
+) -> list[SourceFile]:
+    """Every usable member of a zip archive (or the sheets of an xlsx workbook).
+
+    With ``errors`` given, a member that cannot be used is appended there (its
+    error names ``archive.zip/member``) and the others are still returned.
+    """
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = [
@@ -144,18 +182,16 @@ def _unzip(name: str, data: bytes, max_bytes: int) -> list[SourceFile]:
     files: list[SourceFile] = []
     for info in members:
         inner_name = f"{name}/{info.filename}"
-        if info.file_size > max_bytes:
-            raise _too_big(inner_name, info.file_size, max_bytes)
         try:
-            content = archive.read(info)
-        except (zipfile.BadZipFile, OSError, EOFError, zlib.error, KeyError) as exc:
-            raise InputError(
-                "this member of the archive is damaged: zip the files again",
-                file=inner_name,
-            ) from exc
-        if not content.strip():
-            continue
-        files.extend(unpack(inner_name, content, max_bytes=max_bytes))
+            files.extend(_member(archive, info, inner_name, max_bytes, errors))
+        except InputError as exc:
+            if errors is None:
+                raise
+            if not exc.file:
+                exc.file = inner_name
+            errors.append(exc)
+    if not files and errors:
+        return files
     if not files:
         raise InputError(
             "the archive holds no data files: put the .csv, .xlsx, .json or .parquet "
@@ -163,6 +199,28 @@ def _unzip(name: str, data: bytes, max_bytes: int) -> list[SourceFile]:
             file=name,
         )
     return files
+
+
+def _member(
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    inner_name: str,
+    max_bytes: int,
+    errors: list[InputError] | None,
+) -> list[SourceFile]:
+    """The files of one archive member (none when it is blank)."""
+    if info.file_size > max_bytes:
+        raise _too_big(inner_name, info.file_size, max_bytes)
+    try:
+        content = archive.read(info)
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, KeyError) as exc:
+        raise InputError(
+            "this member of the archive is damaged: zip the files again",
+            file=inner_name,
+        ) from exc
+    if not content.strip():
+        return []
+    return unpack(inner_name, content, max_bytes=max_bytes, errors=errors)
 
 
 def _xlsx_sheets(name: str, data: bytes) -> list[SourceFile]:
