@@ -280,8 +280,8 @@ else:
     st.dataframe(
         pd.DataFrame(
             {
-                "within": by["days"].map(lambda d: fmt_days(d, 0)),
-                "became customers": by["share"].map(fmt_pct),
+                "Within": by["days"].map(lambda d: fmt_days(d, 0)),
+                "Became customers": by["share"].map(fmt_pct),
                 "95 % interval": [fmt_interval(lo, hi) for lo, hi in
                                   zip(by["low"], by["high"], strict=True)],
             }
@@ -392,17 +392,17 @@ right.metric(
 st.dataframe(
     pd.DataFrame(
         {
-            "stage": value.by_stage["stage"].map(STAGE_LABELS),
-            "open leads": value.by_stage["open_leads"].map(fmt_int),
-            "mean win probability (given days in stage)": value.by_stage[
+            "Stage": value.by_stage["stage"].map(STAGE_LABELS),
+            "Open leads": value.by_stage["open_leads"].map(fmt_int),
+            "Mean win probability (given days in stage)": value.by_stage[
                 "win_probability"].map(fmt_pct),
-            "expected customers": value.by_stage["expected_customers"].map(
+            "Expected customers": value.by_stage["expected_customers"].map(
                 lambda v: fmt_number(v, 1)),
         }
         | ({
-            "value": value.by_stage["value"].map(
+            "Value": value.by_stage["value"].map(
                 lambda v: fmt_money(v, currency, 0)),
-            "approx. 95 % range": [
+            "Approx. 95 % range": [
                 fmt_interval(lo, hi, fmt_money, currency=currency, digits=0)
                 for lo, hi in zip(value.by_stage["low"], value.by_stage["high"],
                                   strict=True)
@@ -538,11 +538,11 @@ else:
     st.dataframe(
         pd.DataFrame(
             {
-                "lead": shown_rows["person_id"],
-                "stage": shown_rows["stage"].map(STAGE_LABELS),
-                "why (rule)": shown_rows["rule"].map(lambda r: rule_labels.get(r, r)),
-                "entered": shown_rows["entered"].dt.tz_convert(tz).dt.date,
-                "days in stage": shown_rows["days_in_stage"],
+                "Lead": shown_rows["person_id"],
+                "Stage": shown_rows["stage"].map(STAGE_LABELS),
+                "Why (rule)": shown_rows["rule"].map(lambda r: rule_labels.get(r, r)),
+                "Entered": shown_rows["entered"].dt.tz_convert(tz).dt.date,
+                "Days in stage": shown_rows["days_in_stage"],
             }
         ),
         hide_index=True,

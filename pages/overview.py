@@ -205,6 +205,10 @@ if len(purchases):
 rates = pd.DataFrame(match_rates(data))
 if len(rates):
     rates["share"] = (rates["matched"] / rates["people"]).map(fmt_pct)
+    for name in ("from", "to"):
+        rates[name] = rates[name].map(kind_label)
+    for name in ("people", "matched"):
+        rates[name] = rates[name].map(fmt_int)
     rates.columns = [str(c).replace("_", " ").capitalize() for c in rates.columns]
     st.markdown("**People matched between sources** (email, then phone, then ids)")
     st.dataframe(rates, hide_index=True, width="stretch", key="overview_matches")

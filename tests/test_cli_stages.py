@@ -194,3 +194,17 @@ def test_module_entry_point_runs(events_csv):
     )
     assert done.returncode == 0, done.stderr
     check_shape(json.loads(done.stdout))
+
+
+def test_default_as_of_ignores_a_future_dated_order(capsys, tmp_path):
+    """Test QA's shopify_weird.csv case: one order typed years ahead leaves the JSON
+    ``as_of`` on the last real day (2024-01-20 here), flags it on stderr."""
+    future = (pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=5 * 365)).strftime(
+        "%Y-%m-%dT09:00:00Z"
+    )
+    path = tmp_path / "events.csv"
+    path.write_text(EVENTS_CSV + f"dee@example.com,{future},order,,A3,10.00\n")
+    status, result, err = run_json(capsys, path)
+    assert status == 0
+    assert result["as_of"] == "2024-01-20"
+    assert "dated in the future" in err
