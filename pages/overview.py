@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import streamlit as st
 
+from pages import common
 from pages.common import current_view
 from pipeline.formatting import MISSING, fmt_int, fmt_pct
 from pipeline.ingest import match_rates
 from pipeline.ingest.base import REGISTRY
-from pipeline.ingest.mapping import candidates_in_upload, validate_mapping
-from pipeline.model import EVENT_TYPES, STAGES, InputError
+from pipeline.model import STAGES
 from pipeline.timezones import local_date, zone_label
-
-MAPPING_KEY = "_lens_mapping"
-DAYFIRST_KEY = "_lens_dayfirst"
-NONE = "(none)"
 
 STAGE_NEEDS = {
     "engaged": (
@@ -214,61 +208,17 @@ if len(rates):
     st.dataframe(rates, hide_index=True, width="stretch", key="overview_matches")
 
 # Questions only the user can answer: how to read a table of no known kind, and
-# which way round ambiguous dates are. Answers stay in this session (MAPPING_KEY,
-# DAYFIRST_KEY) and are applied the next time the uploads are read.
+# which way round ambiguous dates are. The answers stay in this session and the
+# uploads are read again with them at once (pages.common.use_mapping).
 unknown = [
     r
     for r in data.reports
     if r.meta.get("failed") and "could not be recognised" in r.problems[0].message
 ]
 if unknown and not view.is_sample:
-    st.subheader("Map columns")
-    st.caption(
-        "These files are of no kind we know. Say which column holds what, and they "
-        "load as events."
+    common.mapping_form(
+        tuple(st.session_state.get(common.FILES_KEY) or ()), [r.file for r in unknown]
     )
-    uploads = list(st.session_state.get("_lens_files") or ())
-    report = unknown[0]
-    columns = candidates_in_upload(uploads, report.file)
-    if columns:
-        with st.form(key="mapping_form"):
-            st.markdown(f"**{report.file}**")
-            person = st.selectbox(
-                "Person (email, phone or id)", columns, key="map_person"
-            )
-            stamp = st.selectbox("Time", columns, key="map_timestamp")
-            event = st.selectbox(
-                "Event (a column, or one type for every row)",
-                columns + [f"always {e}" for e in EVENT_TYPES],
-                key="map_event",
-            )
-            channel = st.selectbox("Channel", [NONE, *columns], key="map_channel")
-            value = st.selectbox("Value", [NONE, *columns], key="map_value")
-            submitted = st.form_submit_button("Use this mapping")
-        if submitted:
-            mapping = {"person": person, "timestamp": stamp}
-            mapping["event"] = "=" + event[7:] if event.startswith("always ") else event
-            if channel != NONE:
-                mapping["channel"] = channel
-            if value != NONE:
-                mapping["value"] = value
-            st.session_state[MAPPING_KEY] = mapping
-    preset = st.file_uploader("Or load a saved mapping", type="json", key="map_preset")
-    if preset is not None:
-        try:
-            loaded = json.loads(preset.getvalue())
-            validate_mapping(loaded, file=preset.name)
-            st.session_state[MAPPING_KEY] = loaded
-        except (json.JSONDecodeError, UnicodeDecodeError, InputError) as exc:
-            st.error(f"{preset.name}: {exc}")
-    if st.session_state.get(MAPPING_KEY):
-        st.download_button(
-            "Save this mapping",
-            json.dumps(st.session_state[MAPPING_KEY], indent=2),
-            file_name="mapping.json",
-            mime="application/json",
-            key="map_save",
-        )
 
 ambiguous = [r for r in data.reports if r.meta.get("ambiguous_dates")]
 if ambiguous and not view.is_sample:
@@ -279,4 +229,4 @@ if ambiguous and not view.is_sample:
         ["month first (01/02 = 2 January)", "day first (01/02 = 1 February)"],
         key="dates_dayfirst",
     )
-    st.session_state[DAYFIRST_KEY] = answer.startswith("day")
+    common.use_dayfirst(True if answer.startswith("day") else None)

@@ -54,3 +54,42 @@ def test_store_time_zone_setting_changes_the_dataset_zone():
 
     assert not chosen.exception
     assert chosen.session_state["_lens_view"].dataset.timezone == "Europe/Berlin"
+
+
+def test_unknown_file_beside_a_known_one_is_mapped_on_the_overview():
+    """Test that the Overview offers the mapping for the unknown file, and uses it."""
+    events = (
+        b"person,timestamp,event,value\n"
+        b"cy@example.com,2024-05-03T09:00:00Z,order,40\n"
+    )
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["_lens_files"] = (
+        ("events.csv", events),
+        ("madeup.csv", UNKNOWN),
+    )
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="map_file").options == ["madeup.csv"]
+
+    at.selectbox(key="mapf_person").set_value("foo")
+    at.selectbox(key="mapf_timestamp").set_value("bar")
+    at.selectbox(key="mapf_event").set_value("always order")
+    at.selectbox(key="mapf_value").set_value("baz")
+    next(b for b in at.button if b.label == "Use this mapping").click()
+    at.run()
+
+    assert not at.exception
+    mapping = at.session_state["_lens_mapping"]
+    assert mapping == {
+        "person": "foo", "timestamp": "bar", "event": "=order", "value": "baz"
+    }
+
+    # AppTest reruns only the page after the first run of a st.navigation app, so
+    # the reload the mapping triggers is checked in a new session that has it.
+    again = AppTest.from_file(APP, default_timeout=120)
+    again.session_state["_lens_files"] = at.session_state["_lens_files"]
+    again.session_state["_lens_mapping"] = mapping
+    again.run()
+    assert not again.exception
+    orders = again.session_state["_lens_view"].dataset.orders
+    assert sorted(orders["net_value"]) == [3.0, 12.5, 40.0]
