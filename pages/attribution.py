@@ -36,8 +36,17 @@ WORDS = {
     "naive_share": "sum of all rows ÷ Shopify revenue",
     "largest_share": "largest row ÷ Shopify revenue",
 }
-MONEY_HINTS = ("revenue", "spend", "cost_per", "cac", "clv", "worth", "naive_sum",
-               "largest_row", "value")
+MONEY_HINTS = (
+    "revenue",
+    "spend",
+    "cost_per",
+    "cac",
+    "clv",
+    "worth",
+    "naive_sum",
+    "largest_row",
+    "value",
+)
 
 
 def words(name: object) -> str:
@@ -46,18 +55,26 @@ def words(name: object) -> str:
     return text[:1].upper() + text[1:]
 
 
-def readable(frame: pd.DataFrame, currency: str | None = None, digits: int = 1,
-             money: tuple[str, ...] = (), shares: tuple[str, ...] = ()):
+def readable(
+    frame: pd.DataFrame,
+    currency: str | None = None,
+    digits: int = 1,
+    money: tuple[str, ...] = (),
+    shares: tuple[str, ...] = (),
+):
     """``frame`` for display: worded headers, money with its currency, shares as
     percents, missing values as a dash (never "None"); numbers stay sortable."""
     frame = frame.copy()
     money = tuple(money) or tuple(
-        c for c in frame.columns
-        if any(h in str(c) for h in MONEY_HINTS) and not str(c).endswith("_to_cac")
+        c
+        for c in frame.columns
+        if any(h in str(c) for h in MONEY_HINTS)
+        and not str(c).endswith("_to_cac")
         and pd.api.types.is_numeric_dtype(frame[c])
     )
     shares = tuple(shares) or tuple(
-        c for c in frame.columns
+        c
+        for c in frame.columns
         if ("share" in str(c) or "rate" in str(c))
         and pd.api.types.is_numeric_dtype(frame[c])
     )
@@ -137,8 +154,9 @@ if not use_paths:
             "Currency",
             list(currencies),
             format_func=lambda c: (
-                "no currency in the export" if c == NO_CURRENCY else c
-            ) + f" ({currencies[c]:,} orders)",
+                ("no currency in the export" if c == NO_CURRENCY else c)
+                + f" ({currencies[c]:,} orders)"
+            ),
             key="attribution_currency",
             help="Orders keep their currency and amounts in different currencies "
             "are never added up: conversions and revenue here are those of the "
@@ -152,37 +170,64 @@ if not use_paths:
     ):
         st.warning(line)
 data_key = (
-    view.file_names, dataset.timezone, len(dataset.events), len(dataset.orders),
-    chosen_currency, use_paths,
+    view.file_names,
+    dataset.timezone,
+    len(dataset.events),
+    len(dataset.orders),
+    chosen_currency,
+    use_paths,
 )
 
 # Settings.
 with st.expander("Settings", expanded=False):
     left, right = st.columns(2)
     lookback = left.slider(
-        "Lookback window (days)", 1, 90, 30, key="attr_lookback_days"
+        "Lookback window (days)",
+        1,
+        90,
+        30,
+        key="attr_lookback_days",
+        bind="query-params",
     )
     opens = left.checkbox(
         "Count email opens as touches (Apple MPP makes them unreliable)",
         value=False,
         key="attr_opens_as_touches",
+        bind="query-params",
     )
     collapse = left.checkbox(
-        "Collapse repeats of a channel", value=False, key="attr_collapse_repeats"
+        "Collapse repeats of a channel",
+        value=False,
+        key="attr_collapse_repeats",
+        bind="query-params",
     )
     cut = left.checkbox(
         "Start each journey after the previous order",
         value=True,
         key="attr_cut_at_conversions",
+        bind="query-params",
     )
     first_only = left.checkbox(
-        "First purchases only", value=False, key="attr_first_purchase_only"
+        "First purchases only",
+        value=False,
+        key="attr_first_purchase_only",
+        bind="query-params",
     )
     half_life = right.slider(
-        "Time decay half-life (days)", 1, 30, 7, key="attr_half_life"
+        "Time decay half-life (days)",
+        1,
+        30,
+        7,
+        key="attr_half_life",
+        bind="query-params",
     )
     first_share = right.slider(
-        "Position based: first touch (%)", 0, 100, 40, key="attr_first_share"
+        "Position based: first touch (%)",
+        0,
+        100,
+        40,
+        key="attr_first_share",
+        bind="query-params",
     )
     last_share = right.slider(
         "Position based: last touch (%)",
@@ -190,8 +235,11 @@ with st.expander("Settings", expanded=False):
         100 - first_share,
         min(40, 100 - first_share),
         key="attr_last_share",
+        bind="query-params",
     )
-    order = right.selectbox("Markov order", [1, 2, 3], key="attr_markov_order")
+    order = right.selectbox(
+        "Markov order", [1, 2, 3], key="attr_markov_order", bind="query-params"
+    )
 
 reference = st.selectbox(
     "Reference model",
@@ -199,9 +247,14 @@ reference = st.selectbox(
     index=MODEL_NAMES.index("markov"),
     format_func=MODEL_LABELS.get,
     key="attr_reference",
+    bind="query-params",
 )
 metric = st.radio(
-    "Credit", ["conversions", "revenue"], horizontal=True, key="attr_metric"
+    "Credit",
+    ["conversions", "revenue"],
+    horizontal=True,
+    key="attr_metric",
+    bind="query-params",
 )
 journey_settings = JourneySettings(lookback, opens, cut, first_only)
 model_settings = ModelSettings(
@@ -260,8 +313,13 @@ def transition_worth() -> tuple[pv.TransitionWorth, funnel.NewCustomerValue]:
     if not np.isfinite(new_customer.value):
         return pv.empirical_worth(view.leads, dataset), new_customer
     worth = pv.transition_worth(
-        view.leads, view.as_of, new_customer.value, values, WIN_HORIZON_DAYS,
-        dataset.timezone or "UTC", new_customer.from_models,
+        view.leads,
+        view.as_of,
+        new_customer.value,
+        values,
+        WIN_HORIZON_DAYS,
+        dataset.timezone or "UTC",
+        new_customer.from_models,
     )
     return worth, new_customer
 
@@ -315,9 +373,7 @@ def klaviyo_reports() -> None:
         "Report rows by list or segment, and Email and SMS rows of one campaign, "
         "count the same orders again: their naive sum is double counting."
     )
-    st.dataframe(
-        readable(comparison, currency_code), width="stretch", hide_index=True
-    )
+    st.dataframe(readable(comparison, currency_code), width="stretch", hide_index=True)
 
 
 # Empty state: orders but not one touch to credit them to.
@@ -395,7 +451,9 @@ if intervals is not None:
         ]
 shown.index.name = "Channel"
 st.dataframe(
-    shown if metric == "conversions" else shown.style.format(
+    shown
+    if metric == "conversions"
+    else shown.style.format(
         {label: money for label in shown.columns if label in order}, na_rep=MISSING
     ),
     width="stretch",
@@ -437,6 +495,7 @@ if analysis.journeys is not None and not view.leads.empty:
         index=MODEL_NAMES.index("linear"),
         format_func=MODEL_LABELS.get,
         key="attr_pipeline_model",
+        bind="query-params",
     )
     tables, worth_how, from_models, new_customer = cached_pipeline_tables(
         dataset,
@@ -510,12 +569,14 @@ if analysis.journeys is not None and not view.leads.empty:
                 "is left out (no exchange rates)."
             )
         spend_money = tuple(
-            c for c in spend_table.columns
+            c
+            for c in spend_table.columns
             if c == "spend" or c.startswith("cost_per") or c == "cac"
         )
         st.dataframe(
-            readable(spend_table, spend_code or currency_code, 2, money=spend_money)
-            .format({"CLV": money}, na_rep=MISSING),
+            readable(
+                spend_table, spend_code or currency_code, 2, money=spend_money
+            ).format({"CLV": money}, na_rep=MISSING),
             width="stretch",
         )
 
@@ -530,9 +591,7 @@ if klaviyo is not None:
             f"{fmt_pct(klaviyo.claimed_revenue / klaviyo.total_revenue)} of "
             f"revenue ({money(klaviyo.total_revenue)})"
         )
-    cols[1].metric(
-        "Resting on opens alone", money(klaviyo.claimed_opens_only_revenue)
-    )
+    cols[1].metric("Resting on opens alone", money(klaviyo.claimed_opens_only_revenue))
     cols[2].metric("Click-only claim", money(klaviyo.click_only_claimed_revenue))
     cols[3].metric(
         f"Overstatement vs {MODEL_LABELS[klaviyo.reference_model]}",

@@ -50,8 +50,10 @@ st.caption(
 
 # Guard: nothing to show without people.
 if leads.empty:
-    st.info("No people in the data as of this day: upload exports with emails, "
-            "phones or visitor ids, or move the 'As of' date later.")
+    st.info(
+        "No people in the data as of this day: upload exports with emails, "
+        "phones or visitor ids, or move the 'As of' date later."
+    )
     st.stop()
 
 for note in funnel.coverage_warnings(view.dataset):
@@ -66,21 +68,33 @@ table = funnel.funnel_table(leads)
 kinds = leads.loc[leads["stage"].astype(str) == "customer", "customer_kind"]
 bars = pd.DataFrame(
     [
-        {"stage": STAGE_LABELS[row.stage], "part": "all", "leads": row.leads,
-         "share": row.share}
+        {
+            "stage": STAGE_LABELS[row.stage],
+            "part": "all",
+            "leads": row.leads,
+            "share": row.share,
+        }
         for row in table.itertuples()
         if row.stage != "customer"
     ]
     + [
-        {"stage": "Customer", "part": part, "leads": int((kinds == part).sum()),
-         "share": (kinds == part).sum() / len(leads)}
+        {
+            "stage": "Customer",
+            "part": part,
+            "leads": int((kinds == part).sum()),
+            "share": (kinds == part).sum() / len(leads),
+        }
         for part in ("first", "repeat")
     ]
 )
 chart = (
-    alt.Chart(bars, title=alt.Title("Leads in each stage now",
-                                    subtitle="Customers split into first-time and "
-                                    "repeat buyers"))
+    alt.Chart(
+        bars,
+        title=alt.Title(
+            "Leads in each stage now",
+            subtitle="Customers split into first-time and repeat buyers",
+        ),
+    )
     .mark_bar()
     .encode(
         x=alt.X("leads:Q", stack="center", title="Leads (persons)", axis=None),
@@ -88,8 +102,10 @@ chart = (
         color=alt.Color(
             "part:N",
             title="Customers",
-            scale=alt.Scale(domain=["all", "first", "repeat"],
-                            range=["#4c78a8", "#72b7b2", "#2a7f62"]),
+            scale=alt.Scale(
+                domain=["all", "first", "repeat"],
+                range=["#4c78a8", "#72b7b2", "#2a7f62"],
+            ),
             legend=alt.Legend(values=["first", "repeat"]),
         ),
         tooltip=[
@@ -113,10 +129,13 @@ st.dataframe(
             "Share of leads": table["share"].map(fmt_pct),
             "Reached this stage or later": table["reached"].map(fmt_int),
             "Went on to the next stage": [
-                (funnel.step_without_data(stage, next_stage[stage], no_data) or
-                 fmt_pct(rate)) if next_stage[stage] else fmt_pct(rate)
-                for stage, rate in zip(table["stage"], table["conversion"],
-                                       strict=True)
+                (
+                    funnel.step_without_data(stage, next_stage[stage], no_data)
+                    or fmt_pct(rate)
+                )
+                if next_stage[stage]
+                else fmt_pct(rate)
+                for stage, rate in zip(table["stage"], table["conversion"], strict=True)
             ],
         }
     ),
@@ -133,7 +152,12 @@ st.caption(
 # Velocity: win probability, time to customer, stage conversion, pipeline value.
 st.subheader("Pipeline velocity")
 horizon = st.slider(
-    "Win horizon (days)", 7, 365, 90, step=1, key="win_horizon_days",
+    "Win horizon (days)",
+    7,
+    365,
+    90,
+    step=1,
+    key="win_horizon_days",
     bind="query-params",
     help="Win probability = the chance a lead becomes a customer within this many "
     "days of entering its stage.",
@@ -175,8 +199,13 @@ if missing:
             bar.progress(i / len(missing), text=f"{day:%d %b %Y}")
     slot.empty()
 velocity = funnel.velocity_figures(
-    leads, view.as_of, None if mixed_money else new_customer.value, horizon, WEEKS,
-    tz, stages_at=kept.__getitem__,
+    leads,
+    view.as_of,
+    None if mixed_money else new_customer.value,
+    horizon,
+    WEEKS,
+    tz,
+    stages_at=kept.__getitem__,
 )
 win = velocity.win.set_index("stage")
 ttc = velocity.time_to_customer
@@ -196,7 +225,8 @@ if np.isfinite(ttc.median_days):
 else:
     median_text = "not reached" if ttc.converted else fmt_int(None)
 columns[3].metric(
-    "Median days, capture to customer", median_text,
+    "Median days, capture to customer",
+    median_text,
     help="Kaplan-Meier median over captured leads, with open leads censored.",
 )
 st.dataframe(
@@ -206,18 +236,22 @@ st.dataframe(
             "Open leads who entered": velocity.win["leads"].map(fmt_int),
             "Of those, customers by now": velocity.win["converted"].map(fmt_int),
             f"Win probability within {horizon} days": [
-                no_data.get(stage) or fmt_pct(p) for stage, p in
-                zip(velocity.win["stage"], velocity.win["win_probability"],
-                    strict=True)
+                no_data.get(stage) or fmt_pct(p)
+                for stage, p in zip(
+                    velocity.win["stage"], velocity.win["win_probability"], strict=True
+                )
             ],
             "95 % interval": [
                 fmt_interval(lo, hi)
-                for lo, hi in zip(velocity.win["low"], velocity.win["high"],
-                                  strict=True)
+                for lo, hi in zip(
+                    velocity.win["low"], velocity.win["high"], strict=True
+                )
             ],
         }
     ),
-    hide_index=True, width="stretch", key="funnel_win_probability",
+    hide_index=True,
+    width="stretch",
+    key="funnel_win_probability",
 )
 st.caption(
     "**Open leads who entered**: leads with a dated entry into the stage before they "
@@ -241,8 +275,11 @@ else:
         x=alt.X("days:Q", title="Days since capture"),
     )
     band = base.mark_area(opacity=0.25, interpolate="step-after").encode(
-        y=alt.Y("converted_low:Q", title="Became customers (share of captured leads)",
-                axis=alt.Axis(format="%")),
+        y=alt.Y(
+            "converted_low:Q",
+            title="Became customers (share of captured leads)",
+            axis=alt.Axis(format="%"),
+        ),
         y2="converted_high:Q",
     )
     line = base.mark_line(interpolate="step-after").encode(
@@ -282,19 +319,27 @@ else:
             {
                 "Within": by["days"].map(lambda d: fmt_days(d, 0)),
                 "Became customers": by["share"].map(fmt_pct),
-                "95 % interval": [fmt_interval(lo, hi) for lo, hi in
-                                  zip(by["low"], by["high"], strict=True)],
+                "95 % interval": [
+                    fmt_interval(lo, hi)
+                    for lo, hi in zip(by["low"], by["high"], strict=True)
+                ],
             }
         ),
-        hide_index=True, width="stretch", key="funnel_converted_by",
+        hide_index=True,
+        width="stretch",
+        key="funnel_converted_by",
     )
 
 st.markdown("**Stage conversion, with 95 % Wilson intervals**")
 conv = velocity.conversion
-step_names = [funnel.STEP_LABELS[(a, b)] for a, b in
-              zip(conv["from_stage"], conv["to_stage"], strict=True)]
-gaps = [funnel.step_without_data(a, b, no_data) for a, b in
-        zip(conv["from_stage"], conv["to_stage"], strict=True)]
+step_names = [
+    funnel.STEP_LABELS[(a, b)]
+    for a, b in zip(conv["from_stage"], conv["to_stage"], strict=True)
+]
+gaps = [
+    funnel.step_without_data(a, b, no_data)
+    for a, b in zip(conv["from_stage"], conv["to_stage"], strict=True)
+]
 
 
 def measured(values: pd.Series, formatter, weekly: bool = False) -> list[str]:
@@ -318,19 +363,24 @@ st.dataframe(
             "Of those, ever in the next": conv["converted"].map(fmt_int),
             "Conversion": measured(conv["rate"], fmt_pct),
             "95 % interval": [
-                gap or fmt_interval(lo, hi) for gap, lo, hi in
-                zip(gaps, conv["low"], conv["high"], strict=True)
+                gap or fmt_interval(lo, hi)
+                for gap, lo, hi in zip(gaps, conv["low"], conv["high"], strict=True)
             ],
             "This week": measured(conv["week_rate"], fmt_pct, weekly=True),
             "Previous 4 weeks (a week)": measured(
-                conv["trailing_rate"], fmt_pct, weekly=True),
-            "p-value": measured(conv["p_value"], lambda v: fmt_number(v, 3),
-                                weekly=True),
-            "Changed?": measured(conv["differs"], {True: "yes", False: "no"}.get,
-                                 weekly=True),
+                conv["trailing_rate"], fmt_pct, weekly=True
+            ),
+            "p-value": measured(
+                conv["p_value"], lambda v: fmt_number(v, 3), weekly=True
+            ),
+            "Changed?": measured(
+                conv["differs"], {True: "yes", False: "no"}.get, weekly=True
+            ),
         }
     ),
-    hide_index=True, width="stretch", key="funnel_conversion_intervals",
+    hide_index=True,
+    width="stretch",
+    key="funnel_conversion_intervals",
 )
 st.caption(
     "**Ever entered the first stage**: every lead with a dated entry into the first "
@@ -374,11 +424,13 @@ money = not mixed_money
 left, middle, right = st.columns(3)
 left.metric(
     "Pipeline value" if money else "Expected new customers",
-    fmt_money(value.total, currency, 0) if money
+    fmt_money(value.total, currency, 0)
+    if money
     else fmt_number(value.by_stage["expected_customers"].sum(), 1),
     help="Approximate 95 % range from the win-probability intervals: "
     f"{fmt_interval(value.low, value.high, fmt_money, currency=currency, digits=0)}."
-    if money else None,
+    if money
+    else None,
 )
 middle.metric(
     "Expected new customers", fmt_number(value.by_stage["expected_customers"].sum(), 1)
@@ -395,21 +447,31 @@ st.dataframe(
             "Stage": value.by_stage["stage"].map(STAGE_LABELS),
             "Open leads": value.by_stage["open_leads"].map(fmt_int),
             "Mean win probability (given days in stage)": value.by_stage[
-                "win_probability"].map(fmt_pct),
+                "win_probability"
+            ].map(fmt_pct),
             "Expected customers": value.by_stage["expected_customers"].map(
-                lambda v: fmt_number(v, 1)),
+                lambda v: fmt_number(v, 1)
+            ),
         }
-        | ({
-            "Value": value.by_stage["value"].map(
-                lambda v: fmt_money(v, currency, 0)),
-            "Approx. 95 % range": [
-                fmt_interval(lo, hi, fmt_money, currency=currency, digits=0)
-                for lo, hi in zip(value.by_stage["low"], value.by_stage["high"],
-                                  strict=True)
-            ],
-        } if money else {})
+        | (
+            {
+                "Value": value.by_stage["value"].map(
+                    lambda v: fmt_money(v, currency, 0)
+                ),
+                "Approx. 95 % range": [
+                    fmt_interval(lo, hi, fmt_money, currency=currency, digits=0)
+                    for lo, hi in zip(
+                        value.by_stage["low"], value.by_stage["high"], strict=True
+                    )
+                ],
+            }
+            if money
+            else {}
+        )
     ),
-    hide_index=True, width="stretch", key="funnel_stage_value",
+    hide_index=True,
+    width="stretch",
+    key="funnel_stage_value",
 )
 weekly_value = value.by_week.assign(week_end=pd.to_datetime(value.by_week["week_end"]))
 if orders_end is not None:
@@ -424,25 +486,45 @@ if orders_end is not None:
         )
     weekly_value = weekly_value[covered]
 y_field = "value" if money else "expected_customers"
-value_chart = alt.Chart(
-    weekly_value,
-    title=alt.Title(
-        "Pipeline value at the end of each week",
-        subtitle="Past weeks replay the stage rules on that day; win curves are "
-        "today's",
-    ),
-).mark_line(point=True).encode(
-    x=alt.X("week_end:T", title="Week ending",
-            axis=alt.Axis(format="%d %b %Y", labelAngle=0, labelOverlap=True)),
-    y=alt.Y(f"{y_field}:Q",
-            title=f"Pipeline value ({currency})" if money else "Expected customers"),
-    tooltip=[
-        alt.Tooltip("week_end:T", title="Week ending"),
-        alt.Tooltip("open_leads:Q", title="Open leads", format=","),
-        alt.Tooltip("expected_customers:Q", title="Expected customers", format=",.1f"),
-    ] + ([alt.Tooltip("value:Q", title="Value",
-                      format=altair_money_format(currency))] if money else []),
-).properties(height=240)
+value_chart = (
+    alt.Chart(
+        weekly_value,
+        title=alt.Title(
+            "Pipeline value at the end of each week",
+            subtitle="Past weeks replay the stage rules on that day; win curves are "
+            "today's",
+        ),
+    )
+    .mark_line(point=True)
+    .encode(
+        x=alt.X(
+            "week_end:T",
+            title="Week ending",
+            axis=alt.Axis(format="%d %b %Y", labelAngle=0, labelOverlap=True),
+        ),
+        y=alt.Y(
+            f"{y_field}:Q",
+            title=f"Pipeline value ({currency})" if money else "Expected customers",
+        ),
+        tooltip=[
+            alt.Tooltip("week_end:T", title="Week ending"),
+            alt.Tooltip("open_leads:Q", title="Open leads", format=","),
+            alt.Tooltip(
+                "expected_customers:Q", title="Expected customers", format=",.1f"
+            ),
+        ]
+        + (
+            [
+                alt.Tooltip(
+                    "value:Q", title="Value", format=altair_money_format(currency)
+                )
+            ]
+            if money
+            else []
+        ),
+    )
+    .properties(height=240)
+)
 if weekly_value.empty:
     st.info("No week of the value history is covered by the order data.")
 else:
@@ -464,8 +546,10 @@ if orders_end is not None and len(weekly):
         )
     weekly = weekly[weekly["week"] <= last_monday]
 if weekly.empty:
-    st.info("No dated stage entries in weeks covered by the data: upload exports "
-            "with dates (orders, events, sign-ups) to see the weekly trend.")
+    st.info(
+        "No dated stage entries in weeks covered by the data: upload exports "
+        "with dates (orders, events, sign-ups) to see the weekly trend."
+    )
 else:
     first_week = weekly["week"].max() - pd.Timedelta(weeks=MAX_WEEKS - 1)
     recent = weekly[weekly["week"] >= first_week]
@@ -478,12 +562,19 @@ else:
     # Streamlit fits title, legend and axes into the chart's height: the legend
     # sits on the right with whole labels, axis labels stay horizontal.
     legend = alt.Legend(title="Stage entered", labelLimit=0)
-    x_axis = alt.X("week:T", title="Week entered (Monday)",
-                   axis=alt.Axis(format="%b %Y", labelAngle=0, labelOverlap=True))
+    x_axis = alt.X(
+        "week:T",
+        title="Week entered (Monday)",
+        axis=alt.Axis(format="%b %Y", labelAngle=0, labelOverlap=True),
+    )
     base = alt.Chart(recent).encode(
         x=x_axis,
-        color=alt.Color("stage:N", sort=stage_order, legend=legend,
-                        scale=alt.Scale(domain=stage_order)),
+        color=alt.Color(
+            "stage:N",
+            sort=stage_order,
+            legend=legend,
+            scale=alt.Scale(domain=stage_order),
+        ),
         detail="segment:N",
         tooltip=[
             alt.Tooltip("week:T", title="Week of", format="%d %b %Y"),
@@ -493,25 +584,44 @@ else:
             alt.Tooltip("share_advanced:Q", title="Advanced", format=".1%"),
         ],
     )
-    entries = base.mark_line(point=True).encode(
-        y=alt.Y("entered:Q", title="Leads entering the stage"),
-    ).properties(height=300, title=alt.Title(
-        "Entries per week",
-        subtitle="Lines break where a stage had no entries for a week or more"))
+    entries = (
+        base.mark_line(point=True)
+        .encode(
+            y=alt.Y("entered:Q", title="Leads entering the stage"),
+        )
+        .properties(
+            height=300,
+            title=alt.Title(
+                "Entries per week",
+                subtitle="Lines break where a stage had no entries for a week or more",
+            ),
+        )
+    )
     st.altair_chart(entries, width="stretch", key="funnel_weekly")
-    share_y = alt.Y("share_advanced:Q", title="Advanced (share of entrants)",
-                    axis=alt.Axis(format="%"))
+    share_y = alt.Y(
+        "share_advanced:Q",
+        title="Advanced (share of entrants)",
+        axis=alt.Axis(format="%"),
+    )
     shares = alt.layer(
         base.mark_line(strokeWidth=1, opacity=0.6).encode(y=share_y),
         base.mark_circle(opacity=0.9).encode(
             y=share_y,
-            size=alt.Size("entered:Q", title="Entrants", legend=None,
-                          scale=alt.Scale(range=[10, 160])),
+            size=alt.Size(
+                "entered:Q",
+                title="Entrants",
+                legend=None,
+                scale=alt.Scale(range=[10, 160]),
+            ),
         ),
-    ).properties(height=320, title=alt.Title(
-        "Share of each week's entrants who moved to a later stage",
-        subtitle="Dot size: entrants that week (small weeks swing widely); recent "
-        "weeks are still open"))
+    ).properties(
+        height=320,
+        title=alt.Title(
+            "Share of each week's entrants who moved to a later stage",
+            subtitle="Dot size: entrants that week (small weeks swing widely); recent "
+            "weeks are still open",
+        ),
+    )
     st.altair_chart(shares, width="stretch", key="funnel_weekly_share")
     if notes:
         st.caption("In these charts: " + "; ".join(notes) + ".")
@@ -519,7 +629,12 @@ else:
 # Stalled leads.
 st.subheader("Stalled leads")
 stall_days = st.slider(
-    "In their stage for more than (days)", 1, 365, 30, key="stall_days",
+    "In their stage for more than (days)",
+    1,
+    365,
+    30,
+    key="stall_days",
+    bind="query-params",
     help="Days since the lead first entered its current stage, as of the chosen day.",
 )
 stalled = funnel.stalled_leads(leads, view.as_of, stall_days, tz)
@@ -529,8 +644,10 @@ else:
     counts = stalled["stage"].value_counts()
     st.markdown(
         f"**{fmt_int(len(stalled))} leads** stalled: "
-        + ", ".join(f"{fmt_int(counts.get(s, 0))} {STAGE_LABELS[s].lower()}"
-                    for s in funnel.OPEN_STAGES)
+        + ", ".join(
+            f"{fmt_int(counts.get(s, 0))} {STAGE_LABELS[s].lower()}"
+            for s in funnel.OPEN_STAGES
+        )
         + f"; median {fmt_number(stalled['days_in_stage'].median(), 0)} days in stage."
     )
     shown_rows = stalled.head(MAX_STALLED_ROWS)
@@ -550,5 +667,7 @@ else:
         key="funnel_stalled",
     )
     if len(stalled) > MAX_STALLED_ROWS:
-        st.caption(f"The {MAX_STALLED_ROWS:,} longest-stalled of {len(stalled):,} "
-                   "are shown; the Leads page exports them all.")
+        st.caption(
+            f"The {MAX_STALLED_ROWS:,} longest-stalled of {len(stalled):,} "
+            "are shown; the Leads page exports them all."
+        )
