@@ -161,7 +161,7 @@ def test_clv_and_attribution_report_rejected_rows(capsys, tmp_path):
     err = capsys.readouterr().err
     assert "events.csv (events_csv): 2 of 4 rows rejected" in err
     assert "  row 4, column 'timestamp': no readable time" in err
-    assert "  row 5, column 'event': not an event type" in err
+    assert "  row 5, column 'event': 'dance' is not an event type" in err
     main(["clv", str(events)])
     err = capsys.readouterr().err
     assert "events.csv (events_csv): 2 of 4 rows rejected" in err
