@@ -23,6 +23,12 @@ from pipeline.formatting import (
 from pipeline.model import STAGES
 from pipeline.timezones import zone_label
 
+
+def chart_title(text: str, **params) -> alt.Title:
+    """A chart title whose subtitle reads on both the light and the dark theme."""
+    return alt.Title(text, subtitleColor="#8a94a6", **params)
+
+
 STAGE_LABELS = {
     "awareness": "Awareness",
     "captured": "Captured",
@@ -90,7 +96,7 @@ bars = pd.DataFrame(
 chart = (
     alt.Chart(
         bars,
-        title=alt.Title(
+        title=chart_title(
             "Leads in each stage now",
             subtitle="Customers split into first-time and repeat buyers",
         ),
@@ -294,7 +300,7 @@ else:
     )
     km_chart = alt.layer(band, line).properties(
         height=260,
-        title=alt.Title(
+        title=chart_title(
             "Lead-to-customer time (Kaplan-Meier)",
             subtitle=f"{fmt_int(ttc.converted)} of {fmt_int(ttc.leads)} captured "
             "leads bought; band: pointwise 95 % interval",
@@ -489,7 +495,7 @@ y_field = "value" if money else "expected_customers"
 value_chart = (
     alt.Chart(
         weekly_value,
-        title=alt.Title(
+        title=chart_title(
             "Pipeline value at the end of each week",
             subtitle="Past weeks replay the stage rules on that day; win curves are "
             "today's",
@@ -591,7 +597,7 @@ else:
         )
         .properties(
             height=300,
-            title=alt.Title(
+            title=chart_title(
                 "Entries per week",
                 subtitle="Lines break where a stage had no entries for a week or more",
             ),
@@ -616,7 +622,7 @@ else:
         ),
     ).properties(
         height=320,
-        title=alt.Title(
+        title=chart_title(
             "Share of each week's entrants who moved to a later stage",
             subtitle="Dot size: entrants that week (small weeks swing widely); recent "
             "weeks are still open",
