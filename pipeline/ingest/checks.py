@@ -104,3 +104,39 @@ def rows_left_out(count: int) -> str:
     """``"the order's 1 row was left out"`` or ``"... 3 rows were left out"``."""
     verb = "was" if count == 1 else "were"
     return f"the order's {plural(count, 'row')} {verb} left out"
+
+
+def flag_unreadable_emails(
+    report: FileReport, written: pd.Series, email: pd.Series, column: str
+) -> int:
+    """Flag cells that hold text but no email; the rows stay, without an email.
+
+    Parameters
+    ----------
+    report
+        The file's report: one :class:`~pipeline.model.Problem` per such cell.
+    written
+        The column as the file writes it, indexed by the file's row numbers.
+    email
+        The same column after :func:`pipeline.ingest.values.normalise_email`.
+    column
+        The column's name in the file's header.
+
+    Returns
+    -------
+    int
+        How many cells were flagged.
+    """
+    text = written.astype("string").str.strip()
+    has_text = text.fillna("").ne("").to_numpy(dtype=bool)
+    lost = has_text & pd.isna(email).to_numpy(dtype=bool)
+    for row in written.index[lost]:
+        report.problems.append(
+            Problem(
+                int(row),
+                column,
+                f"{str(written.at[row])[:60]!r} is not an email: the row is kept "
+                "without one; correct the address in the source and export again",
+            )
+        )
+    return int(lost.sum())

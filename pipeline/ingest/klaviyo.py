@@ -41,6 +41,7 @@ import pandas as pd
 from pipeline.channels import EVENT_CHANNELS
 from pipeline.ingest import raw
 from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
+from pipeline.ingest.checks import flag_unreadable_emails
 from pipeline.ingest.identity import person_key, platform_ids
 from pipeline.ingest.values import (
     normalise_email,
@@ -257,6 +258,7 @@ def read_profiles(source: SourceFile, context: ReadContext) -> ReadResult:
                          "column", file=source.name)
     get = column_getter(table, cols)
     email = normalise_email(get("email"))
+    flag_unreadable_emails(report, get("email"), email, cols.get("email", "Email"))
     phone = normalise_phone(get("phone"))
     person = person_key(email, phone, index=table.index)
 
@@ -320,6 +322,7 @@ def read_events(source: SourceFile, context: ReadContext) -> ReadResult:
                          "time column", file=source.name)
     get = column_getter(table, cols)
     email = normalise_email(get("email"))
+    flag_unreadable_emails(report, get("email"), email, cols.get("email", "Email"))
     phone = normalise_phone(get("phone"))
     person = person_key(email, phone, get("profile_id") if "profile_id" in cols
                         else None, platform="klaviyo", index=table.index)

@@ -34,6 +34,7 @@ from pipeline.ingest import raw
 from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
 from pipeline.ingest.checks import (
     flag_future,
+    flag_unreadable_emails,
     note_header_only,
     rows_left_out,
     sort_problems,
@@ -173,6 +174,15 @@ def _get(frame: pd.DataFrame, cols: dict[str, str], name: str) -> pd.Series:
     if name in cols:
         return frame[cols[name]]
     return pd.Series(pd.NA, index=frame.index, dtype="string")
+
+
+def checked_email(
+    report: FileReport, written: pd.Series, cols: dict[str, str]
+) -> pd.Series:
+    """Normalised emails; cells with text but no email are flagged in ``report``."""
+    email = normalise_email(written)
+    flag_unreadable_emails(report, written, email, cols.get("email", "Email"))
+    return email
 
 
 def _phones(frame: pd.DataFrame, cols: dict[str, str]) -> pd.Series:
@@ -373,6 +383,7 @@ def read_orders(source: SourceFile, context: ReadContext) -> ReadResult:
     )[purchase.to_numpy()]
 
     people = _buyers(first, cols, person, ts, source.name)
+    checked_email(report, _get(first, cols, "email"), cols)
     no_person = int((purchase & person.isna()).sum())
     if no_person:
         report.meta["orders_without_person"] = no_person
@@ -473,7 +484,7 @@ def read_checkouts(source: SourceFile, context: ReadContext) -> ReadResult:
     people = pd.DataFrame(
         {
             "person_id": person,
-            "email": normalise_email(email),
+            "email": checked_email(report, email, cols),
             "phone": normalise_phone(phone),
             "first_seen": ts,
             "signup_source": pd.Series("shopify checkout", index=first.index),
@@ -544,7 +555,7 @@ def read_customers(source: SourceFile, context: ReadContext) -> ReadResult:
     people = pd.DataFrame(
         {
             "person_id": person,
-            "email": normalise_email(email),
+            "email": checked_email(report, email, cols),
             "phone": normalise_phone(phone),
             "first_seen": first_seen,
             "signup_source": _get(frame, cols, "tags").fillna("shopify customer"),
