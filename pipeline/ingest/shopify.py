@@ -162,11 +162,25 @@ def _utm(notes: pd.Series) -> pd.DataFrame:
 def _first_rows(
     frame: pd.DataFrame, cols: dict[str, str]
 ) -> tuple[pd.DataFrame, pd.Series]:
-    """Each order's first row, and each row's group number."""
+    """Each order's first row (with its line-item count), and each row's group."""
     groups = _order_groups(frame, cols["name"])
     first = frame.loc[~groups.duplicated()].copy()
     first["_group"] = groups[~groups.duplicated()].to_numpy()
+    first["_rows"] = groups.value_counts().reindex(first["_group"]).to_numpy()
     return first, groups
+
+
+def _named_rows(
+    frame: pd.DataFrame, cols: dict[str, str], report: FileReport, what: str
+) -> pd.DataFrame:
+    """Rows that belong to an order; rows before the first name are rejected."""
+    orphan = frame[cols["name"]].ffill().isna()
+    for row in frame.index[orphan]:
+        report.problems.append(
+            Problem(int(row), cols["name"], f"the row has no {what} name: fill it in")
+        )
+    report.rows_rejected += int(orphan.sum())
+    return frame.loc[~orphan]
 
 
 def _get(frame: pd.DataFrame, cols: dict[str, str], name: str) -> pd.Series:
@@ -229,21 +243,11 @@ def read_orders(source: SourceFile, context: ReadContext) -> ReadResult:
     report.problems.extend(raw.table_problems(frame))
     report.rows_rejected += len(report.problems)
 
-    # rows before the first order name belong to no order
-    names = frame[cols["name"]]
-    orphan = names.ffill().isna()
-    for row in frame.index[orphan]:
-        report.problems.append(
-            Problem(int(row), cols["name"], "the row has no order name: fill it in")
-        )
-    report.rows_rejected += int(orphan.sum())
-    frame = frame.loc[~orphan]
+    frame = _named_rows(frame, cols, report, "order")
     if frame.empty:
         return ReadResult(report)
 
     first, groups = _first_rows(frame, cols)
-    rows_per_order = groups.value_counts().reindex(first["_group"]).to_numpy()
-    first["_rows"] = rows_per_order
 
     created = _get(first, cols, "created at")
     ts, bad_ts = parse_timestamps(created, dayfirst=context.dayfirst)
@@ -432,18 +436,11 @@ def read_checkouts(source: SourceFile, context: ReadContext) -> ReadResult:
     report.problems.extend(raw.table_problems(frame))
     report.rows_rejected += len(report.problems)
 
-    orphan = frame[cols["name"]].ffill().isna()
-    for row in frame.index[orphan]:
-        report.problems.append(
-            Problem(int(row), cols["name"], "the row has no checkout name")
-        )
-    report.rows_rejected += int(orphan.sum())
-    frame = frame.loc[~orphan]
+    frame = _named_rows(frame, cols, report, "checkout")
     if frame.empty:
         return ReadResult(report)
 
     first, groups = _first_rows(frame, cols)
-    first["_rows"] = groups.value_counts().reindex(first["_group"]).to_numpy()
     created = _get(first, cols, "created at")
     ts, bad = parse_timestamps(created, dayfirst=context.dayfirst)
     reject = bad | ts.isna()
