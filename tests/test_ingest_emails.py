@@ -33,10 +33,10 @@ def test_shopify_order_with_a_formula_for_an_email_is_flagged_with_row_and_colum
 def test_klaviyo_profile_with_text_that_is_not_an_email_is_flagged():
     """Test that a profile row keeps its phone and the bad email cell is named."""
     data = (
-        "Email,Phone Number,Source,Profile Created On\n"
-        "ann@example.com,,Footer form,2024-05-01T10:00:00Z\n"
-        "not an address,+14155550123,Quiz,2024-05-02T10:00:00Z\n"
-    ).encode("utf-8")
+        b"Email,Phone Number,Source,Profile Created On\n"
+        b"ann@example.com,,Footer form,2024-05-01T10:00:00Z\n"
+        b"not an address,+14155550123,Quiz,2024-05-02T10:00:00Z\n"
+    )
 
     dataset = load_files([("profiles.csv", data)])
 
