@@ -263,6 +263,9 @@ def conform(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
     for name, dtype in columns.items():
         if name in frame:
             col = frame[name]
+            if col.dtype == pd.api.types.pandas_dtype(dtype):
+                out[name] = col  # already right: shared, not converted
+                continue
             if dtype == TS:
                 col = pd.to_datetime(col, utc=True).astype(TS)
             out[name] = col.astype(dtype)

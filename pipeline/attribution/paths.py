@@ -239,7 +239,7 @@ def paths_frame(paths: PathSet, separator: str = " > ") -> pd.DataFrame:
 
 
 def _header(source: SourceFile) -> list[str]:
-    text = source.text or ""
+    text = (source.head or "")[:20000]
     first = text.lstrip("\ufeff").split("\n", 1)[0].strip().lower()
     for sep in (";", ",", "\t"):
         if sep in first:
@@ -249,7 +249,7 @@ def _header(source: SourceFile) -> list[str]:
 
 def score(source: SourceFile) -> float:
     """How sure we are that ``source`` is an aggregated path file (0 to 1)."""
-    if source.text is None:
+    if source.head is None:
         return 0.0
     header = _header(source)
     if "path" not in header:
@@ -257,7 +257,7 @@ def score(source: SourceFile) -> float:
     has_conv = any("conversion" in c and "value" not in c for c in header)
     if not has_conv:
         return 0.0
-    body = source.text.split("\n", 3)[1:3]
+    body = source.head[:20000].split("\n", 3)[1:3]
     arrows = sum(PATH_SEPARATOR in line for line in body)
     return 0.9 if arrows else 0.6
 

@@ -78,7 +78,7 @@ def _find(columns: list[str], *names: str, prefix: bool = False) -> str | None:
 
 def score_meta(source: SourceFile) -> float:
     """How sure we are that ``source`` is a Meta Ads Manager export."""
-    if source.text is None:
+    if source.head is None:
         return 0.0
     columns = list(raw.peek(source, rows=20).columns)
     spent = _find(columns, "amount spent", prefix=True)
@@ -101,9 +101,9 @@ def _google_header_line(text: str) -> int | None:
 
 def score_google(source: SourceFile) -> float:
     """How sure we are that ``source`` is a Google Ads report."""
-    if source.text is None:
+    if source.head is None:
         return 0.0
-    head = source.text.lstrip("\ufeff")[:20000]
+    head = source.head[:20000].lstrip("\ufeff")
     if "amount spent" in head.lower():
         return 0.0
     return 0.9 if _google_header_line(head) is not None else 0.0

@@ -11,38 +11,106 @@ model's tables it filled (any may be ``None``) and a
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from pipeline.model import FileReport
 
+HEAD_CHARS = 1_000_000
+"""Characters of a file's text that detection looks at (:attr:`SourceFile.head`)."""
 
-@dataclass
+
 class SourceFile:
     """One file, unpacked from any container and decoded.
 
-    Attributes
+    Parameters
     ----------
     name
         What the user calls it: the upload's name, or ``archive.zip/inner.csv``.
     data
         The file's bytes after decompression (``.gz``, ``.zip`` member).
     text
-        The decoded text for text formats, ``None`` for binary ones (Parquet, xlsx).
+        The decoded text for text formats, ``None`` for binary ones (Parquet, xlsx)
+        and for text decoded on first use (see ``decoder``).
     encoding
-        The encoding the text was decoded from.
+        The encoding the text was (or is expected to be) decoded from.
     extension
         The inner file's extension, lower case with the dot (``".csv"``).
+    decoder
+        For a large file: returns ``(text, encoding)`` when :attr:`text` is first
+        asked for. A reader that parses the bytes itself (pyarrow's CSV reader on
+        UTF-8) then never holds a second copy of the file as text.
+    head
+        The start of the text, when ``text`` is left to the decoder.
     """
 
-    name: str
-    data: bytes
-    text: str | None = None
-    encoding: str | None = None
-    extension: str = ""
-    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    def __init__(
+        self,
+        name: str,
+        data: bytes,
+        text: str | None = None,
+        encoding: str | None = None,
+        extension: str = "",
+        *,
+        decoder: Callable[[], tuple[str, str]] | None = None,
+        head: str | None = None,
+    ) -> None:
+        self.name = name
+        self.data = data
+        self.encoding = encoding
+        self.extension = extension
+        self._text = text
+        self._decoder = decoder
+        self._head = head
+        self._cache: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"SourceFile({self.name!r}, {len(self.data):,} bytes, "
+            f"encoding={self.encoding!r})"
+        )
+
+    @property
+    def text(self) -> str | None:
+        """The whole decoded text (``None`` for a binary file)."""
+        if self._text is None and self._decoder is not None:
+            self._text, self.encoding = self._decoder()
+        return self._text
+
+    @text.setter
+    def text(self, value: str | None) -> None:
+        self._text = value
+
+    @property
+    def head(self) -> str | None:
+        """The first :data:`HEAD_CHARS` characters of the text, for detection.
+
+        ``None`` for a binary file. Never decodes more of a large file than that.
+        """
+        if self._head is None:
+            text = self.text
+            self._head = None if text is None else text[:HEAD_CHARS]
+        return self._head
+
+    def release_text(self) -> bool:
+        """Free the decoded text if it can be decoded again from the bytes.
+
+        Returns
+        -------
+        bool
+            Whether the text was freed: only a file decoded from strict UTF-8 (or
+            ASCII) can be decoded again the same way.
+        """
+        if self._text is None or self.encoding not in ("utf-8", "ascii"):
+            return False
+        if self._head is None:
+            self._head = self._text[:HEAD_CHARS]
+        encoding, data = self.encoding, self.data
+        self._decoder = lambda: (data.decode(encoding), encoding)
+        self._text = None
+        return True
 
 
 @dataclass
@@ -66,7 +134,13 @@ class ReadContext:
 
 @dataclass
 class ReadResult:
-    """The model tables one file filled, and where each of its rows went."""
+    """The model tables one file filled, and where each of its rows went.
+
+    ``people_cover`` is ``True`` when every person of ``events`` and ``orders`` has a
+    row in ``people`` whose ``first_seen`` is no later than their first event or
+    order: the merge then learns this file's people from ``people`` alone, sparing
+    passes over a large events table.
+    """
 
     report: FileReport
     people: pd.DataFrame | None = None
@@ -75,6 +149,7 @@ class ReadResult:
     aggregates: pd.DataFrame | None = None
     spend: pd.DataFrame | None = None
     claims: pd.DataFrame | None = None
+    people_cover: bool = False
 
 
 Scorer = Callable[[SourceFile], float]

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -52,6 +54,8 @@ FIELDS = (
     "currency",
 )
 REQUIRED = ("person", "timestamp", "event")
+TEXT_FIELDS = ("channel", "source", "medium", "campaign", "product", "order_id")
+"""Fields kept as written, trimmed."""
 MAX_PROBLEMS = 1000
 """Problems listed per file; further rejected rows are counted, not listed."""
 
@@ -73,24 +77,52 @@ def score(source: SourceFile) -> float:
 def _keys(person: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Series]:
     """``person_id`` of each row, worked out once per distinct person value.
 
-    Returns the rows' keys, each row's code into the distinct values (-1 for
-    blanks) and the key of each distinct value.
+    The column is hashed once; everything after works on the distinct values.
+
+    Returns
+    -------
+    tuple
+        The rows' keys; each row's code into the distinct keys (-1 for rows naming
+        nobody); the distinct keys. Two values with one key (``Ann@x.com`` and
+        ``ann@x.com``) share a code.
     """
-    codes, uniques = pd.factorize(person, use_na_sentinel=True)
-    if not len(uniques):
-        empty = pd.Series(dtype="string")
-        return pd.Series(pd.NA, index=person.index, dtype="string"), codes, empty
-    text = pd.Series(uniques, dtype="string").str.strip()
+    values, codes = _distinct(_arrow_text(person))
+    text = pd.Series(pd.arrays.ArrowStringArray(values), dtype="string").str.strip()
     # pandas' str.fullmatch runs in Python value by value: only on values with a +
     plus = text.str.startswith("+").fillna(False).astype(bool)
     phone_like = pd.Series(False, index=text.index)
     if plus.any():
         phone_like[plus] = text[plus].str.fullmatch(r"\+[\d\s().\-]{7,}", na=False)
     keys = person_key(text, text.where(phone_like), text, platform="id")
-    if _same_text(keys, uniques):
+    key_codes, uniques = pd.factorize(keys, use_na_sentinel=True)
+    unique_keys = pd.Series(uniques, dtype="string")
+    if len(unique_keys) == len(keys) and not keys.isna().any():
+        row_codes = codes  # one key per value: the value's code is the key's
+    else:
+        row_codes = np.where(codes >= 0, key_codes[np.maximum(codes, 0)], -1)
+    if _same_text(keys, values):
         # every key is the value as written (the common case): share the column
-        return person.astype("string"), codes, keys
-    return _take_strings(keys, codes, person.index), codes, keys
+        return person.astype("string"), row_codes, unique_keys
+    return _take_strings(keys, codes, person.index), row_codes, unique_keys
+
+
+def _distinct(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """The distinct values of a text column and each row's code into them (-1: blank).
+
+    One pass of Arrow's hash table over the column.
+    """
+    encoded = pc.dictionary_encode(values)
+    chunks = encoded.chunks
+    if not chunks:
+        return pa.array([], type=pa.large_string()), np.empty(0, dtype=np.int64)
+    dictionary = chunks[0].dictionary
+    if not all(c.dictionary.equals(dictionary) for c in chunks[1:]):
+        (single,) = pc.dictionary_encode(values.combine_chunks()).chunks or [None]
+        chunks, dictionary = [single], single.dictionary
+    codes = np.concatenate(
+        [c.indices.fill_null(-1).to_numpy().astype(np.int64) for c in chunks]
+    )
+    return dictionary, codes
 
 
 def _arrow_text(values: object) -> pa.ChunkedArray:
@@ -134,12 +166,33 @@ def _tidied(s: pd.Series, tidy) -> pd.Series:
     return out
 
 
+def _event_types(written: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Event names as types (``Add to cart`` is ``add_to_cart``), and which are known.
+
+    Only names that are not already a type are tidied: a large file written in the
+    documented names is shared as it is.
+    """
+    known = written.isin(EVENT_TYPES).fillna(False).astype(bool)
+    if known.all():
+        return written.astype("string"), known
+    other = written[~known]
+    tidied = other.str.strip().str.lower().str.replace(" ", "_", regex=False)
+    event = written.astype("string").mask(~known, tidied)
+    return event, event.isin(EVENT_TYPES).fillna(False).astype(bool)
+
+
 def _take_strings(values: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
     """``values[codes]`` as a text column (``NA`` where a code is -1), in Arrow."""
     table = pa.array(values.array, type=pa.string(), from_pandas=True)
     positions = pa.array(codes, mask=codes < 0, type=pa.int64())
     taken = pc.take(table, positions)
     return pd.Series(pd.arrays.ArrowStringArray(taken), index=index, dtype="string")
+
+
+def _blank(index: pd.Index) -> pd.Series:
+    """A text column with no value at all (Arrow stores no characters for it)."""
+    nulls = pa.chunked_array([pa.nulls(len(index), pa.large_string())])
+    return pd.Series(pd.arrays.ArrowStringArray(nulls), index=index, dtype="string")
 
 
 def _add_problems(
@@ -160,6 +213,51 @@ def _add_event_problems(report: FileReport, values: pd.Series, column: str) -> N
         report.problems.append(
             Problem(int(row), column, f"{what}: use one of " + ", ".join(EVENT_TYPES))
         )
+
+
+@dataclass
+class _Fields:
+    """The fields of a table: its mapped columns, constants, or blank."""
+
+    frame: pd.DataFrame
+    columns: dict[str, str]
+    constants: dict[str, str]
+
+    def __call__(self, name: str) -> pd.Series:
+        """The field as written (a constant repeated; blank when not given)."""
+        if name in self.columns:
+            return self.frame[self.columns[name]]
+        if name in self.constants:
+            index = self.frame.index
+            return pd.Series(self.constants[name], index=index, dtype="string")
+        return _blank(self.frame.index)
+
+    def given(self, name: str) -> bool:
+        return name in self.columns or name in self.constants
+
+    def column(self, name: str) -> str:
+        """The file's column for a field, for messages."""
+        return self.columns.get(name, name)
+
+    def stripped(self, name: str) -> pd.Series:
+        if not self.given(name):
+            return self(name)
+        return _tidied(self(name), lambda s: s.str.strip())
+
+
+@dataclass
+class _Parsed:
+    """Each field of every row, parsed (``NA`` where a value cannot be read)."""
+
+    person: pd.Series
+    codes: np.ndarray
+    unique_keys: pd.Series
+    ts: pd.Series
+    event: pd.Series
+    known: pd.Series
+    value: pd.Series
+    bad_value: pd.Series
+    texts: dict[str, pd.Series]
 
 
 def events_from_table(
@@ -188,121 +286,147 @@ def events_from_table(
     file
         The file's name.
     """
-    n = len(frame)
+    fields = _Fields(frame, columns, constants)
+    parsed = _parsed(fields, context)
+    if context.dayfirst is None and parsed.ts.attrs.get("ambiguous_dayfirst"):
+        report.meta["ambiguous_dates"] = fields.column("timestamp")
+        report.notes.append(AMBIGUOUS_NOTE.format(column=fields.column("timestamp")))
 
-    def field(name: str) -> pd.Series:
-        if name in columns:
-            return frame[columns[name]]
-        if name in constants:
-            return pd.Series(constants[name], index=frame.index, dtype="string")
-        return pd.Series(pd.NA, index=frame.index, dtype="string")
+    reject = _rejected(parsed, fields, report)
+    is_order = (parsed.event == "order").fillna(False).astype(bool) & ~reject
+    order_id = _order_ids(parsed.texts["order_id"], is_order, file)
+    repeat = pd.Series(False, index=frame.index)
+    repeat[is_order] = order_id[is_order].duplicated(keep="first").to_numpy()
+    report.rows_rejected += int(reject.sum())
+    report.rows_duplicate += int(repeat.sum())
+    report.rows_loaded += len(frame) - int(reject.sum()) - int(repeat.sum())
+    keep = (~reject & ~repeat).to_numpy()
 
-    def stripped(name: str) -> pd.Series:
-        if name not in columns and name not in constants:
-            return field(name)
-        return _tidied(field(name), lambda s: s.str.strip())
+    events = _events(parsed, order_id, file)
+    if not keep.all():
+        events = events[keep]
+    currency = None
+    if fields.given("currency"):
+        currency = fields("currency")[keep & is_order.to_numpy()].str.upper()
+    orders = _orders(events, currency, file)
 
-    # person, time, event: each required, each rejection named
-    person, codes, unique_keys = _keys(field("person"))
-    ts, bad_ts = parse_timestamps(field("timestamp"), dayfirst=context.dayfirst)
-    event = _tidied(
-        field("event"),
-        lambda s: s.str.strip().str.lower().str.replace(" ", "_", regex=False),
+    if len(events):
+        report.date_min = events["ts"].min()
+        report.date_max = events["ts"].max()
+    flag_future(report, events["ts"], fields.column("timestamp"), "event")
+    sort_problems(report)
+    people = _people(events["ts"], parsed.codes[keep], parsed.unique_keys, file)
+    # people holds each person's first event: the merge needs no pass over events
+    return ReadResult(
+        report, people=people, events=events, orders=orders, people_cover=True
     )
-    known = event.isin(EVENT_TYPES).fillna(False).astype(bool)
-    value, bad_value = parse_numbers(field("value"))
-    if context.dayfirst is None and ts.attrs.get("ambiguous_dayfirst"):
-        column = columns.get("timestamp", "timestamp")
-        report.meta["ambiguous_dates"] = column
-        report.notes.append(AMBIGUOUS_NOTE.format(column=column))
 
-    reject = pd.Series(False, index=frame.index)
+
+def _parsed(fields: _Fields, context: ReadContext) -> _Parsed:
+    """Every field parsed; persons keyed in a second thread meanwhile.
+
+    Arrow's kernels release the GIL, so a large file takes both cores: hashing the
+    person column is the longest step.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        persons = pool.submit(_keys, fields("person"))
+        ts, _ = parse_timestamps(fields("timestamp"), dayfirst=context.dayfirst)
+        event, known = _event_types(fields("event"))
+        value, bad_value = parse_numbers(fields("value"))
+        texts = {name: fields.stripped(name) for name in TEXT_FIELDS}
+        person, codes, unique_keys = persons.result()
+    return _Parsed(
+        person, codes, unique_keys, ts, event, known, value, bad_value, texts
+    )
+
+
+def _rejected(parsed: _Parsed, fields: _Fields, report: FileReport) -> pd.Series:
+    """Rows that cannot be loaded, each listed in the report with its reason."""
+    negative_order = (parsed.event == "order").fillna(False).astype(bool) & (
+        parsed.value.lt(0).fillna(False).astype(bool)
+    )
     checks = (
-        (person.isna(), "person", "no person: give an email, phone or id"),
+        (parsed.person.isna(), "person", "no person: give an email, phone or id"),
         (
-            ts.isna(),
+            parsed.ts.isna(),
             "timestamp",
             "no readable time: write it as ISO 8601 (2024-03-05T14:30:00Z)",
         ),
-        (~known, "event", ""),  # the message quotes each row's value, below
-        (bad_value, "value", "the value is not a number"),
+        (~parsed.known, "event", ""),  # the message quotes each row's value, below
+        (parsed.bad_value, "value", "the value is not a number"),
         (
-            (event == "order").fillna(False).astype(bool)
-            & value.lt(0).fillna(False).astype(bool),
+            negative_order,
             "value",
             "an order's value is negative: a purchase is worth 0 or more; write the "
             "order's net amount (after refunds) as its value, then upload again",
         ),
     )
+    index = fields.frame.index
+    reject = pd.Series(False, index=index)
     for mask, name, message in checks:
         mask = mask.fillna(True).astype(bool) & ~reject
         if mask.any() and name == "event":
-            _add_event_problems(report, field("event")[mask], columns.get(name, name))
+            _add_event_problems(report, fields("event")[mask], fields.column(name))
         elif mask.any():
-            _add_problems(report, frame.index[mask], columns.get(name, name), message)
+            _add_problems(report, index[mask], fields.column(name), message)
         reject |= mask
-    report.rows_rejected += int(reject.sum())
+    return reject
 
-    order_id = stripped("order_id")
-    is_order = (event == "order").fillna(False).astype(bool) & ~reject
-    # an order row without an id gets a stable one: file and row
+
+def _order_ids(order_id: pd.Series, is_order: pd.Series, file: str) -> pd.Series:
+    """Order ids, an order row without one getting a stable id: file and row."""
     unnamed = is_order & order_id.isna()
-    if unnamed.any():
-        rows = pd.Series(frame.index[unnamed].astype(str), index=frame.index[unnamed])
-        order_id = order_id.mask(unnamed, file + ":row" + rows)
-    repeat = pd.Series(False, index=frame.index)
-    repeat[is_order] = order_id[is_order].duplicated(keep="first").to_numpy()
-    report.rows_duplicate += int(repeat.sum())
-    report.rows_loaded += n - int(reject.sum()) - int(repeat.sum())
-    keep = ~reject & ~repeat
+    if not unnamed.any():
+        return order_id
+    rows = order_id.index[unnamed]
+    return order_id.mask(unnamed, file + ":row" + pd.Series(rows.astype(str), rows))
 
-    events = pd.DataFrame(
+
+def _events(parsed: _Parsed, order_id: pd.Series, file: str) -> pd.DataFrame:
+    """The events table of every row (sharing the parsed columns, not copying)."""
+    texts = parsed.texts
+    return pd.DataFrame(
         {
-            "person_id": person,
-            "ts": ts,
-            "event": event,
-            "channel": stripped("channel"),
-            "source": stripped("source"),
-            "medium": stripped("medium"),
-            "campaign": stripped("campaign"),
-            "product": stripped("product"),
+            "person_id": parsed.person,
+            "ts": parsed.ts,
+            "event": parsed.event,
+            "channel": texts["channel"],
+            "source": texts["source"],
+            "medium": texts["medium"],
+            "campaign": texts["campaign"],
+            "product": texts["product"],
             "order_id": order_id,
-            "value": value,
+            "value": parsed.value,
             "source_file": file,
         },
-        copy=False,  # share the table's columns rather than copy every one
+        copy=False,
     )
-    if not keep.all():
-        events = events[keep.to_numpy()]
 
-    orders = None
-    order_rows = events["event"] == "order"
-    if order_rows.any():
-        o = events[order_rows.to_numpy()]
-        orders = pd.DataFrame(
-            {
-                "order_id": o["order_id"],
-                "order_name": o["order_id"],
-                "store": file,
-                "person_id": o["person_id"],
-                "ts": o["ts"],
-                "total": o["value"],
-                "refunded": 0.0,
-                "net_value": o["value"],
-                "currency": field("currency")[keep & is_order].str.upper(),
-                "status": "purchase",
-                "is_purchase": True,
-                "source_file": file,
-            }
-        )
 
-    if len(events):
-        report.date_min = events["ts"].min()
-        report.date_max = events["ts"].max()
-    flag_future(report, events["ts"], columns.get("timestamp", "timestamp"), "event")
-    sort_problems(report)
-    people = _people(events["ts"], codes[keep.to_numpy()], unique_keys, file)
-    return ReadResult(report, people=people, events=events, orders=orders)
+def _orders(
+    events: pd.DataFrame, currency: pd.Series | None, file: str
+) -> pd.DataFrame | None:
+    """One purchase per ``order`` event (``currency``: one per order, if given)."""
+    is_order = (events["event"] == "order").to_numpy(dtype=bool)
+    if not is_order.any():
+        return None
+    o = events.loc[is_order, ["order_id", "person_id", "ts", "value"]]
+    return pd.DataFrame(
+        {
+            "order_id": o["order_id"],
+            "order_name": o["order_id"],
+            "store": file,
+            "person_id": o["person_id"],
+            "ts": o["ts"],
+            "total": o["value"],
+            "refunded": 0.0,
+            "net_value": o["value"],
+            "currency": pd.NA if currency is None else currency.to_numpy(),
+            "status": "purchase",
+            "is_purchase": True,
+            "source_file": file,
+        }
+    )
 
 
 def _people(
@@ -314,16 +438,19 @@ def _people(
     """
     known = codes >= 0
     stamps = ts.astype(TS).array.asi8[known]
-    first = pd.Series(stamps).groupby(codes[known], sort=False).min()
+    latest = np.iinfo(np.int64).max
+    first = np.full(len(unique_keys), latest, dtype=np.int64)
+    np.minimum.at(first, codes[known], stamps)
+    seen = first < latest  # keys of rejected rows only have no event here
     people = pd.DataFrame(
         {
-            "person_id": unique_keys.iloc[first.index.to_numpy()].to_numpy(),
-            "first_seen": pd.to_datetime(first.to_numpy(), unit="us", utc=True),
+            "person_id": unique_keys.to_numpy()[seen],
+            "first_seen": pd.to_datetime(first[seen], unit="us", utc=True),
         }
-    ).dropna(subset=["person_id"])
-    people = people.groupby("person_id", as_index=False)["first_seen"].min()
+    )
+    people["person_id"] = people["person_id"].astype("string")
     people["first_seen"] = people["first_seen"].astype(TS)
-    key = people["person_id"].astype("string")
+    key = people["person_id"]
     people["email"] = key.where(key.str.contains("@", regex=False))
     people["phone"] = key.where(key.str.startswith("tel:")).str.slice(4)
     people["source_file"] = file

@@ -130,14 +130,14 @@ def _nested_names(source: SourceFile) -> list[str] | None:
     Parquet gives its schema; NDJSON its first record; a pretty-printed JSON array
     the quoted keys of its first 200 kB.
     """
-    if source.extension == ".parquet" or source.text is None:
+    if source.extension == ".parquet" or source.head is None:
         if source.data[:4] != b"PAR1":
             return None
         try:
             return list(pq.read_schema(io.BytesIO(source.data)).names)
         except Exception:  # noqa: BLE001 - any unreadable Parquet just scores 0
             return None
-    text = source.text[:200_000].lstrip("\ufeff \r\n\t")
+    text = source.head[:200_000].lstrip("\ufeff \r\n\t")
     if not text.startswith(("{", "[")):
         return None
     end = text.find("\n")
@@ -157,7 +157,7 @@ def score(source: SourceFile) -> float:
         if "event_name" in keys and ({"user_pseudo_id", "event_params"} & keys):
             return 0.95
         return 0.0
-    if source.text is None:
+    if source.head is None:
         return 0.0
     frame = raw.peek(source, rows=20)
     columns = _flat_columns(list(frame.columns))

@@ -310,9 +310,9 @@ def _flavour(source: SourceFile) -> str | None:
     if cached != "unset":
         return cached
     result = None
-    text = source.text
+    text = source.head
     if text is not None:
-        head = text.lstrip("\ufeff \r\n")[:4000]
+        head = text[:8000].lstrip("\ufeff \r\n")[:4000]
         lines = [ln.strip().rstrip(",;\t").strip() for ln in head.splitlines()[:40]]
         comments = [ln for ln in lines if ln.startswith("#")]
         has_dates = any("start date" in c.lower() for c in comments) and any(

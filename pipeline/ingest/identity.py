@@ -59,11 +59,14 @@ def person_key(
     key = pd.Series(pd.NA, index=index, dtype="string")
     if email is not None:
         key = key.fillna(normalise_email(email))
-    if phone is not None:
-        e164 = normalise_phone(phone, region)
-        key = key.fillna("tel:" + e164)
-    if platform_id is not None:
-        key = key.fillna(platform_ids(platform_id, platform))
+    # phones and ids are worked out only for rows that have no key yet
+    if phone is not None and key.isna().any():
+        open_rows = key.isna().to_numpy()
+        e164 = normalise_phone(phone[open_rows], region)
+        key[open_rows] = ("tel:" + e164).to_numpy()
+    if platform_id is not None and key.isna().any():
+        open_rows = key.isna().to_numpy()
+        key[open_rows] = platform_ids(platform_id[open_rows], platform).to_numpy()
     return key
 
 

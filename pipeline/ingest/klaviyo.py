@@ -178,7 +178,7 @@ def match_columns(columns: list[str], fields: tuple[str, ...] | None = None) -> 
 
 
 def _peek(source: SourceFile) -> pd.DataFrame:
-    if source.extension == ".parquet" or source.text is None:
+    if source.extension == ".parquet" or source.head is None:
         return pd.DataFrame()
     return raw.peek(source, rows=200)
 

@@ -136,20 +136,16 @@ def merge(results: list[ReadResult], timezone: str | None = None) -> Dataset:
         events = _without_duplicate_orders(events, duplicates)
     events = _without_repeated_events(events, reports)
     # each person's first event per file: one pass over each file's person column
-    # serves both the sources by file and, when no event was dropped, first times
+    # serves both the sources by file and, when no event was dropped, first times;
+    # a file whose people table covers its events and orders needs no pass at all
+    named = [i for i, r in enumerate(results) if _names_people(r.events)]
     firsts = {
-        i: _first_ts(r.events)
-        for i, r in enumerate(results)
-        if r.events is not None
-        and len(r.events)
-        and "person_id" in r.events
-        and "ts" in r.events
+        i: _first_ts(results[i].events)
+        for i in named
+        if not results[i].people_cover and "ts" in results[i].events
     }
-    complete = all(
-        i in firsts
-        for i, r in enumerate(results)
-        if r.events is not None and len(r.events) and "person_id" in r.events
-    )
+    complete = all(results[i].people_cover or i in firsts for i in named)
+    covered = {r.report.file for r in results if r.people_cover}
 
     people = _concat([r.people for r in results], PEOPLE_COLUMNS, extra=("alias",))
     links = _links(people)
@@ -159,14 +155,14 @@ def merge(results: list[ReadResult], timezone: str | None = None) -> Dataset:
         orders["person_id"] = apply_links(orders["person_id"], links)
     sources = _sources_by_file(results, links, firsts)
     events_first = None
-    if firsts and complete and len(events) == read_events:
-        events_first = pd.concat(list(firsts.values()))
+    if complete and len(events) == read_events:
+        events_first = pd.concat(list(firsts.values())) if firsts else _no_firsts()
         if links:
             events_first.index = pd.Index(
                 apply_links(events_first.index.to_series(), links).to_numpy(),
                 name="person_id",
             )
-    people = _merged_people(people, events, orders, events_first)
+    people = _merged_people(people, events, orders, events_first, covered)
 
     offsets: Counter = Counter()
     for report in reports:
@@ -191,6 +187,16 @@ def merge(results: list[ReadResult], timezone: str | None = None) -> Dataset:
     for report in reports:
         dataset.notes.extend(f"{report.file}: {note}" for note in report.notes)
     return dataset
+
+
+def _names_people(table: pd.DataFrame | None) -> bool:
+    return table is not None and len(table) > 0 and "person_id" in table
+
+
+def _no_firsts() -> pd.Series:
+    """An empty :func:`_first_ts` result."""
+    index = pd.Index([], dtype="string", name="person_id")
+    return pd.Series([], index=index, dtype=TS, name="ts")
 
 
 def _without_duplicate_orders(
@@ -242,29 +248,36 @@ def _sources_by_file(
 ) -> pd.DataFrame:
     """Distinct (person_id, kind) pairs, from each file's own tables.
 
-    ``firsts`` holds, per result index, :func:`_first_ts` of its events, whose index
-    is their distinct persons (saving another pass over a large events table).
+    ``firsts`` holds, per result index, each person's first event time in its
+    events, whose index is their distinct persons (saving another pass over a large
+    events table); a result whose people cover its events gives its people alone.
+    Every kind's ids are made distinct in one pass.
     """
     firsts = firsts or {}
-    parts = []
+    named: dict[str, list[pd.Series]] = {}
     for i, result in enumerate(results):
-        ids = [
-            pd.Series(firsts[i].index, dtype="string")
-            if table is result.events and i in firsts
-            else pd.Series(table["person_id"].unique(), dtype="string").dropna()
-            for table in (result.people, result.events, result.orders)
-            if table is not None and len(table) and "person_id" in table
-        ]
-        if not ids:
-            continue
-        unique = pd.concat(ids, ignore_index=True)
-        unique = apply_links(unique, links).drop_duplicates()
-        parts.append(pd.DataFrame({"person_id": unique, "kind": result.report.kind}))
+        tables = (result.people, result.events, result.orders)
+        if result.people_cover:
+            tables = (result.people,)
+        for table in tables:
+            if table is None or not len(table) or "person_id" not in table:
+                continue
+            ids = (
+                pd.Series(firsts[i].index, dtype="string")
+                if table is result.events and i in firsts
+                else table["person_id"].astype("string")
+            )
+            named.setdefault(result.report.kind, []).append(ids)
+    parts = []
+    for kind, ids in named.items():
+        unique = pd.Series(pd.concat(ids, ignore_index=True).dropna().unique())
+        unique = apply_links(unique, links).drop_duplicates() if links else unique
+        parts.append(pd.DataFrame({"person_id": unique, "kind": kind}))
     if not parts:
         return pd.DataFrame(
             {"person_id": pd.Series(dtype="string"), "kind": pd.Series(dtype="string")}
         )
-    return pd.concat(parts, ignore_index=True).drop_duplicates()
+    return pd.concat(parts, ignore_index=True)
 
 
 def _concat(
@@ -289,6 +302,8 @@ def _concat(
                 else pd.array([pd.NA] * len(frame), dtype="string")
             )
         parts.append(part)
+    if len(parts) == 1:
+        return parts[0]  # already indexed 0..n-1 by conform
     return pd.concat(parts, ignore_index=True)
 
 
@@ -319,17 +334,20 @@ def _deduplicated_orders(
         out["_flags"] = pd.Series(dtype="string")
         return out, set()
 
-    orders = pd.concat(parts, ignore_index=True)
-    # the store's own export is the order's record; then the first file uploaded
-    ranks = {
-        i: ORDER_SOURCE_RANK.get(result.report.kind, 1)
-        for i, result in enumerate(results)
-    }
-    rank = orders["_file"].map(ranks)
-    orders = orders.assign(_rank=rank).sort_values(["_rank", "_file"], kind="stable")
+    orders = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    if len(parts) > 1:
+        # the store's own export is the order's record; then the first file uploaded
+        ranks = {
+            i: ORDER_SOURCE_RANK.get(result.report.kind, 1)
+            for i, result in enumerate(results)
+        }
+        rank = orders["_file"].map(ranks)
+        orders = orders.assign(_rank=rank).sort_values(
+            ["_rank", "_file"], kind="stable"
+        )
+        orders = orders.drop(columns=["_rank"])
     keyed = orders["order_id"].notna()
     repeat = keyed & orders.duplicated("order_id", keep="first")
-    orders = orders.drop(columns=["_rank"])
 
     duplicates: set[tuple[str, str]] = set()
     for (file_index, status), group in orders[repeat].groupby(["_file", "status"]):
@@ -345,8 +363,10 @@ def _deduplicated_orders(
         duplicates.update(
             zip(group["order_id"], group["source_file"].astype(str), strict=True)
         )
-    kept = orders[~repeat].sort_index().drop(columns=["_rows", "_file"])
-    return kept.reset_index(drop=True), duplicates
+    kept = orders[~repeat] if repeat.any() else orders
+    if len(parts) > 1:
+        kept = kept.sort_index()  # back in upload order
+    return kept.drop(columns=["_rows", "_file"]).reset_index(drop=True), duplicates
 
 
 def _links(people: pd.DataFrame) -> dict[str, str]:
@@ -384,47 +404,78 @@ def _merged_people(
     events: pd.DataFrame,
     orders: pd.DataFrame,
     events_first: pd.Series | None = None,
+    covered: set[str] | frozenset[str] = frozenset(),
 ) -> pd.DataFrame:
-    """One row per person_id from every table that names people.
+    """One row per person_id from every table that names people, sorted by it.
 
-    ``events_first`` is :func:`_first_ts` of ``events`` when already known (persons
-    may repeat in it: the earliest counts).
+    Each column takes a person's first value in upload order; ``first_seen`` is the
+    earliest of their sign-up, events and orders. ``events_first`` is
+    :func:`_first_ts` of ``events`` when already known (persons may repeat in it).
+    Events and orders of the ``covered`` files are left out: their people already
+    hold them (:attr:`ReadResult.people_cover`). Person ids are hashed once; the
+    rest works on integer codes.
     """
     if events_first is None:
-        events_first = _first_ts(events)
-    first_ts = pd.concat([events_first, _first_ts(orders)])
-    first_ts = first_ts.groupby(level=0, sort=False).min()
-
+        events_first = _first_ts(_not_from(events, covered))
+    orders_first = _first_ts(_not_from(orders, covered))
     rows = people.dropna(subset=["person_id"]).drop(columns=["alias"], errors="ignore")
-    missing = first_ts.index.difference(rows["person_id"])
-    if len(missing):
-        extra = pd.DataFrame({"person_id": missing})
-        extra["source_file"] = _first_files(missing, events, orders).to_numpy()
-        rows = pd.concat([rows, conform(extra, PEOPLE_COLUMNS)], ignore_index=True)
-    if rows.empty:
+    named = pd.concat(
+        [
+            rows["person_id"].astype("string"),
+            pd.Series(events_first.index, dtype="string"),
+            pd.Series(orders_first.index, dtype="string"),
+        ],
+        ignore_index=True,
+    )
+    codes, ids = pd.factorize(named, use_na_sentinel=True)
+    if not len(ids):
         return empty_frame(PEOPLE_COLUMNS)
+    row_codes = codes[: len(rows)]
 
-    grouped = rows.groupby("person_id", sort=True)
-    merged = grouped.agg(
-        {
-            "email": "first",
-            "phone": "first",
-            "first_seen": "min",
-            "signup_source": "first",
-            "consent_email": "first",
-            "consent_sms": "first",
-            "source_file": "first",
-        }
+    first = _earliest(
+        len(ids),
+        (row_codes, rows["first_seen"]),
+        (codes[len(rows) : len(rows) + len(events_first)], events_first),
+        (codes[len(rows) + len(events_first) :], orders_first),
     )
-    from_events = first_ts.reindex(merged.index)
-    merged["first_seen"] = merged["first_seen"].where(
-        merged["first_seen"].notna()
-        & ~(from_events.notna() & (from_events < merged["first_seen"])),
-        from_events,
-    )
-    email_key = merged.index.to_series().str.contains("@", regex=False)
-    merged["email"] = merged["email"].fillna(merged.index.to_series().where(email_key))
-    return conform(merged.reset_index(), PEOPLE_COLUMNS)
+    merged = pd.DataFrame(index=pd.RangeIndex(len(ids)))
+    merged["person_id"] = pd.array(ids, dtype="string")
+    columns = [c for c in PEOPLE_COLUMNS if c not in ("person_id", "first_seen")]
+    if len(rows):
+        firsts = rows[columns].groupby(row_codes, sort=False).first()
+        merged = merged.join(firsts)
+    merged["first_seen"] = first
+
+    only_named = np.ones(len(ids), dtype=bool)
+    only_named[row_codes] = False
+    if only_named.any():
+        missing = pd.Index(merged.loc[only_named, "person_id"])
+        files = _first_files(missing, events, orders).to_numpy()
+        merged.loc[only_named, "source_file"] = files
+    key = merged["person_id"]
+    email_key = key.where(key.str.contains("@", regex=False))
+    merged["email"] = merged.get("email", email_key).fillna(email_key)
+    order = merged["person_id"].array.argsort()
+    return conform(merged.iloc[order], PEOPLE_COLUMNS)
+
+
+def _not_from(table: pd.DataFrame, files: set[str] | frozenset[str]) -> pd.DataFrame:
+    """The rows of a table that come from none of ``files``."""
+    if not files or table.empty:
+        return table
+    return table[~table["source_file"].isin(files).to_numpy(dtype=bool)]
+
+
+def _earliest(size: int, *parts: tuple[np.ndarray, pd.Series]) -> pd.Series:
+    """The earliest time per code over several (codes, times) pairs; NaT if none."""
+    latest = np.iinfo(np.int64).max
+    first = np.full(size, latest, dtype=np.int64)
+    for codes, times in parts:
+        stamps = pd.to_datetime(times, utc=True).astype(TS).array.asi8
+        stamps = np.where(pd.isna(times).to_numpy(dtype=bool), latest, stamps)
+        np.minimum.at(first, codes, stamps)
+    values = pd.to_datetime(np.where(first < latest, first, 0), unit="us", utc=True)
+    return pd.Series(values, dtype=TS).where(first < latest)
 
 
 def _first_ts(table: pd.DataFrame) -> pd.Series:
@@ -506,11 +557,12 @@ def coverage_notes(
     events = dataset.events
     if len(dataset.orders) and len(events):
         last_order = dataset.orders["ts"].max()
-        intent = events[events["event"].isin(INTENT_EVENTS)]
-        late = intent[intent["ts"] > last_order]
+        ts = events["ts"]
+        late = ts[events["event"].isin(INTENT_EVENTS).to_numpy(dtype=bool)]
+        late = late[late > last_order]
         if len(late) and pd.notna(last_order):
             end = last_order.tz_convert(dataset.timezone)
-            latest = late["ts"].max().tz_convert(dataset.timezone)
+            latest = late.max().tz_convert(dataset.timezone)
             notes.append(
                 f"Checkout and cart events run to {latest:%Y-%m-%d} but the order "
                 f'data ends {end:%Y-%m-%d}: "no order after it" cannot be known '

@@ -31,13 +31,14 @@ import zipfile
 import zlib
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
-from pipeline.ingest.base import SourceFile
+from pipeline.ingest.base import HEAD_CHARS, SourceFile
 from pipeline.model import InputError, Problem
 
 logger = logging.getLogger(__name__)
@@ -290,8 +291,41 @@ def _decoded(name: str, data: bytes) -> SourceFile:
             "the file is named .parquet but is not a Parquet file: export it again",
             file=name,
         )
+    head = _utf8_head(data) if len(data) >= LAZY_TEXT_BYTES else None
+    if head is not None:
+        # decoded when a reader asks for the whole text; pyarrow parses the bytes
+        return SourceFile(
+            name,
+            data,
+            None,
+            "utf-8",
+            extension,
+            decoder=lambda: decode(name, data),
+            head=head,
+        )
     text, encoding = decode(name, data)
     return SourceFile(name, data, text, encoding, extension)
+
+
+LAZY_TEXT_BYTES = 64 * 1024 * 1024
+"""Size from which a UTF-8 file's text is decoded only when a reader needs it."""
+
+
+def _utf8_head(data: bytes) -> str | None:
+    """The start of a file that looks like plain UTF-8 (no BOM, no NUL), decoded.
+
+    ``None`` when the start is not UTF-8, so that :func:`decode` looks closer.
+    """
+    start = data[: 4 * HEAD_CHARS]
+    if any(start.startswith(bom) for bom, _ in _BOMS) or b"\x00" in start[:65536]:
+        return None
+    try:
+        text = start.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(start) - 3:
+            return None
+        text = start[: exc.start].decode("utf-8")  # a character cut at the end
+    return text[:HEAD_CHARS]
 
 
 _BOMS = (
@@ -528,10 +562,9 @@ def read_table(
     key = f"table:{delimiter}:{header}:{skip_lines}:{nrows}"
     if key in source._cache:
         return source._cache[key].copy(deep=False)
-    _restore_text(source)
-    if source.extension == ".parquet" or source.text is None:
+    if source.extension == ".parquet" or source.head is None:
         frame = _flatten(read_arrow(source).to_pandas(), source.name)
-    elif source.extension in (".json", ".ndjson", ".jsonl") or _is_json(source.text):
+    elif source.extension in (".json", ".ndjson", ".jsonl") or _is_json(source.head):
         frame = _flatten(read_arrow(source).to_pandas(), source.name)
     else:
         frame = _delimited(source, delimiter, header, skip_lines, nrows)
@@ -549,8 +582,8 @@ def release_text(source: SourceFile) -> bool:
     """Free a large UTF-8 file's decoded text once its table has been read.
 
     The text of a 1 GB file is another 1 GB held beside its bytes; a reader that has
-    its table (cached on the source) no longer needs it. :func:`read_table` and
-    :func:`peek` decode it again from the bytes if asked for another table.
+    its table (cached on the source) no longer needs it, and :attr:`SourceFile.text`
+    decodes it again from the bytes if asked.
 
     Returns
     -------
@@ -558,21 +591,9 @@ def release_text(source: SourceFile) -> bool:
         Whether the text was freed (files under :data:`RELEASE_TEXT_BYTES`, or not
         in UTF-8, keep it).
     """
-    if (
-        source.text is None
-        or source.encoding not in ("utf-8", "ascii")
-        or len(source.data) < RELEASE_TEXT_BYTES
-    ):
+    if len(source.data) < RELEASE_TEXT_BYTES:
         return False
-    source.text = None
-    source._cache["text_released"] = True
-    return True
-
-
-def _restore_text(source: SourceFile) -> None:
-    """Decode again the text :func:`release_text` freed."""
-    if source.text is None and source._cache.pop("text_released", False):
-        source.text = source.data.decode(source.encoding or "utf-8")
+    return source.release_text()
 
 
 def peek(source: SourceFile, rows: int = 200) -> pd.DataFrame:
@@ -580,7 +601,6 @@ def peek(source: SourceFile, rows: int = 200) -> pd.DataFrame:
     key = f"peek:{rows}"
     if key in source._cache:
         return source._cache[key].copy(deep=False)
-    _restore_text(source)
     frame = _peek(source, rows)
     source._cache[key] = frame
     return frame.copy(deep=False)
@@ -588,8 +608,8 @@ def peek(source: SourceFile, rows: int = 200) -> pd.DataFrame:
 
 def _peek(source: SourceFile, rows: int) -> pd.DataFrame:
     try:
-        if source.text is not None and len(source.text) > 2_000_000:
-            head = source.text[:1_000_000]
+        head = source.head
+        if head is not None and len(source.data) > 2_000_000:
             head = head[: head.rfind("\n") + 1] or head
             small = SourceFile(
                 source.name, b"", head, source.encoding, source.extension
@@ -636,35 +656,48 @@ def _delimited(
     skip_lines: int,
     nrows: int | None,
 ) -> pd.DataFrame:
-    """A delimited text as a text table (pyarrow first, Python's csv on ragged rows)."""
-    text = source.text or ""
+    """A delimited text as a text table (pyarrow first, Python's csv on ragged rows).
+
+    A large UTF-8 file is sniffed from its head and handed to pyarrow as bytes: its
+    whole text is decoded only if pyarrow cannot read it.
+    """
+    text = source.head or ""
     if skip_lines:
-        text = "\n".join(text.splitlines()[skip_lines:]) + "\n"
+        text = "\n".join((source.text or "").splitlines()[skip_lines:]) + "\n"
     if delimiter is None:
         delimiter = sniff_delimiter(text)
     if header is None:
         header = has_header(text, delimiter)
     if delimiter == WHITESPACE:
-        return _whitespace(source.name, text, header, skip_lines)
+        whole = text if skip_lines else source.text or ""
+        return _whitespace(source.name, whole, header, skip_lines)
 
     try:
         frame = _arrow_table(source, text, delimiter, header, skip_lines)
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeError, ValueError):
-        frame = _python_table(source.name, text, delimiter, header, skip_lines)
+        whole = text if skip_lines else source.text or ""
+        frame = _python_table(source.name, whole, delimiter, header, skip_lines)
     return frame
 
 
 def _data_bytes(source: SourceFile, text: str, skip_lines: int) -> bytes:
-    """UTF-8 bytes of the table's text (the upload's own bytes when already UTF-8)."""
+    """UTF-8 bytes of the table's text (the upload's own bytes when already UTF-8).
+
+    ``text`` is the table's text after ``skip_lines`` (unused when there are none).
+    """
     if not skip_lines and source.encoding in ("utf-8", "ascii") and source.data:
         return source.data
-    return text.encode("utf-8")
+    return (text if skip_lines else source.text or "").encode("utf-8")
 
 
 def _arrow_table(
     source: SourceFile, text: str, delimiter: str, header: bool, skip_lines: int
 ) -> pd.DataFrame:
-    """Fast path: pyarrow's CSV reader with every column read as text."""
+    """Fast path: pyarrow's CSV reader with every column read as text.
+
+    ``text`` is the table's text after ``skip_lines``, or its head when none are
+    skipped (only its first row is read here).
+    """
     data = _data_bytes(source, text, skip_lines)
     first = next(csv.reader(io.StringIO(text[:200_000]), delimiter=delimiter), [])
     names = (
@@ -787,7 +820,9 @@ def _finish(
         if frame[col].dtype != "string":
             frame[col] = frame[col].astype("string")
     if drop_blank and len(frame.columns):
-        filled = frame.notna().any(axis=1)
+        filled = np.zeros(len(frame), dtype=bool)
+        for col in frame.columns:
+            filled |= frame[col].notna().to_numpy(dtype=bool)
         if not filled.all():
             blank = frame.loc[filled].shape[0]
             frame = frame.loc[filled]

@@ -1,0 +1,116 @@
+"""Test the paths a large upload takes: text decoded only when needed, persons hashed
+once, and people worked out by the reader instead of the merge.
+
+Thresholds are lowered so that small files take the large-file paths.
+"""
+
+import dataclasses
+
+import pandas as pd
+import pytest
+
+import pipeline.ingest.raw as raw
+from pipeline.ingest import load_files, read_source
+from pipeline.ingest.base import ReadContext
+from pipeline.ingest.merge import merge
+
+HEADER = "person,timestamp,event,channel,campaign,product,order_id,value\n"
+
+
+def events_csv(rows: int, product: str = "sku") -> bytes:
+    lines = [
+        f"p{i % 7}@x.com,2024-03-{1 + i % 20:02d}T10:00:00Z,"
+        f"{'order' if i % 5 == 0 else 'product_view'},email,c1,{product},"
+        f"{'o' + str(i) if i % 5 == 0 else ''},{'10.5' if i % 5 == 0 else ''}\n"
+        for i in range(rows)
+    ]
+    return (HEADER + "".join(lines)).encode("utf-8")
+
+
+@pytest.fixture
+def large(monkeypatch):
+    """Every file counts as large; detection sees only its first 2,000 characters."""
+    monkeypatch.setattr(raw, "LAZY_TEXT_BYTES", 0)
+    monkeypatch.setattr(raw, "RELEASE_TEXT_BYTES", 0)
+    monkeypatch.setattr(raw, "HEAD_CHARS", 2000)
+
+
+def test_large_utf8_file_is_read_without_decoding_its_text(large):
+    """Test pyarrow reads the bytes: the text is never decoded, results unchanged."""
+    data = events_csv(300)
+    (source,) = raw.unpack("events.csv", data)
+    assert source._text is None and source.encoding == "utf-8"
+    assert len(source.head) == 2000
+
+    result = read_source(source, ReadContext())
+    assert source._text is None  # detection and reading never needed the text
+    assert result.report.kind == "events_csv"
+    assert (result.report.rows_read, result.report.rows_loaded) == (300, 300)
+    assert len(result.orders) == 60
+    assert result.orders["net_value"].sum() == pytest.approx(60 * 10.5)
+
+
+def test_large_file_not_utf8_past_its_head_is_decoded_as_cp1252(large):
+    """Test a cp1252 byte after the head: pyarrow refuses, the text path reads it."""
+    last = "p1@x.com,2024-03-05T10:00:00Z,product_view,,,Café,,\n"
+    data = events_csv(200) + last.encode("cp1252")
+    (source,) = raw.unpack("events.csv", data)
+    assert source.encoding == "utf-8"  # all the head shows
+
+    result = read_source(source, ReadContext())
+    assert source.encoding.startswith("cp125")  # the detector's Western guess
+    assert result.report.rows_loaded == 201
+    assert result.events["product"].iloc[-1] == "Café"
+
+
+def test_released_text_comes_back_when_asked(large):
+    """Test a file's text freed after reading is decoded again from its bytes."""
+    data = events_csv(50)
+    (source,) = raw.unpack("events.csv", data)
+    assert source.text == data.decode("utf-8")
+    assert raw.release_text(source)
+    assert source._text is None
+    assert source.text == data.decode("utf-8")
+
+
+def test_one_person_written_two_ways_is_one_person():
+    """Test values with one key share it, and first_seen is their earliest event."""
+    data = (
+        HEADER + "Ann@X.com,2024-03-05T10:00:00Z,product_view,,,,,\n"
+        " ann@x.com ,2024-03-02T10:00:00Z,email_open,,,,,\n"
+        "bob@x.com,2024-03-04T10:00:00Z,email_open,,,,,\n"
+    ).encode()
+    dataset = load_files([("events.csv", data)])
+    people = dataset.people.set_index("person_id")
+    assert list(people.index) == ["ann@x.com", "bob@x.com"]
+    assert people.loc["ann@x.com", "first_seen"] == pd.Timestamp("2024-03-02 10:00Z")
+    assert list(dataset.events["person_id"]) == ["ann@x.com"] * 2 + ["bob@x.com"]
+
+
+def test_people_from_the_reader_match_people_from_the_events(real_dir):
+    """Test the merge gives the same people whether or not a reader's people cover
+    its events (the shortcut against the full pass over events and orders)."""
+    files = [
+        ("events.csv", events_csv(400)),
+        ("orders.csv", (real_dir / "shopify" / "cod_store_a_orders.csv").read_bytes()),
+        (
+            "customers.csv",
+            (real_dir / "shopify" / "customers_export_small_store.csv").read_bytes(),
+        ),
+    ]
+    context = ReadContext()
+
+    def people(cover: bool) -> pd.DataFrame:
+        results = []
+        for name, data in files:
+            for source in raw.unpack(name, data):
+                result = read_source(source, context)
+                if result.people_cover:
+                    result = dataclasses.replace(result, people_cover=cover)
+                results.append(result)
+        assert any(r.people_cover for r in results) is cover
+        return merge(results).people
+
+    fast, full = people(True), people(False)
+    assert len(fast) > 400 / 7
+    pd.testing.assert_frame_equal(fast, full)
