@@ -21,7 +21,10 @@ def loaded_now() -> pd.Timestamp:
 def future_mask(ts: pd.Series, now: pd.Timestamp | None = None) -> pd.Series:
     """Which timestamps lie after ``now`` (the load time when ``None``)."""
     now = loaded_now() if now is None else now
-    return pd.to_datetime(ts, utc=True).gt(now).fillna(False).astype(bool)
+    ts = pd.to_datetime(ts, utc=True)
+    if ts.empty or not ts.max() > now:  # the common case, without a mask's pass
+        return pd.Series(False, index=ts.index)
+    return ts.gt(now).fillna(False).astype(bool)
 
 
 def flag_future(

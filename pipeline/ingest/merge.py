@@ -73,6 +73,8 @@ UNEVEN_OFFSETS: dict[int, str] = {
 INTENT_EVENTS = ("checkout_started", "add_to_cart")
 ONE_ROW_ONE_EVENT = frozenset({"events_csv", "mapped"})
 """Kinds whose every loaded row is one event, so a repeated event is a repeated row."""
+ORDERS_DEDUPLICATED = frozenset({"events_csv", "mapped"})
+"""Kinds whose reader keeps one row per order id (a repeat is a duplicate row there)."""
 ORDER_SOURCE_RANK: dict[str, int] = {"shopify_orders": 0}
 """Whose copy of an order is kept when several files hold it (lowest first); the
 store's own order export knows refunds and cancellations that event feeds do not."""
@@ -224,8 +226,10 @@ def _without_repeated_events(
     inside one file are left to its reader.
     """
     row_files = {r.file for r in reports if r.kind in ONE_ROW_ONE_EVENT}
+    if events.empty or len(reports) < 2 or not row_files:
+        return events
     files = events["source_file"].astype("string")
-    if events.empty or files.nunique() < 2 or not files.isin(row_files).any():
+    if files.nunique() < 2 or not files.isin(row_files).any():
         return events
     key = [c for c in EVENT_COLUMNS if c != "source_file"]
     anywhere = events.duplicated(subset=key, keep="first")
@@ -346,6 +350,9 @@ def _deduplicated_orders(
             ["_rank", "_file"], kind="stable"
         )
         orders = orders.drop(columns=["_rank"])
+    kind = results[int(orders["_file"].iloc[0])].report.kind
+    if len(parts) == 1 and kind in ORDERS_DEDUPLICATED:
+        return orders.drop(columns=["_rows", "_file"]), set()
     keyed = orders["order_id"].notna()
     repeat = keyed & orders.duplicated("order_id", keep="first")
 
@@ -406,7 +413,7 @@ def _merged_people(
     events_first: pd.Series | None = None,
     covered: set[str] | frozenset[str] = frozenset(),
 ) -> pd.DataFrame:
-    """One row per person_id from every table that names people, sorted by it.
+    """One row per person_id from every table that names people, in upload order.
 
     Each column takes a person's first value in upload order; ``first_seen`` is the
     earliest of their sign-up, events and orders. ``events_first`` is
@@ -455,8 +462,7 @@ def _merged_people(
     key = merged["person_id"]
     email_key = key.where(key.str.contains("@", regex=False))
     merged["email"] = merged.get("email", email_key).fillna(email_key)
-    order = merged["person_id"].array.argsort()
-    return conform(merged.iloc[order], PEOPLE_COLUMNS)
+    return conform(merged, PEOPLE_COLUMNS)
 
 
 def _not_from(table: pd.DataFrame, files: set[str] | frozenset[str]) -> pd.DataFrame:
@@ -522,7 +528,8 @@ def coverage_notes(
 ) -> list[str]:
     """What the data cannot tell, in sentences for the overview page."""
     notes: list[str] = []
-    purchases = dataset.purchases()
+    bought = dataset.orders["is_purchase"].fillna(False).to_numpy(dtype=bool)
+    purchases = dataset.orders[["person_id", "currency"]][bought]
 
     no_person = int(purchases["person_id"].isna().sum())
     if no_person:

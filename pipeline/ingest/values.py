@@ -555,12 +555,29 @@ def normalise_email(s: pd.Series) -> pd.Series:
         removed.
     """
     text = _as_text(s).str.lower()
-    plain = text.str.fullmatch(_EMAIL_RE, na=False)
+    plain = _full_matches(text, _EMAIL_RE)
     if plain.all() or not text.notna().any():
         return text.where(plain).astype("string")
     messy = text[~plain].str.replace(r"^mailto:", "", regex=True)
     found = messy.str.extract(f"({_EMAIL_RE})", expand=False)
     return text.where(plain, found).astype("string")
+
+
+def _full_matches(text: pd.Series, pattern: str) -> pd.Series:
+    """Which cells match the whole pattern.
+
+    ASCII cells of Arrow-backed text are matched by Arrow's RE2, in C; the others
+    by Python's ``re``, whose ``\\s`` also knows Unicode spaces.
+    """
+    array = getattr(text.array, "_pa_array", None)
+    if array is None:
+        return text.str.fullmatch(pattern, na=False)
+    found = pc.match_substring_regex(array, f"^(?:{pattern})$").fill_null(False)
+    out = pd.Series(found.to_numpy(zero_copy_only=False), index=text.index)
+    other = ~pc.string_is_ascii(array).fill_null(True).to_numpy(zero_copy_only=False)
+    if other.any():
+        out[other] = text[other].str.fullmatch(pattern, na=False).to_numpy(dtype=bool)
+    return out
 
 
 @_scalar_or_series
