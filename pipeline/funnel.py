@@ -1,43 +1,30 @@
-"""Funnel and velocity metrics from the leads of :class:`pipeline.stages.StageEngine`.
+"""Funnel metrics from the leads of :class:`pipeline.stages.StageEngine`.
 
 Every function takes the leads as of one day (one row per person, with ``stage``,
 ``orders``, ``first_order_value`` and the ``entered_*`` times) and returns a small
-table for the Funnel page and the command line.
+table for the Funnel page and the command line: stage counts and conversion
+(:func:`funnel_table`), empirical win rates (:func:`stage_win_rates`), plain velocity
+(:func:`velocity_table`), the stage bars (:func:`stage_split`) and stalled leads
+(:func:`stalled_leads`).
 
-The counts, shares and medians of :func:`funnel_table`, :func:`stage_win_rates` and
-:func:`velocity_table` are plain figures over the leads, with no correction for
-right-censoring (recent leads have had less time to convert). The Funnel page's
-velocity figures come from :func:`velocity_figures` instead: Kaplan-Meier win
-probabilities and lead-to-customer time (:mod:`pipeline.survival`), Wilson intervals
-on stage conversion, and pipeline value (:mod:`pipeline.pipeline_value`) priced with
-the expected value of a new customer from the BG/NBD and Gamma-Gamma models
-(:func:`customer_models`, :func:`expected_new_customer_value`).
+These counts, shares and medians are plain figures over the leads, with no
+correction for right-censoring (recent leads have had less time to convert). The
+Funnel page's velocity figures come from :func:`pipeline.velocity.velocity_figures`
+instead; weekly conversion is in :mod:`pipeline.funnel_weekly`, what the data can
+measure in :mod:`pipeline.data_coverage`, and the value of a customer in
+:mod:`pipeline.clv_pricing`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from pipeline import clv_fit, eventlayer
-from pipeline.clv import PurchaseSummary, purchase_summary
-from pipeline.model import STAGES, Dataset
-from pipeline.pipeline_value import PipelineValue, pipeline_value
-from pipeline.survival import (
-    TimeToCustomer,
-    _at,
-    stage_conversion_intervals,
-    time_to_customer,
-    win_probability_by_stage,
-)
-
-log = logging.getLogger(__name__)
+from pipeline import eventlayer
+from pipeline.model import STAGES
 
 OPEN_STAGES: tuple[str, ...] = ("captured", "engaged", "purchase_intent")
 """Stages of leads that have not bought yet: the open pipeline."""
@@ -49,9 +36,14 @@ ENTRY_COLUMNS: dict[str, str] = {
     "customer": "entered_customer",
 }
 
-ENGAGEMENT_EVENTS = ("email_open", "email_click", "product_view", "wishlist_add")
-INTENT_EVENTS = ("add_to_cart", "checkout_started", "sizing_view")
-CART_EVENTS = ("add_to_cart", "checkout_started")
+STAGE_LABELS: dict[str, str] = {
+    "awareness": "Awareness",
+    "captured": "Captured",
+    "engaged": "Engaged",
+    "purchase_intent": "Purchase intent",
+    "customer": "Customer",
+}
+"""Stage names as the pages and the report write them."""
 
 
 def _rank(leads: pd.DataFrame) -> np.ndarray:
@@ -127,6 +119,34 @@ def funnel_table(leads: pd.DataFrame) -> pd.DataFrame:
         )
     return pd.DataFrame(rows)
 
+
+def stage_split(leads: pd.DataFrame) -> pd.DataFrame:
+    """Leads in each stage now, with customers split into first-time and repeat.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``stage``, ``part`` (``all`` for the stages below customer, ``first`` and
+        ``repeat`` for customers), ``leads`` and ``share`` (of all leads), lowest
+        stage first.
+    """
+    table = funnel_table(leads)
+    kinds = leads.loc[leads["stage"].astype(str) == "customer", "customer_kind"]
+    below = [
+        {"stage": row.stage, "part": "all", "leads": row.leads, "share": row.share}
+        for row in table.itertuples()
+        if row.stage != "customer"
+    ]
+    customers = [
+        {
+            "stage": "customer",
+            "part": part,
+            "leads": int((kinds == part).sum()),
+            "share": (kinds == part).sum() / len(leads),
+        }
+        for part in ("first", "repeat")
+    ]
+    return pd.DataFrame(below + customers)
 
 def days_to_convert(leads: pd.DataFrame) -> pd.Series:
     """Days from capture to first purchase of each customer with both dates.
@@ -242,89 +262,6 @@ def velocity_table(
     return pd.DataFrame(rows, columns=["metric", "value", "unit", "how"])
 
 
-def weekly_conversion(leads: pd.DataFrame, timezone: str = "UTC") -> pd.DataFrame:
-    """Entries into each stage per week and the share of them that advanced.
-
-    A lead that entered a stage advanced when it later (or at the same moment)
-    entered a higher stage; for customers, when it made a repeat purchase.
-
-    Parameters
-    ----------
-    leads
-        The leads from :meth:`pipeline.stages.StageEngine.leads`.
-    timezone
-        The store's time zone; weeks start on Monday in it.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``week`` (the Monday, a date), ``stage``, ``entered``, ``advanced`` and
-        ``share_advanced``, sorted by week and stage. Recent weeks have had less
-        time to advance.
-    """
-    targets = {
-        "captured": ["entered_engaged", "entered_purchase_intent", "entered_customer"],
-        "engaged": ["entered_purchase_intent", "entered_customer"],
-        "purchase_intent": ["entered_customer"],
-        "customer": ["entered_repeat"],
-    }
-    parts = []
-    for stage, later in targets.items():
-        start = leads[ENTRY_COLUMNS[stage]]
-        dated = start.notna()
-        if not dated.any():
-            continue
-        advanced = np.zeros(len(leads), dtype=bool)
-        for col in later:
-            advanced |= (leads[col].notna() & (leads[col] >= start)).to_numpy()
-        local = start[dated].dt.tz_convert(timezone).dt.tz_localize(None)
-        monday = local.dt.normalize() - pd.to_timedelta(local.dt.day_of_week, "D")
-        week = monday.dt.date
-        parts.append(
-            pd.DataFrame(
-                {"week": week.to_numpy(), "stage": stage,
-                 "advanced": advanced[dated.to_numpy()]}
-            )
-        )
-    columns = ["week", "stage", "entered", "advanced", "share_advanced"]
-    if not parts:
-        return pd.DataFrame(columns=columns)
-    table = (
-        pd.concat(parts, ignore_index=True)
-        .groupby(["week", "stage"], sort=False)
-        .agg(entered=("advanced", "size"), advanced=("advanced", "sum"))
-        .reset_index()
-    )
-    table["advanced"] = table["advanced"].astype(int)
-    table["share_advanced"] = table["advanced"] / table["entered"]
-    table["stage"] = pd.Categorical(table["stage"], categories=STAGES)
-    table = table.sort_values(["week", "stage"]).reset_index(drop=True)
-    table["stage"] = table["stage"].astype(str)
-    return table[columns]
-
-
-def weekly_segments(weekly: pd.DataFrame) -> pd.DataFrame:
-    """:func:`weekly_conversion` with a ``segment`` key that breaks lines at gaps.
-
-    A stage's weeks form one segment while they follow each other; a week with no
-    entries starts a new one, so a chart drawn per segment does not bridge months
-    without data with a straight line.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The table with ``segment`` (text: the stage and a running number).
-    """
-    if weekly.empty:
-        return weekly.assign(segment=pd.Series(dtype="string"))
-    table = weekly.sort_values(["stage", "week"]).copy()
-    week = pd.to_datetime(table["week"])
-    gap = week.groupby(table["stage"]).diff().gt(pd.Timedelta(days=7))
-    run = gap.astype(int).groupby(table["stage"]).cumsum()
-    table["segment"] = table["stage"].astype(str) + ":" + run.astype(str)
-    return table.sort_values(["week", "stage"]).reset_index(drop=True)
-
-
 def stalled_leads(
     leads: pd.DataFrame, as_of: dt.date, days: int, timezone: str = "UTC"
 ) -> pd.DataFrame:
@@ -361,489 +298,3 @@ def stalled_leads(
     )[stalled]
     out["days_in_stage"] = out["days_in_stage"].astype(int)
     return out.sort_values("days_in_stage", ascending=False).reset_index(drop=True)
-
-
-def _last(values: pd.Series) -> pd.Timestamp | None:
-    values = values.dropna()
-    return values.max() if len(values) else None
-
-
-def coverage_warnings(dataset: Dataset) -> list[str]:
-    """What the loaded data cannot show, each with what to upload or know.
-
-    Returns
-    -------
-    list of str
-        Sentences for the page: missing engagement, intent or order data; carts
-        and checkouts running past the last order ("no order after it" cannot be
-        known beyond the order data); captures without a date; several currencies.
-    """
-    notes = []
-    events = dataset.events
-    kinds = set(events["event"].dropna().astype(str))
-    if not kinds & set(ENGAGEMENT_EVENTS):
-        notes.append(
-            "No engagement events uploaded (email opens or clicks, product views, "
-            "wishlist adds): the engaged stage stays empty. Add Klaviyo events or a "
-            "GA4 BigQuery export to fill it."
-        )
-    if not kinds & set(INTENT_EVENTS) and "product_view" not in kinds:
-        notes.append(
-            "No carts, checkouts, sizing or product views uploaded: the purchase-"
-            "intent stage stays empty. Add Shopify abandoned checkouts or a GA4 "
-            "BigQuery export to fill it."
-        )
-
-    orders = dataset.orders
-    order_times = orders["ts"] if len(orders) else events.loc[
-        events["event"] == "order", "ts"
-    ]
-    last_order = _last(order_times)
-    if last_order is None:
-        notes.append(
-            "No orders uploaded: nobody can be a customer. Add a Shopify orders "
-            "export or order events."
-        )
-    last_cart = _last(events.loc[events["event"].isin(CART_EVENTS), "ts"])
-    if last_order is not None and last_cart is not None and last_cart > last_order:
-        tz = dataset.timezone or "UTC"
-        notes.append(
-            f"Carts and checkouts run to {last_cart.tz_convert(tz).date()} but the "
-            f"orders end on {last_order.tz_convert(tz).date()}: whether those later "
-            "carts were followed by an order cannot be known, so they count as "
-            "purchase intent. Upload the orders of that period to close the gap."
-        )
-
-    people = dataset.people
-    if len(people):
-        contact = people["email"].notna() | people["phone"].notna()
-        seen = set(events["person_id"].dropna())
-        undated = (
-            contact & people["first_seen"].isna() & ~people["person_id"].isin(seen)
-        )
-        if undated.any():
-            notes.append(
-                f"{int(undated.sum())} captured leads have no date (no sign-up date "
-                "and no events): they count as captured but stay out of timing "
-                "metrics."
-            )
-    currencies = sorted(set(orders["currency"].dropna().astype(str)))
-    if len(currencies) > 1:
-        notes.append(
-            f"Orders are in several currencies ({', '.join(currencies)}): money "
-            "figures are not added up across them; give exchange rates to combine "
-            "them."
-        )
-    return notes
-
-
-# --- What the data can measure ------------------------------------------------------
-
-AWARENESS_EVENTS = ("session", "page_view", "ad_click")
-
-MISSING_STAGE_TEXT: dict[str, str] = {
-    "awareness": "no anonymous traffic uploaded",
-    "engaged": "no engagement events uploaded",
-    "purchase_intent": "no cart, checkout or product-view events uploaded",
-    "customer": "no orders uploaded",
-    "repeat": "no orders uploaded",
-}
-"""What a conversion cell says when a stage of its step has no data source."""
-
-
-def stages_without_data(dataset: Dataset) -> dict[str, str]:
-    """Stages that no uploaded event can fill, each with the words that say so.
-
-    A stage with no data source shows an empty count, and any conversion into or
-    out of it would read as a real 0 % (or 100 %): pages write these words instead.
-
-    Returns
-    -------
-    dict
-        Stage name (``awareness``, ``engaged``, ``purchase_intent``, ``customer``
-        and ``repeat``) -> :data:`MISSING_STAGE_TEXT`, for stages without data only.
-    """
-    kinds = set(dataset.events["event"].dropna().astype(str))
-    needs = {
-        "awareness": AWARENESS_EVENTS,
-        "engaged": ENGAGEMENT_EVENTS,
-        "purchase_intent": INTENT_EVENTS + ("product_view",),
-        "customer": ("order",),
-        "repeat": ("order",),
-    }
-    return {
-        stage: MISSING_STAGE_TEXT[stage]
-        for stage, events in needs.items()
-        if not kinds & set(events)
-    }
-
-
-def step_without_data(
-    from_stage: str, to_stage: str, missing: dict[str, str]
-) -> str | None:
-    """Why a step's conversion cannot be measured, or ``None`` when it can.
-
-    Parameters
-    ----------
-    from_stage, to_stage
-        The step (``to_stage`` may be ``repeat``).
-    missing
-        :func:`stages_without_data`.
-    """
-    for stage in (to_stage, from_stage):
-        if stage in missing:
-            return missing[stage]
-    return None
-
-
-def order_data_end(dataset: Dataset) -> dt.date | None:
-    """The last local day with an order, not after today (``None`` with no orders).
-
-    Weekly figures after this day would count leads who cannot be seen to buy:
-    pages limit weekly charts and this-week tests to the weeks it covers.
-    """
-    tz = dataset.timezone or "UTC"
-    orders = dataset.orders
-    times = orders["ts"] if len(orders) else dataset.events.loc[
-        dataset.events["event"] == "order", "ts"
-    ]
-    times = pd.to_datetime(times, utc=True).dropna()
-    times = times[times <= pd.Timestamp.now(tz="UTC")]
-    if times.empty:
-        return None
-    return times.max().tz_convert(tz).date()
-
-
-# --- Velocity with censoring and customer value -------------------------------------
-
-CLV_HORIZON_DAYS = 365.0
-"""Horizon of a new customer's predicted future value on the Funnel page."""
-
-CLV_ANNUAL_DISCOUNT = 0.10
-"""Annual discount rate of that predicted value."""
-
-
-@dataclass
-class CustomerModels:
-    """BG/NBD and Gamma-Gamma fitted on the purchases up to one day, or why not.
-
-    Attributes
-    ----------
-    summary
-        The per-customer purchase summary (``None`` when there are no purchases).
-        Its ``repeat_source`` is dropped so that the object can be cached.
-    fits
-        The fits (``None`` without a summary).
-    reason
-        Why the models cannot price customers ("" when they can).
-    """
-
-    summary: PurchaseSummary | None
-    fits: clv_fit.ClvModels | None
-    reason: str = ""
-
-    @property
-    def usable(self) -> bool:
-        """Whether both models converged."""
-        return self.fits is not None and self.fits.usable
-
-
-def customer_models(dataset: Dataset, as_of: dt.date) -> CustomerModels:
-    """Fit BG/NBD and Gamma-Gamma on the purchases up to ``as_of`` (inclusive).
-
-    The calibration ends at ``as_of`` or at the last purchase day, whichever is
-    earlier, so that customers are not aged by days without data; the time unit is
-    days.
-
-    Parameters
-    ----------
-    dataset
-        The loaded data.
-    as_of
-        The local day the leads are evaluated at.
-
-    Returns
-    -------
-    CustomerModels
-        With ``reason`` saying why the models are unusable (no purchases, too few
-        repeat buyers, no convergence), never raising for those.
-    """
-    purchases = dataset.purchases()
-    dated = purchases[purchases["person_id"].notna() & purchases["ts"].notna()]
-    if dated.empty:
-        return CustomerModels(None, None, "there are no purchases with a customer")
-    local = dated["ts"].dt.tz_convert(dataset.timezone or "UTC")
-    first, last = local.min().date(), local.max().date()
-    end = min(last, pd.Timestamp(as_of).date())
-    if end < first:
-        return CustomerModels(
-            None, None, f"the first purchase ({first}) is after the 'as of' day"
-        )
-    try:
-        summary = purchase_summary(dataset, end)
-    except ValueError as exc:
-        return CustomerModels(None, None, str(exc))
-    summary = dataclasses.replace(summary, repeat_source=None)
-    fits = clv_fit.fit_models(summary)
-    reason = "; ".join(
-        line.rstrip(".") for line in fits.status() if "not fitted" in line
-    )
-    log.info("customer models to %s: %s", end, reason or "usable")
-    return CustomerModels(summary, fits, reason)
-
-
-@dataclass
-class NewCustomerValue:
-    """The expected value of one new customer, and where it comes from.
-
-    Attributes
-    ----------
-    value
-        First purchase plus predicted future value (or the first purchase alone
-        when ``from_models`` is False); NaN without purchases.
-    first_purchase
-        Mean value of customers' first purchase-day.
-    future
-        Predicted discounted value of later purchases over the horizon (0 when
-        ``from_models`` is False).
-    from_models
-        Whether BG/NBD and Gamma-Gamma priced the future purchases.
-    how
-        One sentence for the page: the method, or the fallback and why.
-    """
-
-    value: float
-    first_purchase: float
-    future: float
-    from_models: bool
-    how: str
-
-
-def expected_new_customer_value(
-    models: CustomerModels,
-    horizon_days: float = CLV_HORIZON_DAYS,
-    annual_discount: float = CLV_ANNUAL_DISCOUNT,
-    margin: float = 1.0,
-) -> NewCustomerValue:
-    """The expected value of a new customer from the models, or the fallback.
-
-    With usable models, ``margin × (mean first purchase + E[spend] × discounted
-    E[purchases over the horizon | x = t_x = T = 0])``
-    (:func:`pipeline.clv_fit.new_customer_value`). Otherwise the mean first
-    purchase alone, with the reason in ``how``.
-    """
-    if models.summary is None or models.summary.customers.empty:
-        return NewCustomerValue(
-            float("nan"), float("nan"), 0.0, False,
-            f"No customer value: {models.reason or 'no purchases'}.",
-        )
-    first = float(models.summary.customers["first_value"].mean())
-    if not models.usable:
-        return NewCustomerValue(
-            margin * first, first, 0.0, False,
-            "Average first purchase only, without future purchases (the customer "
-            f"models could not be fitted: {models.reason}).",
-        )
-    value = clv_fit.new_customer_value(
-        models.fits, first, horizon_days, annual_discount, margin,
-        models.summary.unit_days,
-    )
-    return NewCustomerValue(
-        value, first, value - margin * first, True,
-        f"Average first purchase plus the purchases BG/NBD and Gamma-Gamma predict "
-        f"over the next {horizon_days:,.0f} days, discounted at "
-        f"{annual_discount:.0%} a year.",
-    )
-
-
-def customer_values(
-    models: CustomerModels,
-    horizon_days: float = CLV_HORIZON_DAYS,
-    annual_discount: float = CLV_ANNUAL_DISCOUNT,
-    margin: float = 1.0,
-) -> pd.Series:
-    """Each existing customer's value: purchases so far plus predicted future value.
-
-    Returns
-    -------
-    pandas.Series
-        ``margin ×`` the customer's purchase value to the calibration end plus the
-        predicted CLV over the horizon (:func:`pipeline.clv_fit.customer_table`),
-        indexed by ``person_id``; empty when the models are not usable.
-    """
-    if not models.usable:
-        return pd.Series(dtype=float)
-    table = clv_fit.customer_table(
-        models.summary, models.fits, horizon_days, annual_discount, margin
-    )
-    values = margin * table["total_value"].astype(float) + table["clv"].astype(float)
-    return pd.Series(values.to_numpy(), index=table["person_id"].astype(str))
-
-
-@dataclass
-class Velocity:
-    """The Funnel page's velocity figures, all with right-censoring.
-
-    Attributes
-    ----------
-    win
-        :func:`pipeline.survival.win_probability_by_stage`.
-    time_to_customer
-        :func:`pipeline.survival.time_to_customer` from capture.
-    converted_by
-        :func:`converted_by` of that curve.
-    conversion
-        :func:`pipeline.survival.stage_conversion_intervals`.
-    value
-        :func:`pipeline.pipeline_value.pipeline_value`.
-    """
-
-    win: pd.DataFrame
-    time_to_customer: TimeToCustomer
-    converted_by: pd.DataFrame
-    conversion: pd.DataFrame
-    value: PipelineValue
-
-
-def converted_by(
-    curve: TimeToCustomer, days: Sequence[float] = (7, 30, 90, 180, 365)
-) -> pd.DataFrame:
-    """The share of leads who became customers within each number of days.
-
-    ``1 - S(t)`` of the Kaplan-Meier curve with its pointwise 95 % interval; NaN
-    beyond the longest follow-up (the curve says nothing there).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``days, share, low, high``.
-    """
-    t = np.asarray(days, dtype=float)
-    table = curve.curve
-    if table.empty:
-        nan = np.full(len(t), np.nan)
-        return pd.DataFrame({"days": t, "share": nan, "low": nan, "high": nan})
-    beyond = t > float(table["days"].max())
-    share, low, high = (
-        np.where(beyond, np.nan, 1 - _at(table, t, column))
-        for column in ("survival", "high", "low")
-    )
-    return pd.DataFrame({"days": t, "share": share, "low": low, "high": high})
-
-
-def velocity_figures(
-    leads: pd.DataFrame,
-    as_of: dt.date,
-    customer_value: float | None,
-    horizon_days: float = 90.0,
-    weeks: int = 12,
-    timezone: str = "UTC",
-    stages_at: Callable[[dt.date], pd.DataFrame] | None = None,
-) -> Velocity:
-    """Win probabilities, time to customer, stage conversion and pipeline value.
-
-    Parameters
-    ----------
-    leads
-        The leads from :meth:`pipeline.stages.StageEngine.leads` as of ``as_of``.
-    as_of
-        The local day evaluated; open leads are censored at its end.
-    customer_value
-        Expected value of one new customer (:func:`expected_new_customer_value`);
-        ``None`` or NaN: the mean first order of the customers in ``leads``.
-    horizon_days
-        Win horizon: P(customer within this many days).
-    weeks
-        Weeks of pipeline-value history.
-    timezone
-        The store's time zone.
-    stages_at
-        The leads as of a past local day, for the weekly history (see
-        :func:`pipeline.pipeline_value.pipeline_value`).
-    """
-    if customer_value is not None and not np.isfinite(customer_value):
-        customer_value = None
-    ttc = time_to_customer(leads, as_of, timezone=timezone)
-    return Velocity(
-        win_probability_by_stage(leads, as_of, horizon_days, timezone=timezone),
-        ttc,
-        converted_by(ttc),
-        stage_conversion_intervals(leads, as_of, timezone=timezone),
-        pipeline_value(
-            leads, as_of, customer_value, horizon_days, weeks, timezone, stages_at
-        ),
-    )
-
-
-STEP_LABELS = {
-    ("captured", "engaged"): "Captured → engaged",
-    ("engaged", "purchase_intent"): "Engaged → purchase intent",
-    ("purchase_intent", "customer"): "Purchase intent → customer",
-    ("customer", "repeat"): "Customer → repeat buyer",
-}
-
-
-def weekly_change_sentences(
-    conversion: pd.DataFrame,
-    alpha: float = 0.05,
-    trailing_weeks: int = 4,
-    missing: dict[str, str] | None = None,
-    orders_end: dt.date | None = None,
-    as_of: dt.date | None = None,
-) -> list[str]:
-    """This week against the trailing weeks, one plain sentence per stage step.
-
-    Parameters
-    ----------
-    conversion
-        :func:`pipeline.survival.stage_conversion_intervals`.
-    alpha
-        The test's level.
-    trailing_weeks
-        The number of weeks the trailing rate pooled.
-    missing
-        :func:`stages_without_data`: a step into or out of such a stage is said
-        not to be measured instead of "0 of N moved on".
-    orders_end, as_of
-        :func:`order_data_end` and the day evaluated: when ``as_of`` is after the
-        order data, no week is compared (nobody can be seen to buy in it).
-    """
-    lines = []
-    missing = missing or {}
-    for row in conversion.itertuples():
-        step = STEP_LABELS.get((row.from_stage, row.to_stage), row.from_stage)
-        gap = step_without_data(row.from_stage, row.to_stage, missing)
-        if gap is not None:
-            lines.append(f"{step}: not measured ({gap}).")
-            continue
-        if orders_end is not None and as_of is not None and as_of > orders_end:
-            lines.append(
-                f"{step}: no weekly comparison, because the order data ends on "
-                f"{orders_end:%Y-%m-%d}, before this week (to {as_of:%Y-%m-%d}); "
-                f"set 'As of' to {orders_end:%Y-%m-%d} or earlier to compare weeks."
-            )
-            continue
-        this = (
-            f"{row.week_converted:,} of {row.week_at_risk:,} moved on this week "
-            f"({100 * row.week_rate:.1f} %)" if row.week_at_risk else
-            "nobody was open in the stage this week"
-        )
-        before = (
-            f"{100 * row.trailing_rate:.1f} % a week over the {trailing_weeks} "
-            "weeks before"
-            if np.isfinite(row.trailing_rate) else "no earlier weeks to compare"
-        )
-        if not np.isfinite(row.p_value):
-            verdict = "no test possible (too few leads or no movement)"
-        elif row.differs:
-            way = "higher" if row.week_rate > row.trailing_rate else "lower"
-            verdict = (
-                f"this week is {way}, beyond chance (p = {row.p_value:.3f} < "
-                f"{alpha:g})"
-            )
-        else:
-            verdict = (
-                f"no clear change: the gap is within chance (p = {row.p_value:.2f})"
-            )
-        lines.append(f"{step}: {this}, against {before}; {verdict}.")
-    return lines

@@ -23,47 +23,35 @@ without leakage:
    horizon; ``lead_score`` is its percentile among the scored leads (1-100).
 
 Coefficients are reported with 95 % Wald confidence intervals and odds ratios.
+Features and outcomes are in :mod:`pipeline.scoring_features`, the regression and
+its checks in :mod:`pipeline.scoring_fit`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from scipy.stats import norm, rankdata
-from statsmodels.stats.proportion import proportion_confint
 
-from pipeline import eventlayer
+from pipeline import clv, clv_fit, eventlayer
 from pipeline.model import Dataset
+from pipeline.scoring_features import (
+    OPEN_STAGES,
+    _Events,
+    _purchase_days,
+    cutoff_features,
+    purchase_outcome,
+)
+from pipeline.scoring_fit import auc, calibration_table, design_matrix, fit_logit
 
 log = logging.getLogger(__name__)
 
-ENGAGEMENT: dict[str, tuple[str, ...]] = {
-    "opens": ("email_open",),
-    "clicks": ("email_click", "sms_click"),
-    "product_views": ("product_view", "sizing_view", "wishlist_add"),
-    "carts": ("add_to_cart", "checkout_started"),
-    "sessions": ("session", "page_view", "ad_click"),
-}
-"""Engagement features: name to the canonical event types it counts."""
-
-OPEN_STAGES: tuple[str, ...] = ("captured", "engaged", "purchase_intent")
-"""Stages of leads that have not bought; the reference level is ``captured``."""
-
 MIN_ROWS = 30
 MIN_CLASS = 5
-MAX_SOURCES = 6
-MIN_SOURCE_ROWS = 10
-MAX_ABS_COEF = 10.0
-MAX_STD_ERR = 50.0
-PRIOR_SD = 2.5
-Z95 = 1.959963984540054
 
 StagesAt = Callable[[dt.date], pd.DataFrame]
 """A function giving ``person_id, stage`` as of a date (e.g. the stage engine)."""
@@ -118,7 +106,10 @@ class LeadScoreModel:
     outcome_end: dt.date | None = None
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:
-        """P(purchase within the horizon) for rows of :func:`cutoff_features`."""
+        """P(purchase within the horizon) for each row of features.
+
+        ``features`` are rows of :func:`pipeline.scoring_features.cutoff_features`.
+        """
         design = design_matrix(features, self.sources_, self.uses_stage_)
         design = design.reindex(columns=self.columns_, fill_value=0.0)
         linear = design.to_numpy(dtype=float) @ self.params_
@@ -139,206 +130,6 @@ class LeadScoreModel:
         }
 
 
-class _Events:
-    """The dataset's events on an in-process DuckDB, registered once per fit."""
-
-    def __init__(self, dataset: Dataset) -> None:
-        self.timezone = dataset.timezone or "UTC"
-        self.con = eventlayer.connect()
-        self.table = eventlayer.events_table(self.con, dataset.events, self.timezone)
-
-    def counts(self, cutoff_day: int, window_days: int) -> pd.DataFrame:
-        """Engagement counts per person in the window ending with ``cutoff_day``."""
-        kinds = {kind: name for name, kinds in ENGAGEMENT.items() for kind in kinds}
-        t = self.table
-        in_window = t.filter(
-            (t.day <= cutoff_day)
-            & (t.day > cutoff_day - window_days)
-            & t.event.isin(list(kinds))
-            & t.person_id.notnull()
-        )
-        grouped = in_window.group_by(["person_id", "event"]).agg(
-            n=in_window.person_id.count()
-        )
-        long = grouped.execute()
-        long["feature"] = long["event"].map(kinds)
-        wide = long.pivot_table(
-            index="person_id", columns="feature", values="n", aggfunc="sum"
-        )
-        return wide.reindex(columns=list(ENGAGEMENT), fill_value=0).fillna(0)
-
-    def first_days(self, cutoff_day: int) -> pd.Series:
-        """Each person's first event day, for events up to ``cutoff_day``."""
-        t = self.table
-        early = t.filter((t.day <= cutoff_day) & t.person_id.notnull())
-        first = early.group_by("person_id").agg(first_day=early.day.min()).execute()
-        return first.set_index("person_id")["first_day"]
-
-
-def _day(date: dt.date | str | pd.Timestamp) -> int:
-    return eventlayer.date_to_day(pd.Timestamp(date))
-
-
-def _purchase_days(dataset: Dataset) -> pd.DataFrame:
-    """``person_id, day`` of every purchase with a person, in the store's time zone."""
-    purchases = dataset.purchases()
-    purchases = purchases[purchases["person_id"].notna() & purchases["ts"].notna()]
-    days = eventlayer.local_days(purchases["ts"], dataset.timezone or "UTC")
-    return pd.DataFrame({"person_id": purchases["person_id"].to_numpy(), "day": days})
-
-
-def _entry_point(people: pd.DataFrame) -> pd.Series:
-    source = people["signup_source"].astype("string").str.strip().str.lower()
-    return source.mask(source.isna() | (source == ""), "unknown")
-
-
-def cutoff_features(
-    dataset: Dataset,
-    cutoff: dt.date,
-    *,
-    window_days: int = 30,
-    stages: pd.DataFrame | None = None,
-    events: _Events | None = None,
-) -> pd.DataFrame:
-    """Features of the open leads at the end of ``cutoff``, from nothing after it.
-
-    Parameters
-    ----------
-    dataset
-        The loaded data.
-    cutoff
-        The cut-off date (local to the store).
-    window_days
-        The engagement window ending with the cut-off.
-    stages
-        ``person_id, stage`` as of the cut-off (the stage engine's leads at that
-        date). When given, only open stages are kept and the stage is a feature.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per open lead: ``person_id, entry_point, stage`` and the counts of
-        :data:`ENGAGEMENT`, sorted by ``person_id``.
-    """
-    events = events or _Events(dataset)
-    cutoff_day = _day(cutoff)
-    timezone = dataset.timezone or "UTC"
-
-    # Who was known by the cut-off: an email or phone, first seen or active by then.
-    people = dataset.people.drop_duplicates("person_id")
-    identified = people["email"].notna() | people["phone"].notna()
-    people = people[identified]
-    seen = np.full(len(people), np.nan)
-    dated = people["first_seen"].notna().to_numpy()
-    if dated.any():
-        seen[dated] = eventlayer.local_days(people["first_seen"][dated], timezone)
-    seen = pd.Series(seen, index=people["person_id"].to_numpy(), dtype="float64")
-    first_event = events.first_days(cutoff_day).reindex(seen.index).astype("float64")
-    known_day = np.fmin(seen.to_numpy(), first_event.to_numpy())
-    frame = pd.DataFrame(
-        {
-            "person_id": seen.index,
-            "entry_point": _entry_point(people).to_numpy(),
-            "known_day": known_day,
-        }
-    )
-    frame = frame[frame["known_day"] <= cutoff_day]
-
-    # Leads only: nobody who had bought by the cut-off.
-    bought = _purchase_days(dataset)
-    buyers = set(bought.loc[bought["day"] <= cutoff_day, "person_id"])
-    frame = frame[~frame["person_id"].isin(buyers)]
-
-    # Stage at the cut-off, when the stage engine gives it.
-    if stages is not None:
-        stage = stages[["person_id", "stage"]].drop_duplicates("person_id")
-        frame = frame.merge(stage, on="person_id", how="inner")
-        frame = frame[frame["stage"].isin(OPEN_STAGES)]
-    else:
-        frame["stage"] = pd.NA
-
-    counts = events.counts(cutoff_day, window_days)
-    frame = frame.join(counts, on="person_id")
-    frame[list(ENGAGEMENT)] = frame[list(ENGAGEMENT)].fillna(0).astype("int64")
-    frame = frame.drop(columns="known_day").sort_values("person_id")
-    return frame.reset_index(drop=True)
-
-
-def purchase_outcome(
-    dataset: Dataset, person_ids: pd.Series, cutoff: dt.date, horizon_days: int
-) -> np.ndarray:
-    """Whether each person bought in the ``horizon_days`` after ``cutoff`` (0/1)."""
-    cutoff_day = _day(cutoff)
-    bought = _purchase_days(dataset)
-    after = bought["day"] > cutoff_day
-    window = bought[after & (bought["day"] <= cutoff_day + horizon_days)]
-    return person_ids.isin(set(window["person_id"])).to_numpy().astype(int)
-
-
-def design_matrix(
-    features: pd.DataFrame, sources: list[str], uses_stage: bool
-) -> pd.DataFrame:
-    """The regression's columns: constant, entry-point and stage dummies, log counts.
-
-    ``sources[0]`` is the entry point's reference level; entry points not in
-    ``sources`` are grouped as ``other``. The stage's reference level is ``captured``.
-    """
-    columns: dict[str, np.ndarray] = {"const": np.ones(len(features))}
-    entry = features["entry_point"].astype("string").fillna("unknown")
-    entry = entry.where(entry.isin(sources), "other")
-    for source in sources[1:] + ["other"]:
-        columns[f"entry[{source}]"] = (entry == source).to_numpy(dtype=float)
-    if uses_stage:
-        stage = features["stage"].astype("string")
-        for name in OPEN_STAGES[1:]:
-            columns[f"stage[{name}]"] = (stage == name).fillna(False).to_numpy(float)
-    for name in ENGAGEMENT:
-        columns[f"log1p_{name}"] = np.log1p(features[name].to_numpy(dtype=float))
-    return pd.DataFrame(columns, index=features.index)
-
-
-def _sources(features: pd.DataFrame) -> list[str]:
-    """Entry points common enough to get their own coefficient, most common first."""
-    counts = features["entry_point"].astype("string").fillna("unknown").value_counts()
-    common = counts[counts >= MIN_SOURCE_ROWS].index[:MAX_SOURCES]
-    return [str(s) for s in common] or ["unknown"]
-
-
-def auc(outcome: np.ndarray, predicted: np.ndarray) -> float:
-    """Area under the ROC curve, as the Mann-Whitney U statistic over n₁·n₀.
-
-    Ties in ``predicted`` count one half. ``nan`` when only one class is present.
-    """
-    outcome = np.asarray(outcome).astype(bool)
-    positives, negatives = int(outcome.sum()), int((~outcome).sum())
-    if positives == 0 or negatives == 0:
-        return float("nan")
-    ranks = rankdata(predicted)
-    u = ranks[outcome].sum() - positives * (positives + 1) / 2
-    return float(u / (positives * negatives))
-
-
-def calibration_table(
-    outcome: np.ndarray, predicted: np.ndarray, bins: int = 10
-) -> pd.DataFrame:
-    """Predicted against observed purchase rate, by quantile bin of prediction.
-
-    Returns ``bin, leads, predicted, observed, observed_low, observed_high`` with
-    95 % Wilson intervals on the observed rate.
-    """
-    frame = pd.DataFrame({"y": np.asarray(outcome, dtype=int), "p": predicted})
-    n_bins = max(1, min(bins, len(frame) // 20 or 1))
-    ranks = frame["p"].rank(method="first")
-    frame["bin"] = pd.qcut(ranks, n_bins, labels=False) + 1 if n_bins > 1 else 1
-    table = frame.groupby("bin").agg(
-        leads=("y", "size"), predicted=("p", "mean"), purchases=("y", "sum")
-    )
-    table["observed"] = table["purchases"] / table["leads"]
-    low, high = proportion_confint(table["purchases"], table["leads"], method="wilson")
-    table["observed_low"], table["observed_high"] = low, high
-    return table.drop(columns="purchases").reset_index()
-
-
 def _check_classes(y: np.ndarray, when: str) -> None:
     positives, negatives = int(y.sum()), int(len(y) - y.sum())
     if len(y) < MIN_ROWS or positives < MIN_CLASS or negatives < MIN_CLASS:
@@ -349,87 +140,6 @@ def _check_classes(y: np.ndarray, when: str) -> None:
             "signups and engagement (Klaviyo profiles and events, GA4) covering a "
             "longer period, or shorten the horizon."
         )
-
-
-def _separated(result) -> bool:
-    """Whether a maximum-likelihood fit ran off to infinity (complete separation)."""
-    slopes = np.abs(np.asarray(result.params)[1:])
-    return (
-        not getattr(result, "converged", True)
-        or not np.all(np.isfinite(result.bse))
-        or bool(len(slopes) and slopes.max() > MAX_ABS_COEF)
-        or bool(np.nanmax(np.asarray(result.bse)) > MAX_STD_ERR)
-    )
-
-
-def _ridge_fit(y: np.ndarray, design: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Ridge logistic fit (statsmodels), with its Laplace-approximation covariance.
-
-    The penalty is a normal prior with standard deviation :data:`PRIOR_SD` on every
-    slope (the constant is free); the covariance is the inverse of the penalised
-    log-likelihood's Hessian at the estimate.
-    """
-    n, k = design.shape
-    penalty = np.full(k, 1.0 / PRIOR_SD**2)
-    penalty[0] = 0.0
-    model = sm.GLM(y, design, family=sm.families.Binomial())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fitted = model.fit_regularized(alpha=penalty / n, L1_wt=0.0, maxiter=200)
-    params = np.asarray(fitted.params, dtype=float)
-    x = design.to_numpy(dtype=float)
-    p = 1.0 / (1.0 + np.exp(-(x @ params)))
-    hessian = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty)
-    return params, np.linalg.pinv(hessian)
-
-
-def fit_logit(
-    features: pd.DataFrame, outcome: np.ndarray
-) -> tuple[pd.DataFrame, np.ndarray, list[str], list[str], bool, bool]:
-    """Fit the logistic regression.
-
-    Maximum likelihood (statsmodels ``GLM``, binomial) with Wald intervals; when a
-    feature separates buyers from non-buyers completely, so that the maximum
-    likelihood estimate does not exist, a ridge fit with a weak normal prior
-    instead (see :func:`_ridge_fit`), flagged by the last value returned.
-
-    Returns
-    -------
-    tuple
-        Coefficient table, parameters, design columns, entry-point levels, whether
-        the stage is used, whether the ridge fit was needed.
-    """
-    sources = _sources(features)
-    uses_stage = bool(features["stage"].notna().any())
-    design = design_matrix(features, sources, uses_stage)
-    keep = [c for c in design if c == "const" or design[c].std() > 0]
-    design = design[keep]
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # separation is detected and handled below
-        result = sm.GLM(outcome, design, family=sm.families.Binomial()).fit()
-    penalised = _separated(result)
-    if penalised:
-        params, covariance = _ridge_fit(outcome, design)
-        std_err = np.sqrt(np.clip(np.diag(covariance), 0, None))
-        z = params / np.where(std_err > 0, std_err, np.nan)
-        p_value = 2 * norm.sf(np.abs(z))
-    else:
-        params = result.params.to_numpy()
-        std_err = result.bse.to_numpy()
-        p_value = result.pvalues.to_numpy()
-    coefficients = pd.DataFrame(
-        {
-            "term": design.columns,
-            "coef": params,
-            "std_err": std_err,
-            "ci_low": params - Z95 * std_err,
-            "ci_high": params + Z95 * std_err,
-            "odds_ratio": np.exp(params),
-            "p_value": p_value,
-        }
-    )
-    return coefficients, params, keep, sources, uses_stage, penalised
 
 
 def fit_lead_score(
@@ -564,11 +274,9 @@ def predicted_values(
     stage = leads["stage"].astype("string")
     open_ids = leads.loc[stage.isin(OPEN_STAGES).fillna(False), "person_id"]
     try:
-        from pipeline import clv, clv_fit
-
         summary = clv.purchase_summary(dataset)
         fits = clv_fit.fit_models(summary)
-    except (ImportError, ValueError) as exc:
+    except ValueError as exc:
         reason = f"CLV models not available ({exc})."
         fits = None
     if fits is None or not fits.usable:

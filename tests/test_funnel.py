@@ -14,20 +14,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import funnel as funnel_module
+from pipeline import clv_pricing, data_coverage, funnel_weekly
 from pipeline.clv import PurchaseSummary
 from pipeline.clv_fit import ClvModels
 from pipeline.clv_optim import Fit
+from pipeline.data_coverage import coverage_warnings
 from pipeline.funnel import (
-    coverage_warnings,
     days_to_convert,
     funnel_table,
     reached_stages,
+    stage_split,
     stage_win_rates,
     stalled_leads,
     velocity_table,
-    weekly_conversion,
 )
+from pipeline.funnel_weekly import weekly_conversion
 from pipeline.model import (
     EVENT_COLUMNS,
     ORDER_COLUMNS,
@@ -37,6 +38,7 @@ from pipeline.model import (
 )
 from pipeline.rules import StageRules
 from pipeline.stages import StageEngine, stage_counts
+from pipeline.velocity import replay_days, velocity_figures
 
 AS_OF = dt.date(2024, 2, 10)
 
@@ -292,7 +294,7 @@ def test_velocity_figures_by_hand(four_leads):
     on their days in the stage: c (5 days) 1 - S(15)/S(5) = 1/3; d (12 days)
     1 - S(22)/S(12) = 1. Pipeline value = (1/3 + 1) x 150 = 200.
     """
-    velocity = funnel_module.velocity_figures(
+    velocity = velocity_figures(
         four_leads, AS_OF, 150.0, horizon_days=10, weeks=2
     )
     win = velocity.win.set_index("stage")
@@ -316,7 +318,7 @@ def test_velocity_figures_by_hand(four_leads):
 
 def test_velocity_without_a_customer_value_uses_the_mean_first_order(four_leads):
     """Test the fallback price: mean first order (100 + 60) / 2 = 80 per customer."""
-    velocity = funnel_module.velocity_figures(
+    velocity = velocity_figures(
         four_leads, AS_OF, float("nan"), horizon_days=10, weeks=1
     )
     assert velocity.value.customer_value == pytest.approx(80.0)
@@ -331,10 +333,10 @@ def summary_of(first_values) -> PurchaseSummary:
 def test_new_customer_value_falls_back_with_the_reason():
     """Test that unusable models price a customer at the mean first purchase, 75."""
     why = "only 3 of 40 customers bought again"
-    models = funnel_module.CustomerModels(
+    models = clv_pricing.CustomerModels(
         summary_of([100.0, 50.0]), ClvModels(Fit(reason=why), Fit(reason=why)), why
     )
-    value = funnel_module.expected_new_customer_value(models)
+    value = clv_pricing.expected_new_customer_value(models)
     assert value.value == pytest.approx(75.0)
     assert not value.from_models and value.future == 0.0
     assert why in value.how and "first purchase only" in value.how
@@ -351,8 +353,8 @@ def test_new_customer_value_adds_the_models_future_value():
     """
     bg = Fit(params={"r": 1.0, "alpha": 100.0, "a": 1e-6, "b": 1.0}, converged=True)
     gg = Fit(params={"p": 2.0, "q": 3.0, "v": 20.0}, converged=True)
-    models = funnel_module.CustomerModels(summary_of([40.0, 60.0]), ClvModels(bg, gg))
-    value = funnel_module.expected_new_customer_value(
+    models = clv_pricing.CustomerModels(summary_of([40.0, 60.0]), ClvModels(bg, gg))
+    value = clv_pricing.expected_new_customer_value(
         models, horizon_days=30, annual_discount=0.0
     )
     assert value.from_models
@@ -366,12 +368,12 @@ def test_customer_models_explain_too_few_repeat_buyers():
     from tests.test_attribution_events import make_dataset
 
     dataset = make_dataset([], [("o1", "a", "2024-01-07 10:00", 80.0)])
-    models = funnel_module.customer_models(dataset, AS_OF)
+    models = clv_pricing.customer_models(dataset, AS_OF)
     assert not models.usable
     assert "repeat buyers" in models.reason
-    value = funnel_module.expected_new_customer_value(models)
+    value = clv_pricing.expected_new_customer_value(models)
     assert value.value == pytest.approx(80.0) and not value.from_models
-    assert funnel_module.customer_values(models).empty
+    assert clv_pricing.customer_values(models).empty
 
 
 def test_weekly_change_sentences_say_what_the_test_found():
@@ -388,7 +390,7 @@ def test_weekly_change_sentences_say_what_the_test_found():
             "differs": [True, False, False],
         }
     )
-    lines = funnel_module.weekly_change_sentences(conversion)
+    lines = funnel_weekly.weekly_change_sentences(conversion)
     assert lines[0].startswith("Captured → engaged: 30 of 100 moved on this week")
     assert "this week is higher, beyond chance" in lines[0]
     assert "no clear change" in lines[1]
@@ -412,18 +414,18 @@ def test_steps_without_a_data_source_are_named_not_zero():
     The data has orders and checkouts but no engagement and no traffic events, so
     captured → engaged and engaged → intent cannot be measured; intent → customer can.
     """
-    missing = funnel_module.stages_without_data(_coverage_gap_dataset())
+    missing = data_coverage.stages_without_data(_coverage_gap_dataset())
     assert missing == {
         "awareness": "no anonymous traffic uploaded",
         "engaged": "no engagement events uploaded",
     }
-    step = funnel_module.step_without_data
+    step = data_coverage.step_without_data
     assert step("captured", "engaged", missing) == "no engagement events uploaded"
     assert step("engaged", "purchase_intent", missing) == (
         "no engagement events uploaded"
     )
     assert step("purchase_intent", "customer", missing) is None
-    assert set(funnel_module.stages_without_data(Dataset())) == {
+    assert set(data_coverage.stages_without_data(Dataset())) == {
         "awareness", "engaged", "purchase_intent", "customer", "repeat"
     }
 
@@ -432,13 +434,13 @@ def test_order_data_end_is_the_last_order_day_in_the_store_zone():
     """Test the order coverage end: 2024-03-01 10:00 UTC is 02:00 that day at −08:00;
     an order after today (a typo year) does not extend it."""
     data = _coverage_gap_dataset()
-    assert funnel_module.order_data_end(data) == dt.date(2024, 3, 1)
+    assert data_coverage.order_data_end(data) == dt.date(2024, 3, 1)
     future = pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=900)
     data.events = conform(pd.concat([data.events, pd.DataFrame({
         "person_id": ["c@x.com"], "ts": [future], "event": ["order"],
         "value": [5.0]})]), EVENT_COLUMNS)
-    assert funnel_module.order_data_end(data) == dt.date(2024, 3, 1)
-    assert funnel_module.order_data_end(Dataset()) is None
+    assert data_coverage.order_data_end(data) == dt.date(2024, 3, 1)
+    assert data_coverage.order_data_end(Dataset()) is None
 
 
 def test_weekly_sentences_stop_at_the_order_data_and_missing_stages():
@@ -456,7 +458,7 @@ def test_weekly_sentences_stop_at_the_order_data_and_missing_stages():
             "differs": [False, False],
         }
     )
-    lines = funnel_module.weekly_change_sentences(
+    lines = funnel_weekly.weekly_change_sentences(
         conversion,
         missing={"engaged": "no engagement events uploaded"},
         orders_end=dt.date(2024, 12, 31),
@@ -468,7 +470,7 @@ def test_weekly_sentences_stop_at_the_order_data_and_missing_stages():
     assert "moved on this week" not in lines[1]
     assert "order data ends on 2024-12-31" in lines[1]
     # inside the order data the sentence is the usual one
-    inside = funnel_module.weekly_change_sentences(
+    inside = funnel_weekly.weekly_change_sentences(
         conversion, orders_end=dt.date(2024, 12, 31), as_of=dt.date(2024, 12, 31)
     )
     assert inside[1].startswith("Customer → repeat buyer: 0 of 3,578 moved on")
@@ -482,10 +484,63 @@ def test_weekly_segments_break_lines_at_gaps():
         "entered": [1, 2, 3, 4], "advanced": [0, 1, 1, 2],
         "share_advanced": [0.0, 0.5, 1 / 3, 0.5],
     })
-    out = funnel_module.weekly_segments(table)
+    out = funnel_weekly.weekly_segments(table)
     keys = zip(out["stage"], out["week"], strict=True)
     by = dict(zip(keys, out["segment"], strict=True))
     assert by[("captured", weeks[0])] == by[("captured", weeks[1])] == "captured:0"
     assert by[("captured", weeks[2])] == "captured:1"
     assert by[("customer", weeks[3])] == "customer:0"
     assert len(out) == 4
+
+
+def test_stage_split_counts_customers_by_kind(ten_leads):
+    """Test the stage bars: 2, 3, 1, 1 below customer; customers 2 first, 1 repeat."""
+    bars = stage_split(ten_leads)
+    got = {(r.stage, r.part): r.leads for r in bars.itertuples()}
+    assert got == {
+        ("awareness", "all"): 2, ("captured", "all"): 3, ("engaged", "all"): 1,
+        ("purchase_intent", "all"): 1, ("customer", "first"): 2,
+        ("customer", "repeat"): 1,
+    }
+    assert bars["share"].sum() == pytest.approx(1.0)
+    assert bars["share"].iloc[-1] == pytest.approx(0.1)
+
+
+def test_weeks_with_orders_drop_weeks_after_the_last_order(ten_leads):
+    """Test that orders ending Wed 10 Jan 2024 keep the weeks of 1 and 8 January."""
+    weekly = weekly_conversion(ten_leads)
+    kept, cut = funnel_weekly.weeks_with_orders(weekly, dt.date(2024, 1, 10))
+    assert cut
+    assert sorted(set(kept["week"].dt.date.astype(str))) == ["2024-01-01", "2024-01-08"]
+    everything, cut = funnel_weekly.weeks_with_orders(weekly, None)
+    assert not cut and len(everything) == len(weekly)
+
+
+def test_last_weeks_keeps_the_latest_weeks(ten_leads):
+    """Test that the last 2 weeks of 1, 8 and 15 January are 8 and 15 January."""
+    weekly, _ = funnel_weekly.weeks_with_orders(weekly_conversion(ten_leads), None)
+    recent = funnel_weekly.last_weeks(weekly, 2)
+    assert sorted(set(recent["week"].dt.date.astype(str))) == [
+        "2024-01-08", "2024-01-15",
+    ]
+
+
+def test_value_weeks_stop_at_the_order_data():
+    """Test that weeks ending after the last order day are counted and left out."""
+    by_week = pd.DataFrame({
+        "week_end": [dt.date(2024, 1, 7), dt.date(2024, 1, 14), dt.date(2024, 1, 21)],
+        "open_leads": [3, 4, 5], "expected_customers": [1.0, 1.5, 2.0],
+        "value": [10.0, 15.0, 20.0],
+    })
+    kept, cut = funnel_weekly.value_weeks_with_orders(by_week, dt.date(2024, 1, 14))
+    assert cut == 1
+    assert kept["value"].tolist() == [10.0, 15.0]
+    kept, cut = funnel_weekly.value_weeks_with_orders(by_week, None)
+    assert cut == 0 and len(kept) == 3
+
+
+def test_replay_days_are_each_week_back_and_30_days_back():
+    """Test the days the weekly value history replays, for 2 weeks from 10 Feb."""
+    assert replay_days(AS_OF, 2) == [
+        dt.date(2024, 2, 3), dt.date(2024, 1, 27), dt.date(2024, 1, 11),
+    ]

@@ -6,11 +6,9 @@ Thresholds are lowered so that small files take the large-file paths.
 
 import dataclasses
 
-import numpy as np
 import pandas as pd
 import pytest
 
-import pipeline.ingest.events_csv as reader
 import pipeline.ingest.raw as raw
 from pipeline.ingest import load_files, read_source
 from pipeline.ingest.base import ReadContext
@@ -151,23 +149,39 @@ def test_line_breaks_inside_quotes_are_read_in_pyarrows_careful_mode(monkeypatch
     assert dataset.events["product"].iloc[299] == "Shirt, size 299"
 
 
-@pytest.mark.parametrize("collide", [False, True])
-def test_person_codes_survive_hash_collisions_and_blanks(monkeypatch, collide):
-    """Test each row's code points at its own value, blanks point nowhere, and a
-    forced hash collision (every value one hash) still gives the exact answer."""
-    if collide:
-        monkeypatch.setattr(reader, "_hashes", lambda values: np.zeros(len(values)))
-    written = ["b@x.com", None, "A@x.com", "a@x.com", "b@x.com", " c@x.com", None]
-    person = pd.Series(written, index=range(2, 9), dtype="string")
-    keys, codes, unique_keys = reader._keys(person)
-    assert list(keys.fillna("-")) == [
+def test_person_ids_rejections_and_first_times_per_row():
+    """Test rows keyed by their value's key, blank and placeholder persons rejected
+    as "no person", and first_seen taken from kept rows only."""
+    data = (
+        HEADER + "b@x.com,2024-03-05T10:00:00Z,email_open,,,,,\n"
+        ",2024-03-01T10:00:00Z,email_open,,,,,\n"
+        "A@x.com,2024-03-04T10:00:00Z,email_open,,,,,\n"
+        "a@x.com,2024-03-01T10:00:00Z,unknown_thing,,,,,\n"
+        "(not set),2024-03-01T10:00:00Z,email_open,,,,,\n"
+        "b@x.com,2024-03-06T10:00:00Z,order,,,,o1,20\n"
+        "b@x.com,2024-03-02T10:00:00Z,order,,,,o1,20\n"
+        " c@x.com,2024-03-07T10:00:00Z,product_view,,,,,\n"
+    ).encode()
+    dataset = load_files([("events.csv", data)])
+    report = dataset.reports[0]
+    assert (report.rows_loaded, report.rows_rejected, report.rows_duplicate) == (
+        4,
+        3,
+        1,
+    )
+    assert [(p.row, p.column) for p in report.problems] == [
+        (3, "person"),
+        (5, "event"),
+        (6, "person"),
+    ]
+    assert list(dataset.events["person_id"]) == [
         "b@x.com",
-        "-",
-        "a@x.com",
         "a@x.com",
         "b@x.com",
         "c@x.com",
-        "-",
     ]
-    assert [unique_keys[c] if c >= 0 else "-" for c in codes] == list(keys.fillna("-"))
-    assert sorted(unique_keys) == ["a@x.com", "b@x.com", "c@x.com"]
+    first = dataset.people.set_index("person_id")["first_seen"]
+    # a@x.com's earlier row is rejected and b@x.com's is a repeated order
+    assert first["a@x.com"] == pd.Timestamp("2024-03-04 10:00Z")
+    assert first["b@x.com"] == pd.Timestamp("2024-03-05 10:00Z")
+    assert sorted(first.index) == ["a@x.com", "b@x.com", "c@x.com"]

@@ -7,13 +7,10 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from pipeline import funnel as funnel_module
+from pipeline import clv_pricing
+from pipeline.clv_pricing import customer_models, expected_new_customer_value
 from pipeline.formatting import fmt_int, fmt_money, fmt_pct
-from pipeline.funnel import (
-    customer_models,
-    expected_new_customer_value,
-    stalled_leads,
-)
+from pipeline.funnel import stalled_leads
 from pipeline.pipeline_value import pipeline_value
 from pipeline.survival import win_probability_by_stage
 
@@ -123,13 +120,13 @@ def test_rule_change_replays_stages_without_refitting_customer_value(monkeypatch
     two apps share this process's cache, as two reruns of one session do.
     """
     calls = []
-    original = funnel_module.customer_models
+    original = clv_pricing.customer_models
 
     def counted(*args, **kwargs):
         calls.append(args)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(funnel_module, "customer_models", counted)
+    monkeypatch.setattr(clv_pricing, "customer_models", counted)
     values = []
     for state in ({}, {"rule_engaged_opens_min_count": 1}):
         at = AppTest.from_file(APP, default_timeout=120)

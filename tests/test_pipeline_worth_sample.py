@@ -6,13 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline import funnel
+from pipeline import clv_pricing
 from pipeline.attribution import pipeline_views as pv
+from pipeline.funnel import OPEN_STAGES
 from pipeline.ingest import load_files
 from pipeline.pipeline_value import _open_win_probability, _stage_curves
 from pipeline.rules import StageRules
 from pipeline.stages import StageEngine
 from pipeline.survival import _end_of
+from pipeline.velocity import velocity_figures
 
 SAMPLE = pytest.importorskip("pages.common").SAMPLE_DIR
 
@@ -25,14 +27,14 @@ def brand():
     engine = StageEngine(dataset)
     as_of = engine.default_as_of
     leads = engine.leads(StageRules(), as_of)
-    return dataset, leads, as_of, funnel.customer_models(dataset, as_of)
+    return dataset, leads, as_of, clv_pricing.customer_models(dataset, as_of)
 
 
 def test_models_price_a_new_customer_above_the_first_purchase(brand):
     """Test that BG/NBD + Gamma-Gamma fit on the demo brand and add future value."""
     _, _, _, models = brand
     assert models.usable and models.reason == ""
-    value = funnel.expected_new_customer_value(models)
+    value = clv_pricing.expected_new_customer_value(models)
     assert value.from_models
     assert value.future > 0
     assert value.value == pytest.approx(value.first_purchase + value.future)
@@ -43,11 +45,11 @@ def test_pipeline_value_is_the_sum_of_open_leads_times_p_times_value(brand):
     lead by lead from the stage curves."""
     dataset, leads, as_of, models = brand
     tz = dataset.timezone
-    price = funnel.expected_new_customer_value(models).value
-    velocity = funnel.velocity_figures(leads, as_of, price, 90, weeks=1, timezone=tz)
+    price = clv_pricing.expected_new_customer_value(models).value
+    velocity = velocity_figures(leads, as_of, price, 90, weeks=1, timezone=tz)
     curves, _ = _stage_curves(leads, as_of, 90, tz)
     p = _open_win_probability(leads, _end_of(as_of, tz), curves, 90, leads["stage"])
-    assert len(p) == int(leads["stage"].astype(str).isin(funnel.OPEN_STAGES).sum())
+    assert len(p) == int(leads["stage"].astype(str).isin(OPEN_STAGES).sum())
     assert velocity.value.total == pytest.approx(p["p"].sum() * price, rel=1e-12)
     assert np.all((p["p"] >= 0) & (p["p"] <= 1))
 
@@ -57,8 +59,8 @@ def test_weighted_credit_sums_to_the_total_transition_worth(brand, model):
     """Test that the channels' pipeline-weighted credit adds up to Σ advances' worth."""
     dataset, leads, as_of, models = brand
     worth = pv.transition_worth(
-        leads, as_of, funnel.expected_new_customer_value(models).value,
-        funnel.customer_values(models), 90, dataset.timezone,
+        leads, as_of, clv_pricing.expected_new_customer_value(models).value,
+        clv_pricing.customer_values(models), 90, dataset.timezone,
     )
     total = pv.worth_by_transition(leads, worth)["worth"].sum()
     credit = pv.transition_credit(dataset, leads, model, weighted=True, worth=worth)

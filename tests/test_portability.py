@@ -16,12 +16,8 @@ import pytest
 
 from pipeline.model import EVENT_COLUMNS, Dataset, conform
 from pipeline.rules import RULE_NAMES, StageRules
-from pipeline.stages import (
-    StageEngine,
-    first_events_expr,
-    order_ranks_expr,
-    rule_expr,
-)
+from pipeline.stage_exprs import first_events_expr, order_ranks_expr, rule_expr
+from pipeline.stages import StageEngine
 
 DIALECTS = ("bigquery", "pyspark")
 DAY = 19_800  # 18 March 2024

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import report
+from pipeline import report, report_funnel, report_html, report_money
 from tests.conftest import real_bytes
 
 
@@ -59,7 +59,7 @@ def test_funnel_figures():
     engaged 3 (a, b, c), intent 2 (a entered it, b is past it), customer 2; so
     80 %, 75 %, 66.7 % and 100 % went on.
     """
-    funnel = report.funnel_section(leads_frame())
+    funnel = report_funnel.funnel_section(leads_frame())
     table = funnel.tables[0][1].set_index("Stage")
     assert list(table["Reached it or later"]) == ["5", "4", "3", "2", "2"]
     assert list(table["Went on to the next"]) == [
@@ -89,7 +89,7 @@ def sample_view():
 def sample_velocity(sample_view):
     """The report's velocity section of the sample brand."""
     dataset, leads, as_of = sample_view
-    return report.velocity_section(dataset, leads, as_of)
+    return report_funnel.velocity_section(dataset, leads, as_of)
 
 
 def test_velocity_matches_the_funnel_page(sample_view, sample_velocity):
@@ -101,16 +101,15 @@ def test_velocity_matches_the_funnel_page(sample_view, sample_velocity):
     The old plain figures (win rate of identified leads 19.2 %, median 5.9 days,
     $80,353.27) must be gone.
     """
-    from pipeline import funnel
+    from pipeline.clv_pricing import customer_models, expected_new_customer_value
     from pipeline.formatting import fmt_interval, fmt_money, fmt_pct
+    from pipeline.velocity import converted_by, velocity_figures
 
     dataset, leads, as_of = sample_view
-    new_customer = funnel.expected_new_customer_value(
-        funnel.customer_models(dataset, as_of)
-    )
+    new_customer = expected_new_customer_value(customer_models(dataset, as_of))
     currencies = sorted(set(dataset.orders["currency"].dropna().astype(str)))
     assert currencies == ["USD"]
-    page = funnel.velocity_figures(
+    page = velocity_figures(
         leads, as_of, new_customer.value, 90, 12, dataset.timezone or "UTC"
     )
     win = page.win.set_index("stage")
@@ -133,7 +132,7 @@ def test_velocity_matches_the_funnel_page(sample_view, sample_velocity):
     tables = dict(sample_velocity.tables)
     by = tables["Captured leads who became customers within"]
     assert list(by["Became customers"]) == [
-        fmt_pct(v) for v in funnel.converted_by(page.time_to_customer)["share"]
+        fmt_pct(v) for v in converted_by(page.time_to_customer)["share"]
     ]
     assert list(by["Within"]) == ["7 days", "30 days", "90 days", "180 days",
                                   "365 days"]
@@ -192,7 +191,7 @@ def test_mixed_currencies_are_never_added():
 def test_attribution_models_are_named_in_words(sample_view):
     """Test that the comparison names models ("First click") and the currency."""
     dataset, _, _ = sample_view
-    section = report.attribution_section(dataset)
+    section = report_money.attribution_section(dataset)
     tables = dict(section.tables)
     credit = tables["Conversions credited, by model"]
     assert "First click" in credit.columns and "first_click" not in credit.columns
@@ -203,11 +202,11 @@ def test_attribution_models_are_named_in_words(sample_view):
 def test_report_is_self_contained_with_every_chart_inline(sample_velocity):
     """Test that every chart is an inline SVG and nothing is fetched from anywhere."""
     sections = [
-        report.funnel_section(leads_frame()),
+        report_funnel.funnel_section(leads_frame()),
         sample_velocity,
-        report.Section("Attribution", missing="no touches in the data"),
+        report_html.Section("Attribution", missing="no touches in the data"),
     ]
-    html = report.render_report(sections, "Test report", "subtitle <b>escaped</b>")
+    html = report_html.render_report(sections, "Test report", "subtitle <b>escaped</b>")
     parser = Collector()
     parser.feed(html)
     tags = [t for t, _ in parser.tags]
@@ -226,7 +225,7 @@ def test_report_is_self_contained_with_every_chart_inline(sample_velocity):
 def test_histogram_is_pre_binned():
     """Test that a histogram carries bins, not rows, so 100k values render fast."""
     values = np.random.default_rng(1).exponential(10, size=100_000)
-    chart = report.histogram_chart(values, "t", "x", "y", bins=30)
+    chart = report_money.histogram_chart(values, "t", "x", "y", bins=30)
     data = chart.to_dict()["datasets"]
     (rows,) = data.values()
     assert len(rows) == 30
@@ -281,7 +280,7 @@ def test_view_report_on_the_real_apparel_exports(apparel_view):
 def test_chart_svg_renders_offline():
     """Test that vl-convert renders a chart to SVG with no network."""
     chart = alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_bar().encode(x="x:Q")
-    svg = report.chart_svg(chart)
+    svg = report_html.chart_svg(chart)
     assert svg.startswith("<svg")
     assert external_references(svg) == []
 

@@ -14,6 +14,8 @@ from pipeline.model import (
     Dataset,
     conform,
 )
+from pipeline.scoring_features import cutoff_features
+from pipeline.scoring_fit import auc
 
 AS_OF = dt.date(2024, 6, 30)
 HORIZON = 30
@@ -143,7 +145,7 @@ def test_checked_on_the_later_period(model):
 
 def test_no_leakage_from_after_the_cutoff(synthetic, model):
     """Test that events and orders after a cut-off change no feature and no score."""
-    before = scoring.cutoff_features(synthetic, TRAIN_CUTOFF)
+    before = cutoff_features(synthetic, TRAIN_CUTOFF)
     later = TRAIN_CUTOFF + dt.timedelta(days=1)
     ids = list(before["person_id"][:500])
     flood = [
@@ -159,7 +161,7 @@ def test_no_leakage_from_after_the_cutoff(synthetic, model):
                    pd.DataFrame(flood)]).to_dict("records"),
         synthetic.orders.to_dict("records"),
     )
-    after = scoring.cutoff_features(leaked, TRAIN_CUTOFF)
+    after = cutoff_features(leaked, TRAIN_CUTOFF)
     pd.testing.assert_frame_equal(before, after)
 
     scores_before = scoring.score_leads(model, synthetic, TRAIN_CUTOFF)
@@ -175,7 +177,7 @@ def test_no_leakage_from_after_the_cutoff(synthetic, model):
 
 def test_buyers_before_the_cutoff_are_not_leads(synthetic):
     """Test that a person who bought by the cut-off is not scored as a lead."""
-    features = scoring.cutoff_features(synthetic, TEST_CUTOFF)
+    features = cutoff_features(synthetic, TEST_CUTOFF)
     bought = synthetic.orders
     early = bought[bought["ts"] <= _ts(TEST_CUTOFF, 23)]["person_id"]
     assert not features["person_id"].isin(set(early)).any()
@@ -200,8 +202,8 @@ def test_auc_hand_computed():
     right, one tie counting one half: (3 + 0.5) / 4 = 0.875."""
     y = np.array([1, 1, 0, 0])
     p = np.array([0.9, 0.4, 0.4, 0.1])
-    assert scoring.auc(y, p) == pytest.approx(0.875)
-    assert np.isnan(scoring.auc(np.array([1, 1]), np.array([0.2, 0.3])))
+    assert auc(y, p) == pytest.approx(0.875)
+    assert np.isnan(auc(np.array([1, 1]), np.array([0.2, 0.3])))
 
 
 def test_scores_are_percentiles(synthetic, model):

@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.funnel import coverage_warnings
+from pipeline.data_coverage import coverage_warnings
 from pipeline.ingest import load_files, read_paths
 from pipeline.ingest.checks import plural
 from pipeline.model import Dataset, InputError, json_safe

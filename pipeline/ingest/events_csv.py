@@ -22,17 +22,21 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import ibis
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline import eventlayer
 from pipeline.ingest import raw
 from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
 from pipeline.ingest.checks import flag_future, note_header_only, sort_problems
-from pipeline.ingest.identity import person_key
+from pipeline.ingest.persons import (
+    NO_TIME,
+    arrow_text,
+    first_times,
+    person_ids,
+    person_keys,
+)
 from pipeline.ingest.values import (
     AMBIGUOUS_NOTE,
     parse_numbers,
@@ -76,96 +80,9 @@ def score(source: SourceFile) -> float:
     return 0.85 + 0.1 * optional / (len(FIELDS) - len(REQUIRED))
 
 
-def _keys(person: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Series]:
-    """``person_id`` of each row, worked out once per distinct person value.
-
-    The column is hashed once; everything after works on the distinct values.
-
-    Returns
-    -------
-    tuple
-        The rows' keys; each row's code into the distinct keys (-1 for rows naming
-        nobody); the distinct keys. Two values with one key (``Ann@x.com`` and
-        ``ann@x.com``) share a code.
-    """
-    values, codes = _distinct(_arrow_text(person))
-    text = pd.Series(pd.arrays.ArrowStringArray(values), dtype="string").str.strip()
-    # pandas' str.fullmatch runs in Python value by value: only on values with a +
-    plus = text.str.startswith("+").fillna(False).astype(bool)
-    phone_like = pd.Series(False, index=text.index)
-    if plus.any():
-        phone_like[plus] = text[plus].str.fullmatch(r"\+[\d\s().\-]{7,}", na=False)
-    keys = person_key(text, text.where(phone_like), text, platform="id")
-    key_codes, uniques = pd.factorize(keys, use_na_sentinel=True)
-    unique_keys = pd.Series(uniques, dtype="string")
-    if len(unique_keys) == len(keys) and not keys.isna().any():
-        row_codes = codes  # one key per value: the value's code is the key's
-    else:
-        row_codes = np.where(codes >= 0, key_codes[np.maximum(codes, 0)], -1)
-    if _same_text(keys, values):
-        # every key is the value as written (the common case): share the column
-        return person.astype("string"), row_codes, unique_keys
-    return _take_strings(keys, codes, person.index), row_codes, unique_keys
-
-
-def _distinct(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
-    """The distinct values of a text column and each row's code into them.
-
-    DuckDB hashes the column on every core and Arrow numbers the 64-bit hashes,
-    which is several times faster than a hash table of strings. Every row is then
-    checked against its code's value, so a hash collision (about one chance in ten
-    million for a million people) only sends the column to Arrow's exact, slower
-    path. A blank's code points at a blank (``None``) value.
-    """
-    if len(values) == 0:
-        return pa.array([], type=pa.large_string()), np.empty(0, dtype=np.int64)
-    encoded = pc.dictionary_encode(pa.array(_hashes(values)))
-    codes = encoded.indices.to_numpy().astype(np.int64)
-    rows = np.empty(len(encoded.dictionary), dtype=np.int64)
-    rows[codes] = np.arange(len(codes))  # a row of each code
-    distinct = values.take(rows).combine_chunks()
-    again = distinct.take(pa.array(codes))
-    same = pc.equal(values, again)
-    blank = pc.equal(values.is_null(), again.is_null())
-    if not (pc.all(same).as_py() is not False and pc.all(blank).as_py()):
-        return _exact_distinct(values)
-    return distinct, codes
-
-
-def _hashes(values: pa.ChunkedArray) -> np.ndarray:
-    """A 64-bit hash of each value, by DuckDB (through ibis) on every core."""
-    table = ibis.memtable(pa.table({"value": values}))
-    hashed = eventlayer.connect().to_pyarrow(table.select(hash=table.value.hash()))
-    return hashed.column("hash").to_numpy()
-
-
-def _exact_distinct(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
-    """:func:`_distinct` by Arrow's hash table of the strings themselves."""
-    encoded = pc.dictionary_encode(values.combine_chunks())
-    codes = encoded.indices.fill_null(-1).to_numpy().astype(np.int64)
-    return encoded.dictionary, codes
-
-
-def _arrow_text(values: object) -> pa.ChunkedArray:
-    """A text array as Arrow, without copying when it already is Arrow."""
-    array = (
-        pd.array(values, dtype="string")
-        if not isinstance(values, pd.Series)
-        else (
-            values.array if values.dtype == "string" else values.astype("string").array
-        )
-    )
-    data = getattr(array, "_pa_array", None)
-    if data is None:
-        data = pa.chunked_array(
-            [pa.array(array, type=pa.large_string(), from_pandas=True)]
-        )
-    return data
-
-
 def _same_text(new: object, old: object) -> bool:
     """Whether two text arrays hold the same values (and blanks) in order."""
-    a, b = _arrow_text(new), _arrow_text(old)
+    a, b = arrow_text(new), arrow_text(old)
     if len(a) != len(b) or a.null_count != b.null_count:
         return False
     if a.type != b.type:
@@ -200,14 +117,6 @@ def _event_types(written: pd.Series) -> tuple[pd.Series, pd.Series]:
     tidied = other.str.strip().str.lower().str.replace(" ", "_", regex=False)
     event = written.astype("string").mask(~known, tidied)
     return event, event.isin(EVENT_TYPES).fillna(False).astype(bool)
-
-
-def _take_strings(values: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
-    """``values[codes]`` as a text column (``NA`` where a code is -1), in Arrow."""
-    table = pa.array(values.array, type=pa.string(), from_pandas=True)
-    positions = pa.array(codes, mask=codes < 0, type=pa.int64())
-    taken = pc.take(table, positions)
-    return pd.Series(pd.arrays.ArrowStringArray(taken), index=index, dtype="string")
 
 
 def _blank(index: pd.Index) -> pd.Series:
@@ -273,9 +182,6 @@ class _Fields:
 class _Parsed:
     """Each field of every row, parsed (``NA`` where a value cannot be read)."""
 
-    person: pd.Series
-    codes: np.ndarray
-    unique_keys: pd.Series
     ts: pd.Series
     event: pd.Series
     known: pd.Series
@@ -316,22 +222,40 @@ def events_from_table(
         report.meta["ambiguous_dates"] = fields.column("timestamp")
         report.notes.append(AMBIGUOUS_NOTE.format(column=fields.column("timestamp")))
 
-    reject = _rejected(parsed, fields, report)
-    is_order = (parsed.event == "order").fillna(False).astype(bool) & ~reject
-    order_id = _order_ids(parsed.texts["order_id"], is_order, file)
-    repeat = pd.Series(False, index=frame.index)
-    repeat[is_order] = order_id[is_order].duplicated(keep="first").to_numpy()
+    # persons: blank cells name nobody, and so do values whose key is blank ("(not
+    # set)"), known only once the distinct values are keyed; rarely, a second pass
+    written = fields("person")
+    nobody = written.isna().to_numpy(dtype=bool, copy=True)
+    while True:
+        reject = _rejected(parsed, nobody, fields)
+        is_order = (parsed.event == "order").to_numpy(dtype=bool, na_value=False)
+        is_order &= ~reject
+        order_id = _order_ids(parsed.texts["order_id"], is_order, file)
+        repeat = np.zeros(len(frame), dtype=bool)
+        repeat[is_order] = order_id[is_order].duplicated(keep="first").to_numpy()
+        keep = ~reject & ~repeat
+        values, first = first_times(written, parsed.ts, keep)
+        keys = person_keys(values)
+        unnamed = values.filter(pa.array(keys.isna().to_numpy())).drop_null()
+        if not len(unnamed):
+            break
+        more = pc.is_in(arrow_text(written), value_set=unnamed)
+        more = more.to_numpy(zero_copy_only=False) & ~nobody
+        if not more.any():
+            break
+        nobody |= more
+    _rejected(parsed, nobody, fields, report)  # the same rows, now listed
     report.rows_rejected += int(reject.sum())
     report.rows_duplicate += int(repeat.sum())
     report.rows_loaded += len(frame) - int(reject.sum()) - int(repeat.sum())
-    keep = (~reject & ~repeat).to_numpy()
 
-    events = _events(parsed, order_id, file)
+    person_id = person_ids(written, values, keys)
+    events = _events(parsed, person_id, order_id, file)
     if not keep.all():
         events = _rows(events, keep, list(events.columns))
     currency = None
     if fields.given("currency"):
-        currency = fields("currency")[keep & is_order.to_numpy()].str.upper()
+        currency = fields("currency")[keep & is_order].str.upper()
     orders = _orders(events, currency, file)
 
     if len(events):
@@ -339,7 +263,7 @@ def events_from_table(
         report.date_max = events["ts"].max()
     flag_future(report, events["ts"], fields.column("timestamp"), "event")
     sort_problems(report)
-    people = _people(events["ts"], parsed.codes[keep], parsed.unique_keys, file)
+    people = _people(keys, first, file)
     # people holds each person's first event: the merge needs no pass over events
     return ReadResult(
         report, people=people, events=events, orders=orders, people_cover=True
@@ -347,30 +271,35 @@ def events_from_table(
 
 
 def _parsed(fields: _Fields, context: ReadContext) -> _Parsed:
-    """Every field parsed; persons keyed in a second thread meanwhile.
+    """Every field but the person parsed, times and values in a second thread.
 
-    Arrow's kernels release the GIL, so a large file takes both cores: hashing the
-    person column is the longest step.
+    Arrow's kernels release the GIL, so a large file takes both cores.
     """
     with ThreadPoolExecutor(max_workers=1) as pool:
-        persons = pool.submit(_keys, fields("person"))
-        ts, _ = parse_timestamps(fields("timestamp"), dayfirst=context.dayfirst)
+        times = pool.submit(
+            parse_timestamps, fields("timestamp"), dayfirst=context.dayfirst
+        )
+        values = pool.submit(parse_numbers, fields("value"))
         event, known = _event_types(fields("event"))
-        value, bad_value = parse_numbers(fields("value"))
         texts = {name: fields.stripped(name) for name in TEXT_FIELDS}
-        person, codes, unique_keys = persons.result()
-    return _Parsed(
-        person, codes, unique_keys, ts, event, known, value, bad_value, texts
-    )
+        ts, _ = times.result()
+        value, bad_value = values.result()
+    return _Parsed(ts, event, known, value, bad_value, texts)
 
 
-def _rejected(parsed: _Parsed, fields: _Fields, report: FileReport) -> pd.Series:
-    """Rows that cannot be loaded, each listed in the report with its reason."""
+def _rejected(
+    parsed: _Parsed,
+    nobody: np.ndarray,
+    fields: _Fields,
+    report: FileReport | None = None,
+) -> np.ndarray:
+    """Rows that cannot be loaded, each listed in ``report`` (if given) with its
+    reason; ``nobody`` marks rows whose person names nobody."""
     negative_order = (parsed.event == "order").fillna(False).astype(bool) & (
         parsed.value.lt(0).fillna(False).astype(bool)
     )
     checks = (
-        (parsed.person.isna(), "person", "no person: give an email, phone or id"),
+        (pd.Series(nobody), "person", "no person: give an email, phone or id"),
         (
             parsed.ts.isna(),
             "timestamp",
@@ -389,29 +318,31 @@ def _rejected(parsed: _Parsed, fields: _Fields, report: FileReport) -> pd.Series
     reject = np.zeros(len(index), dtype=bool)
     for mask, name, message in checks:
         mask = mask.to_numpy(dtype=bool, na_value=True) & ~reject
-        if mask.any() and name == "event":
+        if report is not None and mask.any() and name == "event":
             _add_event_problems(report, fields("event")[mask], fields.column(name))
-        elif mask.any():
+        elif report is not None and mask.any():
             _add_problems(report, index[mask], fields.column(name), message)
         reject |= mask
-    return pd.Series(reject, index=index)
+    return reject
 
 
-def _order_ids(order_id: pd.Series, is_order: pd.Series, file: str) -> pd.Series:
+def _order_ids(order_id: pd.Series, is_order: np.ndarray, file: str) -> pd.Series:
     """Order ids, an order row without one getting a stable id: file and row."""
-    unnamed = is_order & order_id.isna()
+    unnamed = is_order & order_id.isna().to_numpy()
     if not unnamed.any():
         return order_id
     rows = order_id.index[unnamed]
     return order_id.mask(unnamed, file + ":row" + pd.Series(rows.astype(str), rows))
 
 
-def _events(parsed: _Parsed, order_id: pd.Series, file: str) -> pd.DataFrame:
+def _events(
+    parsed: _Parsed, person_id: pd.Series, order_id: pd.Series, file: str
+) -> pd.DataFrame:
     """The events table of every row (sharing the parsed columns, not copying)."""
     texts = parsed.texts
     return pd.DataFrame(
         {
-            "person_id": parsed.person,
+            "person_id": person_id,
             "ts": parsed.ts,
             "event": parsed.event,
             "channel": texts["channel"],
@@ -471,27 +402,22 @@ def _orders(
     )
 
 
-def _people(
-    ts: pd.Series, codes: np.ndarray, unique_keys: pd.Series, file: str
-) -> pd.DataFrame:
-    """One row per person of the events, first seen at their earliest event.
+def _people(keys: pd.Series, first: np.ndarray, file: str) -> pd.DataFrame:
+    """One row per person of the events, first seen at their earliest kept event.
 
-    ``codes`` index each event's person in ``unique_keys`` (-1: no person).
+    ``keys`` and ``first`` are per distinct person value; values with one key
+    (``Ann@x.com``, ``ann@x.com``) count as one person.
     """
-    known = codes >= 0
-    stamps = ts.astype(TS).array.asi8[known]
-    latest = np.iinfo(np.int64).max
-    first = np.full(len(unique_keys), latest, dtype=np.int64)
-    np.minimum.at(first, codes[known], stamps)
-    seen = first < latest  # keys of rejected rows only have no event here
+    seen = keys.notna().to_numpy() & (first != NO_TIME)
+    codes, unique = pd.factorize(keys[seen])
+    earliest = np.full(len(unique), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(earliest, codes, first[seen])
     people = pd.DataFrame(
         {
-            "person_id": unique_keys.to_numpy()[seen],
-            "first_seen": pd.to_datetime(first[seen], unit="us", utc=True),
+            "person_id": pd.array(unique, dtype="string"),
+            "first_seen": pd.to_datetime(earliest, unit="us", utc=True).astype(TS),
         }
     )
-    people["person_id"] = people["person_id"].astype("string")
-    people["first_seen"] = people["first_seen"].astype(TS)
     key = people["person_id"]
     people["email"] = key.where(key.str.contains("@", regex=False))
     people["phone"] = key.where(key.str.startswith("tel:")).str.slice(4)

@@ -1,0 +1,149 @@
+"""The persons of a large events table: each distinct value, its key and first time.
+
+A person column of millions of rows is grouped once, in DuckDB through ibis (on every
+core); keys are then worked out per distinct value (:mod:`pipeline.ingest.identity`),
+and a row's ``person_id`` is looked up only where its value's key differs from it.
+"""
+
+from __future__ import annotations
+
+import ibis
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipeline import eventlayer
+from pipeline.ingest.identity import person_key
+from pipeline.model import TS
+
+NO_TIME = np.iinfo(np.int64).min
+"""Microseconds of a missing time (``NaT``)."""
+
+
+def arrow_text(values: object) -> pa.ChunkedArray:
+    """A text array as Arrow, without copying when it already is Arrow.
+
+    Parameters
+    ----------
+    values
+        A pandas column or any sequence of text.
+
+    Returns
+    -------
+    pyarrow.ChunkedArray
+        The same values (``large_string`` when converted).
+    """
+    array = (
+        pd.array(values, dtype="string")
+        if not isinstance(values, pd.Series)
+        else (
+            values.array if values.dtype == "string" else values.astype("string").array
+        )
+    )
+    data = getattr(array, "_pa_array", None)
+    if data is None:
+        data = pa.chunked_array(
+            [pa.array(array, type=pa.large_string(), from_pandas=True)]
+        )
+    return data
+
+
+def person_keys(values: pa.Array) -> pd.Series:
+    """The ``person_id`` of each distinct person value.
+
+    Parameters
+    ----------
+    values
+        Distinct values of a person column as written (an email, a phone with its
+        country code, or any id).
+
+    Returns
+    -------
+    pandas.Series
+        One key per value (:func:`pipeline.ingest.identity.person_key`); ``NA``
+        where the value names nobody (blank, ``(not set)``).
+    """
+    text = pd.Series(pd.arrays.ArrowStringArray(values), dtype="string").str.strip()
+    # pandas' str.fullmatch runs in Python value by value: only on values with a +
+    plus = text.str.startswith("+").fillna(False).astype(bool)
+    phone_like = pd.Series(False, index=text.index)
+    if plus.any():
+        phone_like[plus] = text[plus].str.fullmatch(r"\+[\d\s().\-]{7,}", na=False)
+    return person_key(text, text.where(phone_like), text, platform="id")
+
+
+def first_times(
+    written: pd.Series, ts: pd.Series, keep: np.ndarray
+) -> tuple[pa.Array, np.ndarray]:
+    """Each distinct person value and its earliest time among the kept rows.
+
+    One group-by in DuckDB (through ibis), on every core; a value whose rows are
+    all left out has no time (the smallest int64). Values come in the order the
+    file first names them.
+
+    Parameters
+    ----------
+    written
+        The person column as written.
+    ts
+        Each row's time (UTC).
+    keep
+        Which rows count (rejected and repeated rows do not).
+
+    Returns
+    -------
+    tuple
+        The distinct values (``None`` among them for blank cells) and each one's
+        first time in microseconds since the epoch.
+    """
+    stamps = ts.astype(TS).array.asi8
+    table = ibis.memtable(
+        pa.table(
+            {
+                "person": arrow_text(written),
+                "ts": pa.array(stamps, mask=~keep | (stamps == NO_TIME)),
+                "row": np.arange(len(stamps)),
+            }
+        )
+    )
+    grouped = table.group_by("person").aggregate(
+        first=table.ts.min(), first_row=table.row.min()
+    )
+    expr = grouped.order_by("first_row")  # in the file's order, run after run
+    found = eventlayer.connect().to_pyarrow(expr)
+    first = found.column("first").fill_null(NO_TIME).to_numpy()
+    return found.column("person").combine_chunks().cast(pa.large_string()), first
+
+
+def person_ids(written: pd.Series, values: pa.Array, keys: pd.Series) -> pd.Series:
+    """Each row's ``person_id`` from its value's key.
+
+    When every key is its value as written (the common case) the column is shared;
+    otherwise only the rows whose value changed are looked up.
+
+    Parameters
+    ----------
+    written
+        The person column as written.
+    values, keys
+        Its distinct values (:func:`first_times`) and their keys
+        (:func:`person_keys`).
+
+    Returns
+    -------
+    pandas.Series
+        Text, indexed like ``written``.
+    """
+    named = keys.notna().to_numpy()
+    text = pa.array(keys.array, type=values.type, from_pandas=True)
+    changed = np.flatnonzero(
+        named & ~pc.equal(text, values).fill_null(False).to_numpy(zero_copy_only=False)
+    )
+    if not len(changed):
+        return written.astype("string")
+    column = arrow_text(written)
+    position = pc.index_in(column, value_set=values.take(pa.array(changed)))
+    swapped = pc.take(text.take(pa.array(changed)), position)
+    out = pc.if_else(pc.is_null(position), column, swapped)
+    return pd.Series(pd.arrays.ArrowStringArray(out), index=written.index)
