@@ -184,10 +184,11 @@ def transition_worth(
         The local day of the leads; open leads are censored at its end.
     new_customer_value
         Expected value of a new customer (for example
-        :func:`pipeline.funnel.expected_new_customer_value`).
+        :func:`pipeline.clv_pricing.expected_new_customer_value`).
     customer_values
         Predicted value of existing customers by ``person_id`` (for example
-        :func:`pipeline.funnel.customer_values`); others get ``new_customer_value``.
+        :func:`pipeline.clv_pricing.customer_values`); others get
+        ``new_customer_value``.
     horizon_days
         Win horizon of P(win | stage).
     timezone
