@@ -244,7 +244,8 @@ def events_from_table(
         if not more.any():
             break
         nobody |= more
-    _rejected(parsed, nobody, fields, report)  # the same rows, now listed
+    if reject.any():
+        _rejected(parsed, nobody, fields, report)  # the same rows, now listed
     report.rows_rejected += int(reject.sum())
     report.rows_duplicate += int(repeat.sum())
     report.rows_loaded += len(frame) - int(reject.sum()) - int(repeat.sum())
@@ -352,10 +353,16 @@ def _events(
             "product": texts["product"],
             "order_id": order_id,
             "value": parsed.value,
-            "source_file": file,
+            "source_file": _constant(file, parsed.ts.index),
         },
         copy=False,
     )
+
+
+def _constant(value: str, index: pd.Index) -> pd.Series:
+    """A text column holding one value (built by Arrow, in the model's dtype)."""
+    repeated = pa.repeat(pa.scalar(value, pa.large_string()), len(index))
+    return pd.Series(pd.arrays.ArrowStringArray(repeated), index=index)
 
 
 def _rows(frame: pd.DataFrame, mask: np.ndarray, columns: list[str]) -> pd.DataFrame:
