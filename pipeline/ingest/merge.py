@@ -18,6 +18,7 @@ from itertools import permutations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from pipeline.ingest.base import ReadResult
 from pipeline.ingest.identity import apply_links, link_map
@@ -301,9 +302,9 @@ def _concat(
         part = conform(frame, columns)
         for name in extra:
             part[name] = (
-                frame[name].astype("string").to_numpy()
+                frame[name].astype("string").array
                 if name in frame
-                else pd.array([pd.NA] * len(frame), dtype="string")
+                else pd.arrays.ArrowStringArray(pa.nulls(len(frame), pa.large_string()))
             )
         parts.append(part)
     if len(parts) == 1:
@@ -424,7 +425,9 @@ def _merged_people(
     """
     if events_first is None:
         events_first = _first_ts(_not_from(events, covered))
-    orders_first = _first_ts(_not_from(orders, covered))
+    # every file covered (one events CSV, say): the orders need no pass either
+    everyone = covered and covered >= set(_files(orders))
+    orders_first = _no_firsts() if everyone else _first_ts(_not_from(orders, covered))
     rows = people.dropna(subset=["person_id"]).drop(columns=["alias"], errors="ignore")
     named = pd.concat(
         [
@@ -446,7 +449,7 @@ def _merged_people(
         (codes[len(rows) + len(events_first) :], orders_first),
     )
     merged = pd.DataFrame(index=pd.RangeIndex(len(ids)))
-    merged["person_id"] = pd.array(ids, dtype="string")
+    merged["person_id"] = ids.array.astype("string")
     columns = [c for c in PEOPLE_COLUMNS if c not in ("person_id", "first_seen")]
     if len(rows):
         firsts = rows[columns].groupby(row_codes, sort=False).first()
@@ -463,6 +466,13 @@ def _merged_people(
     email_key = key.where(key.str.contains("@", regex=False))
     merged["email"] = merged.get("email", email_key).fillna(email_key)
     return conform(merged, PEOPLE_COLUMNS)
+
+
+def _files(table: pd.DataFrame) -> list[str]:
+    """The files a (small or large) table's rows come from."""
+    if table.empty:
+        return []
+    return [str(f) for f in pd.unique(table["source_file"].dropna())]
 
 
 def _not_from(table: pd.DataFrame, files: set[str] | frozenset[str]) -> pd.DataFrame:
@@ -539,7 +549,7 @@ def coverage_notes(
         )
 
     flags = orders.get("_flags")
-    if flags is not None and len(orders):
+    if flags is not None and len(orders) and flags.fillna("").ne("").any():
         counts = {
             name: int(flags.fillna("").str.contains(name, regex=False).sum())
             for name in ("test", "voided", "cancelled", "refunded")
