@@ -161,7 +161,11 @@ class _Fields:
         if name in self.constants:
             index = self.frame.index
             return pd.Series(self.constants[name], index=index, dtype="string")
-        if self.blank is None:  # one all-blank column serves every field
+        return self.nothing()
+
+    def nothing(self) -> pd.Series:
+        """The all-blank column that serves every field the table lacks."""
+        if self.blank is None:
             self.blank = _blank(self.frame.index)
         return self.blank
 
@@ -276,16 +280,26 @@ def _parsed(fields: _Fields, context: ReadContext) -> _Parsed:
 
     Arrow's kernels release the GIL, so a large file takes both cores.
     """
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    columns = {name: fields(name) for name in ("timestamp", "value", "event")}
+    blank = fields.nothing()
+    with ThreadPoolExecutor(max_workers=2) as pool:
         times = pool.submit(
-            parse_timestamps, fields("timestamp"), dayfirst=context.dayfirst
+            parse_timestamps, columns["timestamp"], dayfirst=context.dayfirst
         )
-        values = pool.submit(parse_numbers, fields("value"))
-        event, known = _event_types(fields("event"))
-        texts = {name: fields.stripped(name) for name in TEXT_FIELDS}
+        values = pool.submit(parse_numbers, columns["value"])
+        texts = {
+            name: pool.submit(fields.stripped, name)
+            for name in TEXT_FIELDS
+            if fields.given(name)
+        }
+        event, known = _event_types(columns["event"])
         ts, _ = times.result()
         value, bad_value = values.result()
-    return _Parsed(ts, event, known, value, bad_value, texts)
+        stripped = {
+            name: texts[name].result() if name in texts else blank
+            for name in TEXT_FIELDS
+        }
+    return _Parsed(ts, event, known, value, bad_value, stripped)
 
 
 def _rejected(
