@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from pipeline.cli import main
+from pipeline.commands import _common as common
 from pipeline.commands import stages as stages_command
 from pipeline.model import EVENT_COLUMNS, Dataset, FileReport, conform
 
@@ -149,7 +150,7 @@ def test_json_never_holds_nan(capsys, monkeypatch):
                         date_min=pd.Timestamp("2024-05-01", tz="UTC"))
     data = Dataset(events=conform(events, EVENT_COLUMNS), reports=[report])
     monkeypatch.setattr(stages_command, "load_files", lambda files, timezone: data)
-    monkeypatch.setattr(stages_command, "read_paths", lambda paths: [("x.csv", b"")])
+    monkeypatch.setattr(common, "read_paths", lambda paths: [("x.csv", b"")])
     status, result, _ = run_json(capsys, "x.csv")
     assert status == 0
     check_shape(result)

@@ -26,7 +26,7 @@ from pipeline.attribution.analysis import Analysis, analyse_dataset, analyse_pat
 from pipeline.attribution.journeys import JourneySettings
 from pipeline.attribution.models import MODEL_NAMES, ModelSettings
 from pipeline.clv_currency import CurrencyChoice, in_one_currency
-from pipeline.commands._report import report_problems
+from pipeline.commands._common import report_problems
 from pipeline.ingest import load_files, read_paths
 from pipeline.model import InputError
 

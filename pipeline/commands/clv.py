@@ -33,7 +33,7 @@ from pipeline.clv_currency import in_one_currency
 from pipeline.clv_fit import ClvModels, customer_table, fit_models, population_figures
 from pipeline.clv_models import BGNBD_PARAMS, GG_PARAMS
 from pipeline.clv_validation import holdout_report
-from pipeline.commands._report import report_problems
+from pipeline.commands._common import report_problems
 from pipeline.model import InputError, json_safe
 
 log = logging.getLogger(__name__)

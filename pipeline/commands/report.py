@@ -19,7 +19,13 @@ from typing import Any
 
 from pipeline import exports, report, scoring
 from pipeline.clv_currency import choose_currency
-from pipeline.commands.stages import _date, _readable, _rules, _timezone
+from pipeline.commands._common import (
+    iso_date,
+    readable_files,
+    stage_rules,
+    timezone_name,
+    writes_over_an_input,
+)
 from pipeline.ingest import load_files
 from pipeline.model import InputError, json_safe
 from pipeline.stages import StageEngine
@@ -48,9 +54,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="where to write the HTML report")
     parser.add_argument("--rules", metavar="RULES_JSON",
                         help="stage rules as JSON (the app's preset file)")
-    parser.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD",
+    parser.add_argument("--as-of", type=iso_date, metavar="YYYY-MM-DD",
                         help="the day evaluated; default: the latest event's day")
-    parser.add_argument("--timezone", type=_timezone, metavar="TZ",
+    parser.add_argument("--timezone", type=timezone_name, metavar="TZ",
                         help="the store's time zone; default: from the data")
     parser.add_argument("--currency", metavar="CODE",
                         help="currency of the customer-value and attribution "
@@ -91,15 +97,13 @@ def _write_exports(dataset, engine, leads, rules, as_of, segment, folder: Path) 
 def run(args: argparse.Namespace) -> int:
     """Run ``report``; 0 on success, 2 when no input could be used."""
     out = Path(args.out)
-    if any(out.resolve() == Path(f).resolve() for f in args.files):
+    if writes_over_an_input(args.out, args.files):
         sys.stderr.write(f"--out {args.out!r} is one of the inputs: choose another "
                          "file name (inputs are never overwritten)\n")
         return 2
     try:
-        rules = _rules(args.rules)
-        files = _readable(args.files)
-        if not files:
-            raise InputError("none of the files exists: check the paths")
+        rules = stage_rules(args.rules)
+        files = readable_files(args.files)
         dataset = load_files(files, timezone=args.timezone)
     except InputError as exc:
         sys.stderr.write(f"error: {exc}\n")
