@@ -35,6 +35,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 EVENT_TYPES: tuple[str, ...] = (
@@ -98,7 +99,7 @@ EVENT_COLUMNS: dict[str, str] = {
     "product": "string",
     "order_id": "string",
     "value": "float64",
-    "source_file": "string",
+    "source_file": "category",
 }
 
 ORDER_COLUMNS: dict[str, str] = {
@@ -113,7 +114,7 @@ ORDER_COLUMNS: dict[str, str] = {
     "currency": "string",
     "status": "string",
     "is_purchase": "boolean",
-    "source_file": "string",
+    "source_file": "category",
 }
 
 AGGREGATE_COLUMNS: dict[str, str] = {
@@ -254,6 +255,29 @@ def empty_frame(columns: dict[str, str]) -> pd.DataFrame:
     )
 
 
+def file_column(file: str, index: pd.Index) -> pd.Series:
+    """The ``source_file`` column of rows that all come from ``file``.
+
+    A category: a large file's rows then share one copy of the name.
+
+    Parameters
+    ----------
+    file
+        The file's name.
+    index
+        The table's index.
+    """
+    codes = np.zeros(len(index), dtype=np.int8)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=[file]), index=index)
+
+
+def _same_dtype(have: Any, want: str) -> bool:
+    """Whether a column's dtype is the model's (any categories for ``category``)."""
+    if want == "category":
+        return isinstance(have, pd.CategoricalDtype)
+    return have == pd.api.types.pandas_dtype(want)
+
+
 def conform(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
     """Return ``frame`` with exactly the model's columns, in order and in their dtypes.
 
@@ -263,7 +287,7 @@ def conform(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
     for name, dtype in columns.items():
         if name in frame:
             col = frame[name]
-            if col.dtype == pd.api.types.pandas_dtype(dtype):
+            if _same_dtype(col.dtype, dtype):
                 out[name] = col  # already right: shared, not converted
                 continue
             if dtype == TS:

@@ -123,9 +123,9 @@ def test_line_breaks_inside_quotes_are_read_in_pyarrows_careful_mode(monkeypatch
     modes = []
     careful = raw._arrow_csv
 
-    def spy(*args, quoted_newlines):
+    def spy(data, names, header, delimiter, quoted_newlines, types=None):
         modes.append(quoted_newlines)
-        return careful(*args, quoted_newlines=quoted_newlines)
+        return careful(data, names, header, delimiter, quoted_newlines, types)
 
     monkeypatch.setattr(raw, "_arrow_csv", spy)
     monkeypatch.setattr(raw, "BLOCK_BYTES", 512)

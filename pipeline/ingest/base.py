@@ -138,8 +138,8 @@ class ReadResult:
 
     ``people_cover`` is ``True`` when every person of ``events`` and ``orders`` has a
     row in ``people`` whose ``first_seen`` is no later than their first event or
-    order: the merge then learns this file's people from ``people`` alone, sparing
-    passes over a large events table.
+    order, and ``people`` holds one row per person: the merge then learns this
+    file's people from ``people`` alone, sparing passes over a large events table.
     """
 
     report: FileReport

@@ -21,7 +21,8 @@ def loaded_now() -> pd.Timestamp:
 def future_mask(ts: pd.Series, now: pd.Timestamp | None = None) -> pd.Series:
     """Which timestamps lie after ``now`` (the load time when ``None``)."""
     now = loaded_now() if now is None else now
-    ts = pd.to_datetime(ts, utc=True)
+    if not isinstance(ts.dtype, pd.DatetimeTZDtype):
+        ts = pd.to_datetime(ts, utc=True)
     if ts.empty or not ts.max() > now:  # the common case, without a mask's pass
         return pd.Series(False, index=ts.index)
     return ts.gt(now).fillna(False).astype(bool)

@@ -30,19 +30,28 @@ import pyarrow.compute as pc
 from pipeline.ingest import raw
 from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
 from pipeline.ingest.checks import flag_future, note_header_only, sort_problems
+from pipeline.ingest.events_typed import (
+    TEXT_FIELDS,
+    Parsed,
+    event_names,
+    stripped,
+    typed_read,
+)
 from pipeline.ingest.persons import (
     NO_TIME,
     arrow_text,
     first_times,
+    member_of,
     person_ids,
     person_keys,
+    rewritten,
 )
 from pipeline.ingest.values import (
     AMBIGUOUS_NOTE,
     parse_numbers,
     parse_timestamps,
 )
-from pipeline.model import EVENT_TYPES, TS, FileReport, Problem
+from pipeline.model import EVENT_TYPES, TS, FileReport, Problem, file_column
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +69,6 @@ FIELDS = (
     "currency",
 )
 REQUIRED = ("person", "timestamp", "event")
-TEXT_FIELDS = ("channel", "source", "medium", "campaign", "product", "order_id")
-"""Fields kept as written, trimmed."""
 MAX_PROBLEMS = 1000
 """Problems listed per file; further rejected rows are counted, not listed."""
 
@@ -80,41 +87,16 @@ def score(source: SourceFile) -> float:
     return 0.85 + 0.1 * optional / (len(FIELDS) - len(REQUIRED))
 
 
-def _same_text(new: object, old: object) -> bool:
-    """Whether two text arrays hold the same values (and blanks) in order."""
-    a, b = arrow_text(new), arrow_text(old)
-    if len(a) != len(b) or a.null_count != b.null_count:
-        return False
-    if a.type != b.type:
-        b = b.cast(a.type)
-    if a.null_count and not pc.all(pc.equal(pc.is_null(a), pc.is_null(b))).as_py():
-        return False
-    equal = pc.all(pc.equal(a, b)).as_py()
-    return equal is None or bool(equal)
-
-
-def _tidied(s: pd.Series, tidy) -> pd.Series:
-    """``tidy(s)`` (a text transform), or ``s`` itself when it changes nothing.
-
-    Large columns usually come clean; sharing the column then saves a copy of it.
-    """
-    out = tidy(s)
-    if out.dtype == s.dtype and _same_text(out, s):
-        return s
-    return out
-
-
 def _event_types(written: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Event names as types (``Add to cart`` is ``add_to_cart``), and which are known.
 
     Only names that are not already a type are tidied: a large file written in the
     documented names is shared as it is.
     """
-    known = written.isin(EVENT_TYPES).fillna(False).astype(bool)
+    known = pd.Series(member_of(written, EVENT_TYPES), index=written.index)
     if known.all():
         return written.astype("string"), known
-    other = written[~known]
-    tidied = other.str.strip().str.lower().str.replace(" ", "_", regex=False)
+    tidied = event_names(written[~known])
     event = written.astype("string").mask(~known, tidied)
     return event, event.isin(EVENT_TYPES).fillna(False).astype(bool)
 
@@ -179,19 +161,7 @@ class _Fields:
     def stripped(self, name: str) -> pd.Series:
         if not self.given(name):
             return self(name)
-        return _tidied(self(name), lambda s: s.str.strip())
-
-
-@dataclass
-class _Parsed:
-    """Each field of every row, parsed (``NA`` where a value cannot be read)."""
-
-    ts: pd.Series
-    event: pd.Series
-    known: pd.Series
-    value: pd.Series
-    bad_value: pd.Series
-    texts: dict[str, pd.Series]
+        return stripped(self(name))
 
 
 def events_from_table(
@@ -201,6 +171,7 @@ def events_from_table(
     report: FileReport,
     context: ReadContext,
     file: str,
+    parsed: Parsed | None = None,
 ) -> ReadResult:
     """Events (and orders for ``event=order``) from a text table.
 
@@ -219,9 +190,15 @@ def events_from_table(
         Reading settings (time zone for naive times is UTC, as documented).
     file
         The file's name.
+    parsed
+        The fields already parsed (:func:`pipeline.ingest.events_typed.typed_read`);
+        parsed here when ``None``.
     """
     fields = _Fields(frame, columns, constants)
-    parsed = _parsed(fields, context)
+    if parsed is None:
+        parsed = _parsed(fields, context)
+    blank = fields.nothing()
+    parsed.texts = {name: parsed.texts.get(name, blank) for name in TEXT_FIELDS}
     if context.dayfirst is None and parsed.ts.attrs.get("ambiguous_dayfirst"):
         report.meta["ambiguous_dates"] = fields.column("timestamp")
         report.notes.append(AMBIGUOUS_NOTE.format(column=fields.column("timestamp")))
@@ -235,8 +212,7 @@ def events_from_table(
         is_order = (parsed.event == "order").to_numpy(dtype=bool, na_value=False)
         is_order &= ~reject
         order_id = _order_ids(parsed.texts["order_id"], is_order, file)
-        repeat = np.zeros(len(frame), dtype=bool)
-        repeat[is_order] = order_id[is_order].duplicated(keep="first").to_numpy()
+        repeat = _repeated_orders(order_id, is_order)
         keep = ~reject & ~repeat
         values, first = first_times(written, parsed.ts, keep)
         keys = person_keys(values)
@@ -268,14 +244,14 @@ def events_from_table(
         report.date_max = events["ts"].max()
     flag_future(report, events["ts"], fields.column("timestamp"), "event")
     sort_problems(report)
-    people = _people(keys, first, file)
+    people = _people(keys, first, file, not len(rewritten(values, keys)))
     # people holds each person's first event: the merge needs no pass over events
     return ReadResult(
         report, people=people, events=events, orders=orders, people_cover=True
     )
 
 
-def _parsed(fields: _Fields, context: ReadContext) -> _Parsed:
+def _parsed(fields: _Fields, context: ReadContext) -> Parsed:
     """Every field but the person parsed, times and values in a second thread.
 
     Arrow's kernels release the GIL, so a large file takes both cores.
@@ -299,11 +275,11 @@ def _parsed(fields: _Fields, context: ReadContext) -> _Parsed:
             name: texts[name].result() if name in texts else blank
             for name in TEXT_FIELDS
         }
-    return _Parsed(ts, event, known, value, bad_value, stripped)
+    return Parsed(ts, event, known, value, bad_value, stripped)
 
 
 def _rejected(
-    parsed: _Parsed,
+    parsed: Parsed,
     nobody: np.ndarray,
     fields: _Fields,
     report: FileReport | None = None,
@@ -341,6 +317,13 @@ def _rejected(
     return reject
 
 
+def _repeated_orders(order_id: pd.Series, is_order: np.ndarray) -> np.ndarray:
+    """Order rows whose order id an earlier order row of the file already has."""
+    repeat = np.zeros(len(order_id), dtype=bool)
+    repeat[is_order] = order_id[is_order].duplicated(keep="first").to_numpy()
+    return repeat
+
+
 def _order_ids(order_id: pd.Series, is_order: np.ndarray, file: str) -> pd.Series:
     """Order ids, an order row without one getting a stable id: file and row."""
     unnamed = is_order & order_id.isna().to_numpy()
@@ -351,7 +334,7 @@ def _order_ids(order_id: pd.Series, is_order: np.ndarray, file: str) -> pd.Serie
 
 
 def _events(
-    parsed: _Parsed, person_id: pd.Series, order_id: pd.Series, file: str
+    parsed: Parsed, person_id: pd.Series, order_id: pd.Series, file: str
 ) -> pd.DataFrame:
     """The events table of every row (sharing the parsed columns, not copying)."""
     texts = parsed.texts
@@ -367,15 +350,24 @@ def _events(
             "product": texts["product"],
             "order_id": order_id,
             "value": parsed.value,
-            "source_file": _constant(file, parsed.ts.index),
+            "source_file": file_column(file, parsed.ts.index),
         },
         copy=False,
     )
 
 
 def _constant(value: str, index: pd.Index) -> pd.Series:
-    """A text column holding one value (built by Arrow, in the model's dtype)."""
-    repeated = pa.repeat(pa.scalar(value, pa.large_string()), len(index))
+    """A text column holding one value, in the model's dtype.
+
+    Built from its two buffers: the value's bytes repeated and evenly spaced
+    offsets (Arrow's ``repeat`` appends the value row by row, ten times slower).
+    """
+    text = value.encode("utf-8")
+    rows = len(index)
+    offsets = np.arange(rows + 1, dtype=np.int64) * len(text)
+    repeated = pa.LargeStringArray.from_buffers(
+        rows, pa.py_buffer(offsets), pa.py_buffer(text * rows)
+    )
     return pd.Series(pd.arrays.ArrowStringArray(repeated), index=index)
 
 
@@ -405,34 +397,44 @@ def _orders(
     if not is_order.any():
         return None
     o = _rows(events, is_order, ["order_id", "person_id", "ts", "value"])
+    index = o.index
+    if currency is None:
+        currency = _blank(index)
     return pd.DataFrame(
         {
             "order_id": o["order_id"],
             "order_name": o["order_id"],
-            "store": file,
+            "store": _constant(file, index),
             "person_id": o["person_id"],
             "ts": o["ts"],
             "total": o["value"],
-            "refunded": 0.0,
+            "refunded": pd.Series(np.zeros(len(index)), index=index),
             "net_value": o["value"],
-            "currency": pd.NA if currency is None else currency.to_numpy(),
-            "status": "purchase",
-            "is_purchase": True,
-            "source_file": file,
-        }
+            "currency": pd.Series(currency.to_numpy(), index=index, dtype="string"),
+            "status": _constant("purchase", index),
+            "is_purchase": pd.Series(np.ones(len(index), dtype=bool), index=index),
+            "source_file": file_column(file, index),
+        },
+        copy=False,
     )
 
 
-def _people(keys: pd.Series, first: np.ndarray, file: str) -> pd.DataFrame:
+def _people(
+    keys: pd.Series, first: np.ndarray, file: str, as_written: bool
+) -> pd.DataFrame:
     """One row per person of the events, first seen at their earliest kept event.
 
     ``keys`` and ``first`` are per distinct person value; values with one key
-    (``Ann@x.com``, ``ann@x.com``) count as one person.
+    (``Ann@x.com``, ``ann@x.com``) count as one person. ``as_written``: every key
+    is its value, so the keys are already distinct.
     """
     seen = keys.notna().to_numpy() & (first != NO_TIME)
-    codes, unique = pd.factorize(keys[seen])
-    earliest = np.full(len(unique), np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(earliest, codes, first[seen])
+    if as_written:
+        unique, earliest = keys[seen].array, first[seen]
+    else:
+        codes, unique = pd.factorize(keys[seen])
+        earliest = np.full(len(unique), np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(earliest, codes, first[seen])
     people = pd.DataFrame(
         {
             "person_id": pd.array(unique, dtype="string"),
@@ -447,7 +449,20 @@ def _people(keys: pd.Series, first: np.ndarray, file: str) -> pd.DataFrame:
 
 
 def read(source: SourceFile, context: ReadContext) -> ReadResult:
-    """Read the documented events CSV."""
+    """Read the documented events CSV (typed by Arrow as it reads, when it can)."""
+    head = raw.peek(source)
+    lower = {_field_name(c): c for c in head.columns}
+    columns = {name: lower[name] for name in FIELDS if name in lower}
+    typed = typed_read(source, columns, head, context.dayfirst)
+    if typed is not None:
+        frame, parsed = typed
+        report = FileReport(file=source.name, kind="events_csv")
+        report.rows_read = len(frame)
+        note_header_only(report)
+        return events_from_table(
+            frame, columns, {}, report, context, source.name, parsed
+        )
+
     frame = raw.read_table(source)
     # a large file's text and the CSV parser's scratch buffers are not needed now
     raw.release_text(source)

@@ -19,9 +19,11 @@ from itertools import permutations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from pandas.api.types import union_categoricals
 
 from pipeline.ingest.base import ReadResult
 from pipeline.ingest.identity import apply_links, link_map
+from pipeline.ingest.persons import member_of
 from pipeline.model import (
     AGGREGATE_COLUMNS,
     CLAIM_COLUMNS,
@@ -165,7 +167,9 @@ def merge(results: list[ReadResult], timezone: str | None = None) -> Dataset:
                 apply_links(events_first.index.to_series(), links).to_numpy(),
                 name="person_id",
             )
-    people = _merged_people(people, events, orders, events_first, covered)
+    with_people = [r for r in results if _names_people(r.people)]
+    distinct = len(with_people) == 1 and with_people[0].people_cover and not links
+    people = _merged_people(people, events, orders, events_first, covered, distinct)
 
     offsets: Counter = Counter()
     for report in reports:
@@ -260,10 +264,14 @@ def _sources_by_file(
     """
     firsts = firsts or {}
     named: dict[str, list[pd.Series]] = {}
+    distinct: dict[str, bool] = {}  # whether a kind's one table names each person once
     for i, result in enumerate(results):
         tables = (result.people, result.events, result.orders)
         if result.people_cover:
             tables = (result.people,)
+            distinct.setdefault(result.report.kind, True)
+        else:
+            distinct[result.report.kind] = False
         for table in tables:
             if table is None or not len(table) or "person_id" not in table:
                 continue
@@ -275,7 +283,10 @@ def _sources_by_file(
             named.setdefault(result.report.kind, []).append(ids)
     parts = []
     for kind, ids in named.items():
-        unique = pd.Series(pd.concat(ids, ignore_index=True).dropna().unique())
+        if len(ids) == 1 and distinct.get(kind):
+            unique = ids[0].dropna().reset_index(drop=True)
+        else:
+            unique = pd.Series(pd.concat(ids, ignore_index=True).dropna().unique())
         unique = apply_links(unique, links).drop_duplicates() if links else unique
         parts.append(pd.DataFrame({"person_id": unique, "kind": kind}))
     if not parts:
@@ -309,7 +320,11 @@ def _concat(
         parts.append(part)
     if len(parts) == 1:
         return parts[0]  # already indexed 0..n-1 by conform
-    return pd.concat(parts, ignore_index=True)
+    out = pd.concat(parts, ignore_index=True)
+    for name, dtype in columns.items():
+        if dtype == "category":  # pandas stacks unlike categories as objects
+            out[name] = union_categoricals([p[name] for p in parts])
+    return out
 
 
 def _deduplicated_orders(
@@ -413,6 +428,7 @@ def _merged_people(
     orders: pd.DataFrame,
     events_first: pd.Series | None = None,
     covered: set[str] | frozenset[str] = frozenset(),
+    distinct: bool = False,
 ) -> pd.DataFrame:
     """One row per person_id from every table that names people, in upload order.
 
@@ -421,7 +437,8 @@ def _merged_people(
     :func:`_first_ts` of ``events`` when already known (persons may repeat in it).
     Events and orders of the ``covered`` files are left out: their people already
     hold them (:attr:`ReadResult.people_cover`). Person ids are hashed once; the
-    rest works on integer codes.
+    rest works on integer codes. ``distinct`` says that ``people`` already names
+    each person once (one file's people, which cover its events and orders).
     """
     if events_first is None:
         events_first = _first_ts(_not_from(events, covered))
@@ -429,6 +446,8 @@ def _merged_people(
     everyone = covered and covered >= set(_files(orders))
     orders_first = _no_firsts() if everyone else _first_ts(_not_from(orders, covered))
     rows = people.dropna(subset=["person_id"]).drop(columns=["alias"], errors="ignore")
+    if distinct and not len(events_first) and not len(orders_first):
+        return _with_email_keys(rows.reset_index(drop=True))
     named = pd.concat(
         [
             rows["person_id"].astype("string"),
@@ -462,6 +481,11 @@ def _merged_people(
         missing = pd.Index(merged.loc[only_named, "person_id"])
         files = _first_files(missing, events, orders).to_numpy()
         merged.loc[only_named, "source_file"] = files
+    return _with_email_keys(merged)
+
+
+def _with_email_keys(merged: pd.DataFrame) -> pd.DataFrame:
+    """People in the model's columns, an email-shaped key filling a blank email."""
     key = merged["person_id"]
     email_key = key.where(key.str.contains("@", regex=False))
     merged["email"] = merged.get("email", email_key).fillna(email_key)
@@ -575,7 +599,7 @@ def coverage_notes(
     if len(dataset.orders) and len(events):
         last_order = dataset.orders["ts"].max()
         ts = events["ts"]
-        late = ts[events["event"].isin(INTENT_EVENTS).to_numpy(dtype=bool)]
+        late = ts[member_of(events["event"], INTENT_EVENTS)]
         late = late[late > last_order]
         if len(late) and pd.notna(last_order):
             end = last_order.tz_convert(dataset.timezone)

@@ -49,6 +49,25 @@ def arrow_text(values: object) -> pa.ChunkedArray:
     return data
 
 
+def member_of(values: pd.Series, options: list[str] | tuple[str, ...]) -> np.ndarray:
+    """Which values are one of ``options``, hashed by Arrow (blank: ``False``).
+
+    Parameters
+    ----------
+    values
+        A text column.
+    options
+        The values looked for.
+
+    Returns
+    -------
+    numpy.ndarray
+        One bool per value.
+    """
+    found = pc.is_in(arrow_text(values), value_set=pa.array(list(options), pa.string()))
+    return found.fill_null(False).to_numpy(zero_copy_only=False)
+
+
 def person_keys(values: pa.Array) -> pd.Series:
     """The ``person_id`` of each distinct person value.
 
@@ -135,15 +154,33 @@ def person_ids(written: pd.Series, values: pa.Array, keys: pd.Series) -> pd.Seri
     pandas.Series
         Text, indexed like ``written``.
     """
-    named = keys.notna().to_numpy()
-    text = pa.array(keys.array, type=values.type, from_pandas=True)
-    changed = np.flatnonzero(
-        named & ~pc.equal(text, values).fill_null(False).to_numpy(zero_copy_only=False)
-    )
+    changed = rewritten(values, keys)
     if not len(changed):
         return written.astype("string")
+    text = pa.array(keys.array, type=values.type, from_pandas=True)
     column = arrow_text(written)
     position = pc.index_in(column, value_set=values.take(pa.array(changed)))
     swapped = pc.take(text.take(pa.array(changed)), position)
     out = pc.if_else(pc.is_null(position), column, swapped)
     return pd.Series(pd.arrays.ArrowStringArray(out), index=written.index)
+
+
+def rewritten(values: pa.Array, keys: pd.Series) -> np.ndarray:
+    """Positions of the distinct values whose key is not the value as written.
+
+    Parameters
+    ----------
+    values, keys
+        Distinct person values (:func:`first_times`) and their keys
+        (:func:`person_keys`).
+
+    Returns
+    -------
+    numpy.ndarray
+        Positions, ascending; empty when every named value is its own key (the keys
+        are then as distinct as the values).
+    """
+    named = keys.notna().to_numpy()
+    text = pa.array(keys.array, type=values.type, from_pandas=True)
+    same = pc.equal(text, values).fill_null(False).to_numpy(zero_copy_only=False)
+    return np.flatnonzero(named & ~same)

@@ -11,7 +11,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pipeline.model import EVENT_COLUMNS, ORDER_COLUMNS, PEOPLE_COLUMNS, TS, Dataset
+from pipeline.model import (
+    EVENT_COLUMNS,
+    ORDER_COLUMNS,
+    PEOPLE_COLUMNS,
+    TS,
+    Dataset,
+    file_column,
+)
 from pipeline.samplegen import catalogue as cat
 
 # Event mix of the benchmark tables (relative shares).
@@ -165,7 +172,7 @@ def synthetic_events(
             if n_orders
             else pd.Series(pd.NA, index=range(n_events), dtype="string"),
             "value": value,
-            "source_file": _constant("synthetic_events", n_events),
+            "source_file": file_column("synthetic_events", pd.RangeIndex(n_events)),
         }
     )[list(EVENT_COLUMNS)]
 
