@@ -207,10 +207,11 @@ def events_from_table(
     # set)"), known only once the distinct values are keyed; rarely, a second pass
     written = fields("person")
     nobody = written.isna().to_numpy(dtype=bool, copy=True)
+    order_event = pc.equal(arrow_text(parsed.event), "order").fill_null(False)
+    order_event = order_event.to_numpy(zero_copy_only=False)
     while True:
-        reject = _rejected(parsed, nobody, fields)
-        is_order = (parsed.event == "order").to_numpy(dtype=bool, na_value=False)
-        is_order &= ~reject
+        reject = _rejected(parsed, nobody, order_event, fields)
+        is_order = order_event & ~reject
         order_id = _order_ids(parsed.texts["order_id"], is_order, file)
         repeat = _repeated_orders(order_id, is_order)
         keep = ~reject & ~repeat
@@ -225,7 +226,7 @@ def events_from_table(
             break
         nobody |= more
     if reject.any():
-        _rejected(parsed, nobody, fields, report)  # the same rows, now listed
+        _rejected(parsed, nobody, order_event, fields, report)  # now listed
     report.rows_rejected += int(reject.sum())
     report.rows_duplicate += int(repeat.sum())
     report.rows_loaded += len(frame) - int(reject.sum()) - int(repeat.sum())
@@ -236,7 +237,7 @@ def events_from_table(
         events = _rows(events, keep, list(events.columns))
     currency = None
     if fields.given("currency"):
-        currency = fields("currency")[keep & is_order].str.upper()
+        currency = fields("currency")[keep & is_order].str.strip().str.upper()
     orders = _orders(events, currency, file)
 
     if len(events):
@@ -281,23 +282,23 @@ def _parsed(fields: _Fields, context: ReadContext) -> Parsed:
 def _rejected(
     parsed: Parsed,
     nobody: np.ndarray,
+    order_event: np.ndarray,
     fields: _Fields,
     report: FileReport | None = None,
 ) -> np.ndarray:
     """Rows that cannot be loaded, each listed in ``report`` (if given) with its
-    reason; ``nobody`` marks rows whose person names nobody."""
-    negative_order = (parsed.event == "order").fillna(False).astype(bool) & (
-        parsed.value.lt(0).fillna(False).astype(bool)
-    )
+    reason; ``nobody`` marks rows whose person names nobody, ``order_event`` rows
+    whose event is ``order``."""
+    negative_order = order_event & (parsed.value.to_numpy() < 0)
     checks = (
-        (pd.Series(nobody), "person", "no person: give an email, phone or id"),
+        (nobody, "person", "no person: give an email, phone or id"),
         (
-            parsed.ts.isna(),
+            parsed.ts.isna().to_numpy(),
             "timestamp",
             "no readable time: write it as ISO 8601 (2024-03-05T14:30:00Z)",
         ),
-        (~parsed.known, "event", ""),  # the message quotes each row's value, below
-        (parsed.bad_value, "value", "the value is not a number"),
+        (~parsed.known.to_numpy(), "event", ""),  # each row's value is quoted
+        (parsed.bad_value.to_numpy(), "value", "the value is not a number"),
         (
             negative_order,
             "value",
@@ -308,7 +309,7 @@ def _rejected(
     index = fields.frame.index
     reject = np.zeros(len(index), dtype=bool)
     for mask, name, message in checks:
-        mask = mask.to_numpy(dtype=bool, na_value=True) & ~reject
+        mask = mask & ~reject
         if report is not None and mask.any() and name == "event":
             _add_event_problems(report, fields("event")[mask], fields.column(name))
         elif report is not None and mask.any():
@@ -320,7 +321,9 @@ def _rejected(
 def _repeated_orders(order_id: pd.Series, is_order: np.ndarray) -> np.ndarray:
     """Order rows whose order id an earlier order row of the file already has."""
     repeat = np.zeros(len(order_id), dtype=bool)
-    repeat[is_order] = order_id[is_order].duplicated(keep="first").to_numpy()
+    ids = pc.filter(arrow_text(order_id), pa.array(is_order))
+    ids = pd.Series(pd.arrays.ArrowStringArray(ids))
+    repeat[is_order] = ids.duplicated(keep="first").to_numpy()
     return repeat
 
 

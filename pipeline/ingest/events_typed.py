@@ -85,8 +85,10 @@ def stripped(s: pd.Series) -> pd.Series:
     Whether any value has is asked first, by Arrow's regular expressions, which
     write one bit per value instead of a trimmed copy of the column.
     """
-    edged = pc.match_substring_regex(arrow_text(s), EDGE_SPACE)
-    if not pc.any(edged).as_py():
+    text = arrow_text(s)
+    if text.null_count > len(text) // 2:
+        text = text.drop_null()  # (a sparse column: order ids on order rows)
+    if not pc.any(pc.match_substring_regex(text, EDGE_SPACE)).as_py():
         return s
     out = s.str.strip()
     if out.dtype == s.dtype and same_text(out, s):
@@ -192,7 +194,7 @@ def _parsed(
     """The written table and its parsed fields, dictionaries decoded in two threads."""
     with ThreadPoolExecutor(max_workers=2) as pool:
         decoded = {
-            field: pool.submit(_decoded, table.column(column), index, _tidy(field))
+            field: pool.submit(_decoded, table.column(column), index)
             for field, column in columns.items()
             if field in DICTIONARY_FIELDS and field != "event"
         }
@@ -231,12 +233,6 @@ def _written(
     if field in texts:
         return texts[field]
     return pd.Series(pd.arrays.ArrowStringArray(table.column(column)), index=index)
-
-
-def _tidy(field: str):
-    """How a dictionary field's names are tidied: trimmed; a currency as written
-    (the reader upper-cases it)."""
-    return (lambda names: names) if field == "currency" else pc.utf8_trim_whitespace
 
 
 def _decoded(

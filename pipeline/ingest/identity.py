@@ -58,7 +58,7 @@ def person_key(
         index = given[0].index if given else pd.RangeIndex(0)
     key = pd.Series(pd.NA, index=index, dtype="string")
     if email is not None:
-        key = key.fillna(normalise_email(email))
+        key = normalise_email(email).astype("string")
     # phones and ids are worked out only for rows that have no key yet
     if phone is not None and key.isna().any():
         open_rows = key.isna().to_numpy()

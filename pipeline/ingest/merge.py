@@ -396,10 +396,15 @@ def _links(people: pd.DataFrame) -> dict[str, str]:
     """Alias keys (phones, platform ids) linked to the email seen with them."""
     if people.empty:
         return {}
+    aliased = people["alias"].notna().to_numpy()
+    phoned = people["phone"].notna().to_numpy()
+    if not aliased.any() and not phoned.any():
+        return {}  # (a large events file's people: emails and ids only)
+    phones = people.loc[phoned]
     pairs = [
-        people[["person_id", "alias"]],
+        people.loc[aliased, ["person_id", "alias"]],
         pd.DataFrame(
-            {"person_id": people["person_id"], "alias": "tel:" + people["phone"]}
+            {"person_id": phones["person_id"], "alias": "tel:" + phones["phone"]}
         ),
     ]
     return link_map(pd.concat(pairs, ignore_index=True))
@@ -599,8 +604,8 @@ def coverage_notes(
     if len(dataset.orders) and len(events):
         last_order = dataset.orders["ts"].max()
         ts = events["ts"]
-        late = ts[member_of(events["event"], INTENT_EVENTS)]
-        late = late[late > last_order]
+        after = (ts > last_order).to_numpy(dtype=bool)
+        late = ts[after][member_of(events["event"][after], INTENT_EVENTS)]
         if len(late) and pd.notna(last_order):
             end = last_order.tz_convert(dataset.timezone)
             latest = late.max().tz_convert(dataset.timezone)

@@ -117,12 +117,14 @@ def first_times(
         first time in microseconds since the epoch.
     """
     stamps = ts.astype(TS).array.asi8
+    left_out = ~keep | (stamps == NO_TIME)
     table = ibis.memtable(
         pa.table(
             {
                 "person": arrow_text(written),
-                "ts": pa.array(stamps, mask=~keep | (stamps == NO_TIME)),
-                "row": np.arange(len(stamps)),
+                # (shared with the column when no row is left out)
+                "ts": pa.array(stamps, mask=left_out if left_out.any() else None),
+                "row": np.arange(len(stamps), dtype=_row_type(len(stamps))),
             }
         )
     )
@@ -133,6 +135,11 @@ def first_times(
     found = eventlayer.connect().to_pyarrow(expr)
     first = found.column("first").fill_null(NO_TIME).to_numpy()
     return found.column("person").combine_chunks().cast(pa.large_string()), first
+
+
+def _row_type(rows: int) -> type:
+    """The smallest integer type that numbers ``rows`` rows."""
+    return np.int32 if rows < 2**31 else np.int64
 
 
 def person_ids(written: pd.Series, values: pa.Array, keys: pd.Series) -> pd.Series:

@@ -796,11 +796,14 @@ def typed_csv(source: SourceFile, types: dict[str, pa.DataType]) -> pa.Table | N
     data = source.data
     try:
         table = _arrow_csv(data, names, True, delimiter, False, types)
-        if not _one_row_per_line(data, table.num_rows + 1):
-            table = _arrow_csv(data, names, True, delimiter, True, types)
+        if _one_row_per_line(data, table.num_rows + 1):
+            return table
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass  # perhaps a block split inside quotes: the careful mode tells
+    try:
+        return _arrow_csv(data, names, True, delimiter, True, types)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
-    return table
 
 
 def _one_row_per_line(data: bytes, lines: int) -> bool:
