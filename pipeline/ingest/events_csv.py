@@ -323,7 +323,8 @@ def _repeated_orders(order_id: pd.Series, is_order: np.ndarray) -> np.ndarray:
     repeat = np.zeros(len(order_id), dtype=bool)
     ids = pc.filter(arrow_text(order_id), pa.array(is_order))
     ids = pd.Series(pd.arrays.ArrowStringArray(ids))
-    repeat[is_order] = ids.duplicated(keep="first").to_numpy()
+    if not ids.is_unique:  # (one hash pass; most files repeat no order)
+        repeat[is_order] = ids.duplicated(keep="first").to_numpy()
     return repeat
 
 
