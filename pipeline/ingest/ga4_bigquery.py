@@ -52,6 +52,7 @@ from pipeline.model import (
     InputError,
     Problem,
     conform,
+    file_column,
 )
 
 logger = logging.getLogger(__name__)
@@ -454,7 +455,7 @@ def _events(
         )
     frame = frame[~duplicate]
     report.rows_loaded += len(frame)
-    frame["source_file"] = file
+    frame["source_file"] = file_column(file, frame.index)
     events = conform(frame, EVENT_COLUMNS)
     if len(events):
         report.date_min = events["ts"].min()
