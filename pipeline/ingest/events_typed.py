@@ -125,6 +125,8 @@ def typed_read(
         already trimmed) and every field parsed; ``None`` when the general path must
         read the file.
     """
+    if not {"person", "timestamp", "event"} <= set(columns):
+        return None  # (the general path names what is missing)
     types = _types(columns, head)
     table = raw.typed_csv(source, types)
     if table is None and any(not pa.types.is_dictionary(t) for t in types.values()):
@@ -198,8 +200,7 @@ def _parsed(
             for field, column in columns.items()
             if field in DICTIONARY_FIELDS and field != "event"
         }
-        if "event" in columns:
-            events = pool.submit(_events, table.column(columns["event"]), index)
+        events = pool.submit(_events, table.column(columns["event"]), index)
         ts = _times(table.column(columns["timestamp"]), index, dayfirst)
         value, bad_value = _values(table, columns.get("value"), index)
         texts = {field: future.result() for field, future in decoded.items()}
