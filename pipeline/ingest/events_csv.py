@@ -39,6 +39,7 @@ from pipeline.ingest.events_typed import (
 )
 from pipeline.ingest.persons import (
     NO_TIME,
+    all_distinct,
     arrow_text,
     first_times,
     member_of,
@@ -322,8 +323,8 @@ def _repeated_orders(order_id: pd.Series, is_order: np.ndarray) -> np.ndarray:
     """Order rows whose order id an earlier order row of the file already has."""
     repeat = np.zeros(len(order_id), dtype=bool)
     ids = pc.filter(arrow_text(order_id), pa.array(is_order))
-    ids = pd.Series(pd.arrays.ArrowStringArray(ids))
-    if not ids.is_unique:  # (one hash pass; most files repeat no order)
+    if not all_distinct(ids):  # (most files repeat no order)
+        ids = pd.Series(pd.arrays.ArrowStringArray(ids))
         repeat[is_order] = ids.duplicated(keep="first").to_numpy()
     return repeat
 
@@ -402,8 +403,11 @@ def _orders(
         return None
     o = _rows(events, is_order, ["order_id", "person_id", "ts", "value"])
     index = o.index
-    if currency is None:
-        currency = _blank(index)
+    currency = (
+        _blank(index)
+        if currency is None
+        else pd.Series(currency.array, index=index, dtype="string")
+    )
     return pd.DataFrame(
         {
             "order_id": o["order_id"],
@@ -414,7 +418,7 @@ def _orders(
             "total": o["value"],
             "refunded": pd.Series(np.zeros(len(index)), index=index),
             "net_value": o["value"],
-            "currency": pd.Series(currency.to_numpy(), index=index, dtype="string"),
+            "currency": currency,
             "status": _constant("purchase", index),
             "is_purchase": pd.Series(np.ones(len(index), dtype=bool), index=index),
             "source_file": file_column(file, index),

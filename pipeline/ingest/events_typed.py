@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from pipeline.ingest import raw
 from pipeline.ingest.base import SourceFile
-from pipeline.ingest.persons import arrow_text, member_of
+from pipeline.ingest.persons import arrow_text
 from pipeline.ingest.values import parse_numbers, parse_timestamps
 from pipeline.model import EVENT_TYPES, TS
 
@@ -252,21 +252,30 @@ def _events(
 ) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Each row's event type, whether it is a known type, and the name as written.
 
-    The written names are decoded only when some name is not a known type (the
-    messages quote them); otherwise the types stand in for them.
+    Each block's distinct names are made types (:func:`event_names`, in Arrow) and
+    checked once; the rows take them by their codes. The written names are decoded
+    only when some name is not a known type (the messages quote them); otherwise
+    the types stand in for them.
     """
-    def tidy(names: pa.Array) -> pa.Array:
-        text = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([names])))
-        exact = text.isin(EVENT_TYPES).to_numpy(dtype=bool)
-        out = text.where(exact, event_names(text)).array._pa_array
-        return out.combine_chunks()
-
-    event = _decoded(column, index, tidy)
-    known = pd.Series(member_of(event, EVENT_TYPES), index=index)
+    types = pa.array(EVENT_TYPES, type=pa.large_string())
+    events, known = [], []
+    for chunk in column.chunks:
+        names = chunk.dictionary
+        tidied = pc.utf8_lower(pc.utf8_trim_whitespace(names))
+        tidied = pc.replace_substring(tidied, " ", "_")
+        typed = pc.if_else(pc.is_in(names, value_set=types), names, tidied)
+        events.append(pc.take(typed, chunk.indices))
+        known.append(pc.take(pc.is_in(typed, value_set=types), chunk.indices))
+    event = pd.Series(
+        pd.arrays.ArrowStringArray(pa.chunked_array(events, type=pa.large_string())),
+        index=index,
+    )
+    is_known = pa.chunked_array(known, type=pa.bool_()).fill_null(False)
+    is_known = pd.Series(is_known.to_numpy(), index=index)
     written = event
-    if not known.all():
+    if not is_known.all():
         written = _decoded(column, index, tidy=lambda names: names)
-    return event.astype("string"), known, written
+    return event, is_known, written
 
 
 def _times(column: pa.ChunkedArray, index: pd.Index, dayfirst) -> pd.Series:

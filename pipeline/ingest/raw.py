@@ -53,7 +53,7 @@ SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS + BINARY_EXTENSIONS
 DELIMITERS = (",", ";", "\t", "|")
 WHITESPACE = "whitespace"
 SNIFF_LINES = 60
-BLOCK_BYTES = 1 << 24
+BLOCK_BYTES = 1 << 22
 """Bytes pyarrow's CSV reader parses at a time (each block on its own core)."""
 
 
