@@ -29,7 +29,7 @@ from pipeline.ingest import raw
 from pipeline.ingest.base import SourceFile
 from pipeline.ingest.persons import arrow_text
 from pipeline.ingest.values import parse_numbers, parse_timestamps
-from pipeline.model import EVENT_TYPES, TS
+from pipeline.model import EVENT_TYPES
 
 DICTIONARY_FIELDS = (
     "event",
@@ -286,8 +286,8 @@ def _times(column: pa.ChunkedArray, index: pd.Index, dayfirst) -> pd.Series:
             dayfirst=dayfirst,
         )
         return ts
-    stamps = column.cast(pa.timestamp("us")).to_numpy()
-    return pd.Series(stamps, index=index).dt.tz_localize("UTC").astype(TS)
+    utc = column.cast(pa.timestamp("us", tz="UTC"))  # (plain times: taken as UTC)
+    return pd.Series(utc.to_pandas().array, index=index)  # Arrow converts in C
 
 
 def _values(

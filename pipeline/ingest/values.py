@@ -403,12 +403,12 @@ def _arrow_timestamps(text: pd.Series, assume_tz: str) -> pd.Series | None:
         naive = _arrow_cast(text, pa.timestamp("us"))
         if naive is None:
             return None
-        values = pd.Series(naive.to_numpy(zero_copy_only=False), index=text.index)
-        return _localize(values.astype("datetime64[us]"), assume_tz).astype(TS)
-    values = pd.Series(parsed.to_numpy(zero_copy_only=False), index=text.index).astype(
-        "datetime64[us]"
-    )
-    return values.dt.tz_localize("UTC").astype(TS)
+        if assume_tz != "UTC":
+            values = pd.Series(naive.to_numpy(zero_copy_only=False), index=text.index)
+            return _localize(values.astype("datetime64[us]"), assume_tz).astype(TS)
+        parsed = naive.cast(pa.timestamp("us", tz="UTC"))
+    # Arrow converts to pandas' UTC times in C, without pandas' copies
+    return pd.Series(parsed.to_pandas().array, index=text.index)
 
 
 def _localize(values: pd.Series, tz: str) -> pd.Series:
