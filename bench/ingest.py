@@ -111,17 +111,17 @@ def run_one(which: str, path: Path) -> dict:
     import pyarrow.csv as pacsv
 
     import pipeline.ingest as ingest
-    import pipeline.ingest.raw as raw
     from pipeline.ingest.base import ReadContext
+    from pipeline.ingest.containers import unpack
 
     began = time.perf_counter()
     if which == "pyarrow":
         rows = pacsv.read_csv(path).num_rows
     else:
         data = path.read_bytes()
-        raw.MAX_BYTES = ingest.MAX_BYTES = len(data) + 1
+        ingest.MAX_BYTES = len(data) + 1
         if which == "reader":
-            (source,) = raw.unpack(path.name, data, max_bytes=len(data) + 1)
+            (source,) = unpack(path.name, data, max_bytes=len(data) + 1)
             rows = ingest.read_source(source, ReadContext()).report.rows_loaded
         else:
             rows = len(ingest.load_files([(path.name, data)]).events)

@@ -16,7 +16,7 @@ import pytest
 
 from pipeline.ingest import ads, load_files
 from pipeline.ingest.base import ReadContext
-from pipeline.ingest.raw import unpack
+from pipeline.ingest.containers import unpack
 
 VENDORS = Path(__file__).resolve().parent / "data" / "vendors"
 CTX = ReadContext()

@@ -13,8 +13,9 @@ import pytest
 
 from pipeline.ingest import load_files, read_paths
 from pipeline.ingest.base import ReadContext
+from pipeline.ingest.containers import decode, unpack
 from pipeline.ingest.mapping import mapping_candidates
-from pipeline.ingest.raw import decode, sniff_delimiter, unpack
+from pipeline.ingest.raw import sniff_delimiter
 from pipeline.model import InputError
 
 DATA = Path(__file__).resolve().parent / "data" / "ingest"

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from pipeline.ingest import ga4_bigquery, ga4_reports, load_files
 from pipeline.ingest.base import ReadContext
-from pipeline.ingest.raw import unpack
+from pipeline.ingest.containers import unpack
 
 VENDORS = Path(__file__).resolve().parent / "data" / "vendors"
 REAL_GA4 = Path(__file__).resolve().parent.parent.parent / "shared" / "real" / "ga4"

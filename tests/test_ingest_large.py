@@ -9,6 +9,7 @@ import dataclasses
 import pandas as pd
 import pytest
 
+import pipeline.ingest.containers as containers
 import pipeline.ingest.raw as raw
 from pipeline.ingest import load_files, read_source
 from pipeline.ingest.base import ReadContext
@@ -30,15 +31,15 @@ def events_csv(rows: int, product: str = "sku") -> bytes:
 @pytest.fixture
 def large(monkeypatch):
     """Every file counts as large; detection sees only its first 2,000 characters."""
-    monkeypatch.setattr(raw, "LAZY_TEXT_BYTES", 0)
+    monkeypatch.setattr(containers, "LAZY_TEXT_BYTES", 0)
     monkeypatch.setattr(raw, "RELEASE_TEXT_BYTES", 0)
-    monkeypatch.setattr(raw, "HEAD_CHARS", 2000)
+    monkeypatch.setattr(containers, "HEAD_CHARS", 2000)
 
 
 def test_large_utf8_file_is_read_without_decoding_its_text(large):
     """Test pyarrow reads the bytes: the text is never decoded, results unchanged."""
     data = events_csv(300)
-    (source,) = raw.unpack("events.csv", data)
+    (source,) = containers.unpack("events.csv", data)
     assert source._text is None and source.encoding == "utf-8"
     assert len(source.head) == 2000
 
@@ -54,7 +55,7 @@ def test_large_file_not_utf8_past_its_head_is_decoded_as_cp1252(large):
     """Test a cp1252 byte after the head: pyarrow refuses, the text path reads it."""
     last = "p1@x.com,2024-03-05T10:00:00Z,product_view,,,Café,,\n"
     data = events_csv(200) + last.encode("cp1252")
-    (source,) = raw.unpack("events.csv", data)
+    (source,) = containers.unpack("events.csv", data)
     assert source.encoding == "utf-8"  # all the head shows
 
     result = read_source(source, ReadContext())
@@ -66,7 +67,7 @@ def test_large_file_not_utf8_past_its_head_is_decoded_as_cp1252(large):
 def test_released_text_comes_back_when_asked(large):
     """Test a file's text freed after reading is decoded again from its bytes."""
     data = events_csv(50)
-    (source,) = raw.unpack("events.csv", data)
+    (source,) = containers.unpack("events.csv", data)
     assert source.text == data.decode("utf-8")
     assert raw.release_text(source)
     assert source._text is None
@@ -103,7 +104,7 @@ def test_people_from_the_reader_match_people_from_the_events(real_dir):
     def people(cover: bool) -> pd.DataFrame:
         results = []
         for name, data in files:
-            for source in raw.unpack(name, data):
+            for source in containers.unpack(name, data):
                 result = read_source(source, context)
                 if result.people_cover:
                     result = dataclasses.replace(result, people_cover=cover)

@@ -5,7 +5,7 @@ import pytest
 
 from pipeline.ingest import load_files, match_rates
 from pipeline.ingest.base import ReadContext
-from pipeline.ingest.raw import unpack
+from pipeline.ingest.containers import unpack
 from pipeline.ingest.shopify import read_orders
 from tests.conftest import real_bytes
 

@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+import pipeline.ingest.containers as containers
 import pipeline.ingest.events_csv as events_csv
 import pipeline.ingest.events_typed as events_typed
 import pipeline.ingest.raw as raw
@@ -42,7 +43,7 @@ def read_both(data: str, monkeypatch, name: str = "events.csv"):
     """The reader's result through the fast path, then through the general path."""
 
     def read():
-        (source,) = raw.unpack(name, data.encode("utf-8"))
+        (source,) = containers.unpack(name, data.encode("utf-8"))
         return read_source(source, ReadContext())
 
     typed_calls = []
@@ -187,7 +188,7 @@ def test_one_covered_file_shortcut_gives_the_general_merge(monkeypatch):
         for i in range(60)
     ]
     data = (HEADER + "".join(lines)).encode()
-    (source,) = raw.unpack("events.csv", data)
+    (source,) = containers.unpack("events.csv", data)
     result = read_source(source, ReadContext())
     dataset = merge([result])
     general = _merged_people(

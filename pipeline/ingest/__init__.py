@@ -31,9 +31,10 @@ import re
 from pathlib import Path
 
 from pipeline.ingest.base import REGISTRY, ReadContext, ReadResult, SourceFile
+from pipeline.ingest.containers import MAX_BYTES, unpack_members
 from pipeline.ingest.detect import detect, supported_kinds
 from pipeline.ingest.merge import match_rates, merge
-from pipeline.ingest.raw import MAX_BYTES, read_table, rows_read, unpack_members
+from pipeline.ingest.raw import read_table, rows_read
 from pipeline.model import Dataset, FileReport, InputError, Problem
 
 logger = logging.getLogger(__name__)

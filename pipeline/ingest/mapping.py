@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pipeline.ingest import raw
 from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
+from pipeline.ingest.containers import unpack
 from pipeline.ingest.events_csv import FIELDS, REQUIRED, events_from_table
 from pipeline.model import EVENT_TYPES, FileReport, InputError
 
@@ -45,7 +46,7 @@ def candidates_in_upload(files: list[tuple[str, bytes]], name: str) -> list[str]
         ):
             continue
         try:
-            sources = raw.unpack(upload, data)
+            sources = unpack(upload, data)
         except InputError:
             return []
         for source in sources:
