@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 
 import ibis
+import ibis.backends.duckdb  # noqa: F401 (loaded with the module, not on first use)
 import numpy as np
 import pandas as pd
 
