@@ -131,10 +131,12 @@ def first_times(
     grouped = table.group_by("person").aggregate(
         first=table.ts.min(), first_row=table.row.min()
     )
-    expr = grouped.order_by("first_row")  # in the file's order, run after run
-    found = eventlayer.connect().to_pyarrow(expr)
-    first = found.column("first").fill_null(NO_TIME).to_numpy()
-    return found.column("person").combine_chunks().cast(pa.large_string()), first
+    found = eventlayer.connect().to_pyarrow(grouped)
+    # in the file's order, run after run (numpy sorts the row numbers alone)
+    order = pa.array(np.argsort(found.column("first_row").to_numpy(), kind="stable"))
+    first = found.column("first").take(order).fill_null(NO_TIME).to_numpy()
+    values = found.column("person").take(order).combine_chunks()
+    return values.cast(pa.large_string()), first
 
 
 def _row_type(rows: int) -> type:
