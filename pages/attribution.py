@@ -16,6 +16,7 @@ from pages import sections_attribution as sections
 from pages.charts_attribution import credit_chart
 from pages.common import current_view
 from pages.settings_attribution import attribution_settings
+from pages.tables import show_table
 from pages.tables_attribution import credit_table, readable
 from pipeline import clv_pricing
 from pipeline.attribution import conversion_paths as cp
@@ -255,11 +256,11 @@ if st.button("Compute intervals", key="attr_bootstrap") or st.session_state.get(
 
 # One chart and one table of every model.
 st.altair_chart(credit_chart(table, intervals, metric), width="stretch")
-st.dataframe(credit_table(table, intervals, metric, money), width="stretch")
+show_table(credit_table(table, intervals, metric, money), width="stretch")
 st.caption(f"% change against {MODEL_LABELS[reference]}")
 change = result.percent_change(reference, metric).rename(columns=MODEL_LABELS)
 change.index.name = "Channel"
-st.dataframe(
+show_table(
     change.style.format(lambda v: f"{v:+,.1f} %", na_rep=MISSING), width="stretch"
 )
 
@@ -267,15 +268,17 @@ st.dataframe(
 st.subheader("Conversion paths")
 left, right = st.columns(2)
 left.caption("Touches before each conversion")
-left.dataframe(
-    readable(cp.touches_to_convert(analysis.paths), currency_code), width="stretch"
+show_table(
+    readable(cp.touches_to_convert(analysis.paths), currency_code),
+    where=left,
+    width="stretch",
 )
 days = cp.days_to_convert(analysis.paths)
 if not days.empty:
     right.caption("Days from the first touch to the conversion")
-    right.dataframe(readable(days, currency_code), width="stretch")
+    show_table(readable(days, currency_code), where=right, width="stretch")
 st.caption("Conversions credited to the only, first, middle and last touches")
-st.dataframe(
+show_table(
     cp.credit_by_position(
         analysis.paths, tuple(result.conversions.columns), model_settings
     )

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from pages.common import current_view
+from pages.tables import show_table
 from pipeline import clv_fit
 from pipeline.clv import purchase_summary
 from pipeline.clv_currency import NO_CURRENCY, in_one_currency, purchase_currencies
@@ -172,7 +173,7 @@ params = pd.DataFrame(
     ],
     columns=["Parameter", "Estimate", "Standard error", "Meaning"],
 )
-st.dataframe(
+show_table(
     params.style.format(
         {"Estimate": lambda v: fmt_number(v, 4),
          "Standard error": lambda v: fmt_number(v, 4)},
@@ -331,7 +332,7 @@ if "next_purchase_date" in display:
     display["next_purchase_date"] = next_date.dt.strftime("%Y-%m-%d").where(
         next_date.notna(), f"{MISSING} (likely lapsed)"
     )
-st.dataframe(
+show_table(
     display, hide_index=True, key="clv_customers", column_config=config
 )
 st.download_button(

@@ -14,6 +14,7 @@ from pages import charts_funnel as charts
 from pages import sections_funnel as sections
 from pages import tables_funnel as tables
 from pages.common import current_view
+from pages.tables import show_table
 from pipeline import clv_pricing, data_coverage, funnel, funnel_weekly, velocity
 from pipeline.formatting import (
     fmt_int,
@@ -68,7 +69,7 @@ st.altair_chart(
 )
 
 st.markdown("**Stage-to-stage conversion**")
-st.dataframe(
+show_table(
     tables.conversion_table(table, no_data),
     hide_index=True,
     width="stretch",
@@ -155,7 +156,7 @@ columns[3].metric(
     median_text(ttc),
     help="Kaplan-Meier median over captured leads, with open leads censored.",
 )
-st.dataframe(
+show_table(
     tables.win_table(figures.win, horizon, no_data),
     hide_index=True,
     width="stretch",
@@ -174,7 +175,7 @@ sections.time_to_customer(figures)
 
 st.markdown("**Stage conversion, with 95 % Wilson intervals**")
 conv = figures.conversion
-st.dataframe(
+show_table(
     tables.intervals_table(conv, no_data, orders_end, past_orders),
     hide_index=True,
     width="stretch",
@@ -202,7 +203,7 @@ st.caption(
 )
 sections.value_summary(value, new_customer, currencies, currency)
 money = not mixed_money
-st.dataframe(
+show_table(
     tables.stage_value_table(value.by_stage, money, currency),
     hide_index=True,
     width="stretch",
@@ -282,7 +283,7 @@ else:
     )
     shown_rows = stalled.head(MAX_STALLED_ROWS)
     rule_labels = {name: rule.label for name, rule in view.rules.rules.items()}
-    st.dataframe(
+    show_table(
         tables.stalled_table(shown_rows, rule_labels, tz),
         hide_index=True,
         width="stretch",

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from pages.common import current_view
+from pages.tables import show_table
 from pipeline import exports, report, scoring
 from pipeline.formatting import fmt_int, fmt_money, fmt_number, fmt_pct
 
@@ -102,7 +103,7 @@ SHOWN = [
     "p_win", "predicted_clv", "expected_value", "orders", "first_order_value",
     "consent_email", "consent_sms", "person_id",
 ]
-st.dataframe(
+show_table(
     chosen.head(5000),
     hide_index=True,
     column_order=SHOWN,
@@ -190,7 +191,7 @@ if high_value.empty:
         "abandoned checkouts or Klaviyo and GA4 events."
     )
 else:
-    st.dataframe(
+    show_table(
         high_value[["email", "phone", "p_win", "predicted_clv", "expected_value",
                     "consent_email", "consent_sms", "person_id"]],
         hide_index=True,
@@ -305,6 +306,6 @@ chart = (
     )
 )
 st.altair_chart(chart, width="stretch")
-st.dataframe(
+show_table(
     model.coefficients_.round(4), hide_index=True, key="coefficients_table"
 )

@@ -7,6 +7,7 @@ import streamlit as st
 
 from pages import common
 from pages.common import current_view
+from pages.tables import show_table
 from pipeline.formatting import MISSING, fmt_int, fmt_pct
 from pipeline.ingest import match_rates
 from pipeline.ingest.base import REGISTRY
@@ -104,7 +105,7 @@ files = pd.DataFrame(
         for r in data.reports
     ]
 )
-st.dataframe(files, hide_index=True, width="stretch", key="overview_files")
+show_table(files, hide_index=True, width="stretch", key="overview_files")
 st.caption(
     f"Store time zone: {zone_label(zone)}. Days, weeks, the From and To dates and "
     "'as of' are counted in it. Counts are rows of each file (a Shopify order has one "
@@ -164,7 +165,7 @@ if len(problems):
         f"{'was' if rejected == 1 else 'were'} rejected; flagged rows that were not "
         "rejected are loaded but doubtful): see each below, sorted by file and row."
     )
-    st.dataframe(problems, hide_index=True, width="stretch", key="overview_problems")
+    show_table(problems, hide_index=True, width="stretch", key="overview_problems")
 else:
     st.success(
         "Every row read was loaded, excluded by a rule or counted as a duplicate."
@@ -186,7 +187,7 @@ if len(excluded):
         "Counted in rows of the file: a Shopify order has one row per line item, so "
         "these differ from the order counts in the notes above, which count orders."
     )
-    st.dataframe(excluded, hide_index=True, width="stretch", key="overview_excluded")
+    show_table(excluded, hide_index=True, width="stretch", key="overview_excluded")
 
 purchases = data.purchases()
 no_person = int(purchases["person_id"].isna().sum())
@@ -205,7 +206,7 @@ if len(rates):
         rates[name] = rates[name].map(fmt_int)
     rates.columns = [str(c).replace("_", " ").capitalize() for c in rates.columns]
     st.markdown("**People matched between sources** (email, then phone, then ids)")
-    st.dataframe(rates, hide_index=True, width="stretch", key="overview_matches")
+    show_table(rates, hide_index=True, width="stretch", key="overview_matches")
 
 # Questions only the user can answer: how to read a table of no known kind, and
 # which way round ambiguous dates are. The answers stay in this session and the

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from pages.tables import show_table
 from pages.tables_attribution import (
     claim_gap_table,
     claim_ratio_table,
@@ -44,7 +45,7 @@ def pipeline_views(
     def money(value: object) -> str:
         return fmt_money(value, currency_code)
 
-    st.dataframe(readable(tables["transitions"], currency_code, 2), width="stretch")
+    show_table(readable(tables["transitions"], currency_code, 2), width="stretch")
     st.subheader("Pipeline-weighted credit")
     st.caption(
         "Each advance is worth (P(win | new stage) − P(win | old stage)) × the lead's "
@@ -53,7 +54,7 @@ def pipeline_views(
     if not new_customer.from_models:
         st.warning(new_customer.how)
     worths = tables["worth"]
-    st.dataframe(
+    show_table(
         worth_table(worths, money), width="stretch", key="attr_transition_worth"
     )
     if (worths["worth"] < 0).any():
@@ -64,7 +65,7 @@ def pipeline_views(
         )
     weighted = tables["weighted"]
     st.caption(f"Worth credited to each channel ({currency_code or 'no currency'})")
-    st.dataframe(
+    show_table(
         readable(weighted, currency_code, 2, money=tuple(weighted.columns)),
         width="stretch",
     )
@@ -72,7 +73,7 @@ def pipeline_views(
     if tables["outbound"].empty:
         st.info("No email or SMS touches with a campaign or flow name.")
     else:
-        st.dataframe(
+        show_table(
             readable(tables["outbound"], currency_code, 2),
             width="stretch",
             hide_index=True,
@@ -115,7 +116,7 @@ def spend(
         for c in spend_table.columns
         if c == "spend" or c.startswith("cost_per") or c == "cac"
     )
-    st.dataframe(
+    show_table(
         readable(
             spend_table, spend_code or currency_code, 2, money=spend_money
         ).format({"CLV": money}, na_rep=MISSING),
@@ -153,8 +154,8 @@ def klaviyo_claim(
         )
     else:
         st.caption("Compute intervals above for the overstatement's interval.")
-    st.dataframe(claim_gap_table(klaviyo, money), width="stretch")
-    st.dataframe(
+    show_table(claim_gap_table(klaviyo, money), width="stretch")
+    show_table(
         claim_ratio_table(figures.claim_ratios(klaviyo), money), width="stretch"
     )
 
@@ -171,4 +172,4 @@ def klaviyo_reports(dataset: Dataset, currency_code: str | None) -> None:
         "Report rows by list or segment, and Email and SMS rows of one campaign, "
         "count the same orders again: their naive sum is double counting."
     )
-    st.dataframe(readable(comparison, currency_code), width="stretch", hide_index=True)
+    show_table(readable(comparison, currency_code), width="stretch", hide_index=True)

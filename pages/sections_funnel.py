@@ -13,6 +13,7 @@ import streamlit as st
 
 from pages import charts_funnel as charts
 from pages import tables_funnel as tables
+from pages.tables import show_table
 from pipeline.clv_pricing import NewCustomerValue
 from pipeline.formatting import fmt_days, fmt_interval, fmt_money, fmt_number, fmt_pct
 from pipeline.pipeline_value import PipelineValue
@@ -46,7 +47,7 @@ def time_to_customer(figures: Velocity) -> None:
                 "so the median time is not reached; the shares who bought within a "
                 "given time are below."
             )
-        st.dataframe(
+        show_table(
             tables.converted_by_table(figures.converted_by),
             hide_index=True,
             width="stretch",

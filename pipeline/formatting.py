@@ -2,13 +2,16 @@
 
 Pages call these instead of writing their own f-strings, so that "1,234", "$1,234.50",
 "12.5 %" and "3.2 days" look the same everywhere. Missing values (``None``, NaN,
-``pd.NA``) are written as an en dash, never as "nan".
+``pd.NA``) are written as an en dash, never as "nan". Tables keep their numbers and
+dates as values; :func:`is_days` tells which datetime columns hold days.
 """
 
 from __future__ import annotations
 
 import math
 from numbers import Real
+
+import pandas as pd
 
 MISSING = "–"
 """What a missing value is shown as."""
@@ -114,3 +117,16 @@ def is_number(value: object) -> bool:
     return isinstance(value, Real) and not isinstance(value, bool) and (
         _number(value) is not None
     )
+
+
+def is_days(values: pd.Series | pd.Index) -> bool:
+    """Whether ``values`` are datetimes that are all midnights, so name days.
+
+    Such a column (a report's period, a purchase day) reads as a date, not as a time
+    of ``00:00:00``. A time-zone aware value counts when it is midnight in its own
+    zone. Missing values are passed over; a column with no value is not of days.
+    """
+    if not pd.api.types.is_datetime64_any_dtype(values):
+        return False
+    stamps = pd.Series(values).dropna()
+    return bool(len(stamps)) and bool((stamps == stamps.dt.normalize()).all())

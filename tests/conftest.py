@@ -7,6 +7,14 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT.parent / "shared" / "real"
 DATA = Path(__file__).resolve().parent / "data"
+PAGES = [
+    "pages/overview.py",
+    "pages/funnel.py",
+    "pages/customer_value.py",
+    "pages/attribution.py",
+    "pages/leads.py",
+]
+"""The app's pages, in the order of its navigation."""
 
 
 @pytest.fixture(scope="session")

@@ -8,17 +8,10 @@ from streamlit.testing.v1 import AppTest
 
 from pipeline.rules import StageRules
 from pipeline.stages import stage_counts
-from tests.conftest import real_bytes
+from tests.conftest import PAGES, real_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
-PAGES = [
-    "pages/overview.py",
-    "pages/funnel.py",
-    "pages/customer_value.py",
-    "pages/attribution.py",
-    "pages/leads.py",
-]
 APPAREL = [
     "shopify/apparel_orders_2020_2023.csv",
     "shopify/apparel_orders_2023_2024.csv",

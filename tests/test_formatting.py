@@ -13,6 +13,7 @@ from pipeline.formatting import (
     fmt_money,
     fmt_number,
     fmt_pct,
+    is_days,
 )
 
 
@@ -47,3 +48,18 @@ def test_fmt_pct_days_number_interval():
     assert fmt_number(1234.567, 2) == "1,234.57"
     assert fmt_interval(0.1, 0.14) == "10.0 % – 14.0 %"
     assert fmt_interval(None, 0.14) == MISSING
+
+
+def test_is_days():
+    """Test which datetimes read as days: all midnights (in their own zone, missing
+    values passed over), not a time of day, a number or a column of nothing."""
+    days = pd.to_datetime(["2024-03-05", None, "2024-12-31"])
+    local = days.tz_localize("America/New_York")
+    assert is_days(pd.Series(days))
+    assert is_days(days)
+    assert is_days(pd.Series(local))
+    assert not is_days(pd.Series(local.tz_convert("UTC")))  # 05:00 UTC
+    moments = pd.to_datetime(["2024-03-05 10:30", "2024-03-06 00:00"])
+    assert not is_days(pd.Series(moments))
+    assert not is_days(pd.Series([20240305, 20240306]))
+    assert not is_days(pd.Series([pd.NaT, pd.NaT], dtype="datetime64[us]"))

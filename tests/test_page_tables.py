@@ -1,0 +1,76 @@
+"""AppTest: every table of the app writes a missing value as a dash and a day as a
+date, through :func:`pages.tables.show_table`."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from pipeline.formatting import MISSING
+from tests.conftest import PAGES, real_bytes
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+DRAWS_A_TABLE = re.compile(r"\.(dataframe|table|data_editor)\(")
+
+
+@pytest.fixture(autouse=True)
+def clear_cache():
+    """AppTest runs share Streamlit's cache within a process: start each test clean."""
+    st.cache_data.clear()
+    yield
+    st.cache_data.clear()
+
+
+def test_every_table_of_the_sample_brand_shows_missing_values_as_a_dash():
+    """Test that every table on every page writes an empty cell as the dash, not
+    Streamlit's "None", and keeps its numbers as numbers (the leads table has
+    missing phones and P(win) as floats)."""
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    tables = 0
+    for page in PAGES:
+        at.switch_page(page)
+        at.run()
+        assert not at.exception, f"{page}: {at.exception}"
+        for table in at.dataframe:
+            assert table.proto.placeholder == MISSING, page
+            tables += 1
+    assert tables >= 20
+    leads = at.dataframe[0].value
+    assert leads["phone"].isna().any()
+    assert leads["p_win"].dtype.kind == "f"
+
+
+def test_klaviyo_report_periods_show_as_days(real_dir):
+    """Test that the Klaviyo report table's 2024 period reads 2024-01-01 to
+    2024-12-31, as dates without a time, and its counts stay numbers."""
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["_lens_files"] = (
+        real_bytes("klaviyo/apparel_campaign_sent_report_2024.csv"),
+        real_bytes("shopify/apparel_orders_2023_2024.csv"),
+    )
+    at.run()
+    at.switch_page("pages/attribution.py")
+    at.run()
+    assert not at.exception, at.exception
+    table = next(t for t in at.dataframe if "Period start" in t.value.columns)
+    config = json.loads(table.proto.columns)
+    for column in ("Period start", "Period end"):
+        assert config[column]["type_config"] == {"type": "date", "format": "YYYY-MM-DD"}
+    frame = table.value
+    assert str(frame.at[0, "Period start"].date()) == "2024-01-01"
+    assert str(frame.at[0, "Period end"].date()) == "2024-12-31"
+    assert frame.at[0, "Rows"] == 97
+
+
+def test_pages_draw_tables_only_through_show_table():
+    """Test that no page draws a table with Streamlit directly, so every table gets
+    the dash for missing values and dates for days."""
+    for path in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
+        calls = DRAWS_A_TABLE.findall(path.read_text(encoding="utf-8"))
+        allowed = 1 if path.name == "tables.py" else 0  # show_table's own call
+        assert len(calls) == allowed, f"{path.name} draws a table itself: {calls}"
