@@ -11,7 +11,7 @@ import altair as alt
 import pandas as pd
 
 from pipeline.formatting import altair_money_format, fmt_int
-from pipeline.funnel import STAGE_LABELS
+from pipeline.funnel import CUSTOMER_KINDS, STAGE_LABELS
 from pipeline.model import STAGES
 from pipeline.survival import TimeToCustomer
 
@@ -24,9 +24,16 @@ def chart_title(text: str, **params) -> alt.Title:
 def stage_chart(bars: pd.DataFrame) -> alt.Chart:
     """Leads in each stage now, customers split into first-time and repeat.
 
-    ``bars`` is :func:`pipeline.funnel.stage_split`.
+    ``bars`` is :func:`pipeline.funnel.stage_split`. Legend and stacking follow
+    :data:`pipeline.funnel.CUSTOMER_KINDS`, first-time before repeat, whatever the
+    counts or the alphabet say.
     """
-    bars = bars.assign(stage=bars["stage"].map(STAGE_LABELS))
+    parts = ["all", *CUSTOMER_KINDS.values()]
+    bars = bars.assign(
+        stage=bars["stage"].map(STAGE_LABELS),
+        part=bars["part"].map(lambda p: CUSTOMER_KINDS.get(p, p)),
+    )
+    bars = bars.assign(part_order=bars["part"].map(parts.index))
     return (
         alt.Chart(
             bars,
@@ -42,12 +49,11 @@ def stage_chart(bars: pd.DataFrame) -> alt.Chart:
             color=alt.Color(
                 "part:N",
                 title="Customers",
-                scale=alt.Scale(
-                    domain=["all", "first", "repeat"],
-                    range=["#4c78a8", "#72b7b2", "#2a7f62"],
-                ),
-                legend=alt.Legend(values=["first", "repeat"]),
+                sort=parts,
+                scale=alt.Scale(domain=parts, range=["#4c78a8", "#72b7b2", "#2a7f62"]),
+                legend=alt.Legend(values=parts[1:]),
             ),
+            order=alt.Order("part_order:Q"),
             tooltip=[
                 alt.Tooltip("stage:N", title="Stage"),
                 alt.Tooltip("part:N", title="Part"),

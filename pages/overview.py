@@ -9,6 +9,7 @@ from pages import common
 from pages.common import current_view
 from pages.tables import show_table
 from pipeline.formatting import MISSING, fmt_int, fmt_pct
+from pipeline.funnel import CUSTOMER_KINDS, customer_kinds
 from pipeline.ingest import match_rates
 from pipeline.ingest.base import REGISTRY
 from pipeline.model import STAGES
@@ -124,12 +125,11 @@ for column, stage in zip(columns, STAGES, strict=True):
         column.caption(empty_upload_text(stage) or missing_text)
     else:
         column.metric(stage.replace("_", " "), f"{counts[stage]:,}")
-if "customer_kind" in view.leads:
-    kinds = view.leads["customer_kind"].value_counts()
-    st.caption(
-        "Customers: "
-        + ", ".join(f"{int(n):,} {k.replace('_', ' ')}" for k, n in kinds.items())
-    )
+kinds = customer_kinds(view.leads)
+st.caption(
+    "Customers: "
+    + ", ".join(f"{fmt_int(n)} {CUSTOMER_KINDS[k]}" for k, n in kinds.items())
+)
 
 # Coverage notes
 if data.notes:

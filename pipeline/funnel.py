@@ -4,8 +4,8 @@ Every function takes the leads as of one day (one row per person, with ``stage``
 ``orders``, ``first_order_value`` and the ``entered_*`` times) and returns a small
 table for the Funnel page and the command line: stage counts and conversion
 (:func:`funnel_table`), empirical win rates (:func:`stage_win_rates`), plain velocity
-(:func:`velocity_table`), the stage bars (:func:`stage_split`) and stalled leads
-(:func:`stalled_leads`).
+(:func:`velocity_table`), customers by kind (:func:`customer_kinds`), the stage bars
+(:func:`stage_split`) and stalled leads (:func:`stalled_leads`).
 
 These counts, shares and medians are plain figures over the leads, with no
 correction for right-censoring (recent leads have had less time to convert). The
@@ -44,6 +44,10 @@ STAGE_LABELS: dict[str, str] = {
     "customer": "Customer",
 }
 """Stage names as the pages and the report write them."""
+
+CUSTOMER_KINDS: dict[str, str] = {"first": "first-time", "repeat": "repeat"}
+"""Kinds of customer (``customer_kind``) and their words, first-time before repeat:
+the order of every legend, table and stacked bar, whatever the counts."""
 
 
 def _rank(leads: pd.DataFrame) -> np.ndarray:
@@ -120,6 +124,20 @@ def funnel_table(leads: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def customer_kinds(leads: pd.DataFrame) -> pd.Series:
+    """Customers now by kind, first-time before repeat whatever the counts.
+
+    Returns
+    -------
+    pandas.Series
+        Leads in the customer stage, indexed by the keys of :data:`CUSTOMER_KINDS`
+        in its order, a kind with no customer counted as 0.
+    """
+    kinds = leads.loc[leads["stage"].astype(str) == "customer", "customer_kind"]
+    counts = kinds.astype("string").value_counts()
+    return counts.reindex(list(CUSTOMER_KINDS), fill_value=0).astype(int)
+
+
 def stage_split(leads: pd.DataFrame) -> pd.DataFrame:
     """Leads in each stage now, with customers split into first-time and repeat.
 
@@ -127,11 +145,10 @@ def stage_split(leads: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``stage``, ``part`` (``all`` for the stages below customer, ``first`` and
-        ``repeat`` for customers), ``leads`` and ``share`` (of all leads), lowest
-        stage first.
+        ``repeat`` for customers, in the order of :data:`CUSTOMER_KINDS`), ``leads``
+        and ``share`` (of all leads), lowest stage first.
     """
     table = funnel_table(leads)
-    kinds = leads.loc[leads["stage"].astype(str) == "customer", "customer_kind"]
     below = [
         {"stage": row.stage, "part": "all", "leads": row.leads, "share": row.share}
         for row in table.itertuples()
@@ -141,10 +158,10 @@ def stage_split(leads: pd.DataFrame) -> pd.DataFrame:
         {
             "stage": "customer",
             "part": part,
-            "leads": int((kinds == part).sum()),
-            "share": (kinds == part).sum() / len(leads),
+            "leads": int(count),
+            "share": count / len(leads) if len(leads) else np.nan,
         }
-        for part in ("first", "repeat")
+        for part, count in customer_kinds(leads).items()
     ]
     return pd.DataFrame(below + customers)
 

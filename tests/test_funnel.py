@@ -20,6 +20,7 @@ from pipeline.clv_fit import ClvModels
 from pipeline.clv_optim import Fit
 from pipeline.data_coverage import coverage_warnings
 from pipeline.funnel import (
+    customer_kinds,
     days_to_convert,
     funnel_table,
     reached_stages,
@@ -504,6 +505,22 @@ def test_stage_split_counts_customers_by_kind(ten_leads):
     }
     assert bars["share"].sum() == pytest.approx(1.0)
     assert bars["share"].iloc[-1] == pytest.approx(0.1)
+
+
+def test_customer_kinds_put_first_time_before_repeat():
+    """Test 1 first-time and 3 repeat customers: first-time first though fewer,
+    and a kind without customers counted as 0 in its place."""
+    leads = pd.DataFrame(
+        {
+            "stage": ["customer"] * 4 + ["captured"],
+            "customer_kind": pd.Categorical(
+                ["repeat", "repeat", "first", "repeat", None], ["first", "repeat"]
+            ),
+        }
+    )
+    assert list(customer_kinds(leads).items()) == [("first", 1), ("repeat", 3)]
+    repeat_only = leads[leads["customer_kind"] != "first"]
+    assert list(customer_kinds(repeat_only).items()) == [("first", 0), ("repeat", 3)]
 
 
 def test_weeks_with_orders_drop_weeks_after_the_last_order(ten_leads):

@@ -92,6 +92,20 @@ def test_header_only_orders_file_is_named_on_the_customer_tile():
     assert "no orders uploaded" not in text
 
 
+def test_customers_read_first_time_before_repeat_whatever_the_counts():
+    """Test the customer split on 1 first-time and 3 repeat buyers: first-time
+    comes first though there are fewer of them (it came second, by count)."""
+    rows = ["person,timestamp,event,order_id,value"]
+    for i, orders in enumerate([1, 2, 2, 2]):
+        rows += [
+            f"p{i}@example.com,2024-0{k + 1}-1{i}T10:00:00Z,order,o{i}{k},20"
+            for k in range(orders)
+        ]
+    at = uploaded(("repeat_buyers.csv", "\n".join(rows).encode()))
+    assert not at.exception, at.exception
+    assert "Customers: 1 first-time, 3 repeat" in [c.value for c in at.caption]
+
+
 def test_fixed_offset_zones_read_as_utc_offsets():
     """Test that ``Etc/GMT+8`` (POSIX sign: eight hours behind UTC) reads as −08:00."""
     from pipeline.timezones import zone_label

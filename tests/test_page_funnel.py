@@ -3,10 +3,12 @@ pipeline's, and the stall slider moves exactly the leads it should."""
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from pages.charts_funnel import stage_chart
 from pipeline import clv_pricing
 from pipeline.clv_pricing import customer_models, expected_new_customer_value
 from pipeline.formatting import fmt_int, fmt_money, fmt_pct
@@ -182,3 +184,22 @@ def test_funnel_on_order_only_exports_says_what_cannot_be_measured(real_dir):
     # every week of the value history is after the orders: no value chart drawn
     charts = [str(c.spec) for c in at.get("vega_lite_chart")]
     assert not any("Pipeline value at the end of each week" in c for c in charts)
+
+
+def test_stage_chart_puts_first_time_before_repeat():
+    """Test the stage bars with more repeat than first-time customers, listed repeat
+    first: legend and stacking still put first-time before repeat."""
+    bars = pd.DataFrame(
+        {
+            "stage": ["captured", "customer", "customer"],
+            "part": ["all", "repeat", "first"],
+            "leads": [5, 30, 10],
+            "share": [5 / 45, 30 / 45, 10 / 45],
+        }
+    )
+    chart = stage_chart(bars)
+    spec = chart.to_dict()
+    assert spec["encoding"]["color"]["legend"]["values"] == ["first-time", "repeat"]
+    assert spec["encoding"]["order"]["field"] == "part_order"
+    rank = dict(zip(chart.data["part"], chart.data["part_order"], strict=True))
+    assert rank["all"] < rank["first-time"] < rank["repeat"]
