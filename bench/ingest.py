@@ -10,8 +10,9 @@ the documented events-CSV layout, then times, each in a fresh process so that pe
 memory is its own:
 
 - ``pyarrow``: ``pyarrow.csv.read_csv`` on the file (its own type inference);
-- ``reader``: our path for one upload (bytes in memory, unpack, decode, detect,
-  read into the model's events/orders/people): :func:`pipeline.ingest.read_source`;
+- ``reader``: our path for one file given on the command line (the file mapped by
+  :func:`pipeline.ingest.read_paths`, then unpack, decode, detect, read into the
+  model's events/orders/people): :func:`pipeline.ingest.read_source`;
 - ``load_files`` (with ``--full``): the reader plus the merge into a ``Dataset``.
 
 The three are timed one after the other, ``--repeat`` times (3 by default). Each
@@ -118,7 +119,7 @@ def run_one(which: str, path: Path) -> dict:
     if which == "pyarrow":
         rows = pacsv.read_csv(path).num_rows
     else:
-        data = path.read_bytes()
+        ((_, data),) = ingest.read_paths([str(path)])  # (as the command line does)
         ingest.MAX_BYTES = len(data) + 1
         if which == "reader":
             (source,) = unpack(path.name, data, max_bytes=len(data) + 1)

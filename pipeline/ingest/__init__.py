@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import mmap
 import re
 from pathlib import Path
 
@@ -76,8 +77,17 @@ __all__ = [
 ]
 
 
+MAP_BYTES = 64 * 1024 * 1024
+"""Size from which :func:`read_paths` maps a file instead of copying it."""
+
+
 def read_paths(paths: list[str]) -> list[tuple[str, bytes]]:
     """Read files from disk as ``(name, bytes)`` for :func:`load_files` (never writes).
+
+    A file of :data:`MAP_BYTES` or more is mapped read-only (:class:`mmap.mmap`, a
+    bytes-like object): its pages are read from the system's file cache as the
+    reader reaches them, so a 1 GB events CSV costs no copy of 1 GB up front. The
+    file must not be cut short while it is read.
 
     Raises
     ------
@@ -89,8 +99,18 @@ def read_paths(paths: list[str]) -> list[tuple[str, bytes]]:
         p = Path(path)
         if not p.is_file():
             raise InputError("no such file: check the path", file=str(path))
-        files.append((p.name, p.read_bytes()))
+        files.append((p.name, _file_bytes(p)))
     return files
+
+
+def _file_bytes(path: Path) -> bytes:
+    """The file's bytes: a read-only map of a large file, a copy of a small one."""
+    size = path.stat().st_size
+    if size < MAP_BYTES or not size:  # (an empty file cannot be mapped)
+        return path.read_bytes()
+    with path.open("rb") as file:
+        # (the map keeps its own handle: closing the file leaves it open)
+        return mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
 
 
 def read_source(source: SourceFile, context: ReadContext) -> ReadResult:

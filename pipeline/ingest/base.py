@@ -108,7 +108,7 @@ class SourceFile:
         if self._head is None:
             self._head = self._text[:HEAD_CHARS]
         encoding, data = self.encoding, self.data
-        self._decoder = lambda: (data.decode(encoding), encoding)
+        self._decoder = lambda: (str(data, encoding), encoding)
         self._text = None
         return True
 

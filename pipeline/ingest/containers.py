@@ -98,7 +98,7 @@ def unpack(
     """
     if len(data) > max_bytes:
         raise _too_big(name, len(data), max_bytes)
-    if not data[:65536].strip() and not data.strip():
+    if not data[:65536].strip() and not bytes(data).strip():
         raise InputError(
             "the file is empty: export it again and upload the new file", file=name
         )
@@ -336,17 +336,19 @@ def decode(name: str, data: bytes) -> tuple[str, str]:
     InputError
         When the bytes are not text (a binary file, or an unknown format).
     """
+    # ``str(data, encoding)`` and memoryview slices: ``data`` may be a file's map
     for bom, encoding in _BOMS:
-        if data.startswith(bom):
+        if data[: len(bom)] == bom:
             try:
-                return data[len(bom) :].decode(encoding.replace("-sig", "")), encoding
+                after = memoryview(data)[len(bom) :]
+                return str(after, encoding.replace("-sig", "")), encoding
             except UnicodeDecodeError as exc:
                 raise _not_text(name) from exc
 
     utf16 = _utf16_without_bom(data)
     if utf16:
         try:
-            return data.decode(utf16), utf16
+            return str(data, utf16), utf16
         except UnicodeDecodeError:
             pass
 
@@ -354,11 +356,12 @@ def decode(name: str, data: bytes) -> tuple[str, str]:
     if b"\x00" in head:
         raise _not_text(name)
     try:
-        return data.decode("utf-8"), "utf-8"
+        return str(data, "utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
-        if exc.start >= len(data) - 3 and data[: exc.start].strip():
+        cut = memoryview(data)[: exc.start]
+        if exc.start >= len(data) - 3 and bytes(cut).strip():
             # a multi-byte character cut in half at the very end
-            return data[: exc.start].decode("utf-8"), "utf-8"
+            return str(cut, "utf-8"), "utf-8"
 
     from charset_normalizer import from_bytes
 
@@ -372,7 +375,7 @@ def decode(name: str, data: bytes) -> tuple[str, str]:
             candidates.insert(0, "cp1252")
     for encoding in candidates:
         try:
-            text = data.decode(encoding)
+            text = str(data, encoding)
         except (UnicodeDecodeError, LookupError):
             continue
         if _looks_binary(text[:65536]):

@@ -415,7 +415,7 @@ def _one_row_per_line(data: bytes, lines: int) -> bool:
     break gave the right rows.
     """
     breaks = line_breaks(data)
-    return breaks == lines or (breaks == lines - 1 and not data.endswith(b"\n"))
+    return breaks == lines or (breaks == lines - 1 and data[-1:] != b"\n")
 
 
 def line_breaks(data: bytes) -> int:
@@ -425,7 +425,7 @@ def line_breaks(data: bytes) -> int:
     interpreter lock, so slices are counted in two threads (0.1 s).
     """
     if len(data) < BLOCK_BYTES:
-        return data.count(b"\n")
+        return bytes(data).count(b"\n")
     array = np.frombuffer(data, dtype=np.uint8)
     slices = [array[i : i + BLOCK_BYTES] for i in range(0, len(array), BLOCK_BYTES)]
     with ThreadPoolExecutor(max_workers=2) as pool:
