@@ -5,8 +5,9 @@ live in the session's memory and in ``st.cache_data`` keyed on the bytes themsel
 
 The view is shareable: the "as of" date and every stage-rule widget are bound to the
 URL's query parameters (``bind="query-params"``, keyed by the widget key), so a copied
-link reopens the same settings. Rule presets save to and load from a JSON file
-(:meth:`pipeline.rules.StageRules.to_json`), and one button restores the defaults.
+link reopens the same settings. The rule widgets and presets are in
+:mod:`pages.sidebar_rules`; the column mapping and date-order questions in
+:mod:`pages.column_mapping`.
 """
 
 from __future__ import annotations
@@ -21,21 +22,18 @@ from zoneinfo import available_timezones
 import pandas as pd
 import streamlit as st
 
+from pages.column_mapping import DAYFIRST_KEY, MAPPING_KEY, mapping_form
+from pages.sidebar_rules import load_preset, restore_default_rules, rules_from_widgets
 from pipeline.ingest import load_files
-from pipeline.ingest.mapping import candidates_in_upload, validate_mapping
-from pipeline.model import EVENT_TYPES, Dataset, InputError
-from pipeline.rules import RULE_NAMES, StageRules
+from pipeline.model import Dataset, InputError
+from pipeline.rules import StageRules
 from pipeline.stages import StageEngine
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
 VIEW_KEY = "_lens_view"
-PRESET_APPLIED_KEY = "_lens_preset_applied"
 FILES_KEY = "_lens_files"
 DATA_KEY = "_lens_data_key"
-MAPPING_KEY = "_lens_mapping"
-DAYFIRST_KEY = "_lens_dayfirst"
 INFERRED_ZONE = "inferred from the data"
-NONE = "(none)"
 SAMPLE_SUFFIXES = {
     ".csv", ".gz", ".zip", ".json", ".ndjson", ".parquet", ".xlsx", ".tsv"
 }
@@ -94,88 +92,6 @@ def cached_dataset(
         return None, str(exc)
 
 
-def mapping_form(
-    files: tuple[tuple[str, bytes], ...], names: list[str] | None = None
-) -> None:
-    """Ask which column holds what, for uploads of no known kind.
-
-    Parameters
-    ----------
-    files
-        The uploads, as (name, bytes).
-    names
-        The files to offer (``archive.zip/inner.csv`` too); all uploads when ``None``.
-
-    The answer is kept in the session (``MAPPING_KEY``) and used at once: the
-    uploads are read again with it. A mapping can be saved to JSON and loaded back.
-    """
-    names = names or [name for name, _ in files]
-    st.subheader("Map columns")
-    st.caption(
-        "These files are of no kind we know. Say which column holds the person, the "
-        "time and the event, and they load as events. The mapping is kept for this "
-        "session; save it to reuse it."
-    )
-    name = st.selectbox("File", names, key="map_file")
-    columns = candidates_in_upload(list(files), name)
-    if not columns:
-        st.warning(f"{name}: no table could be read from it, so it cannot be mapped.")
-    else:
-        with st.form(key="mapping_form"):
-            person = st.selectbox(
-                "Person (email, phone or id)", columns, key="mapf_person"
-            )
-            stamp = st.selectbox("Time", columns, key="mapf_timestamp")
-            event = st.selectbox(
-                "Event (a column, or one type for every row)",
-                columns + [f"always {e}" for e in EVENT_TYPES],
-                key="mapf_event",
-            )
-            channel = st.selectbox("Channel", [NONE, *columns], key="mapf_channel")
-            value = st.selectbox("Value", [NONE, *columns], key="mapf_value")
-            submitted = st.form_submit_button("Use this mapping")
-        if submitted:
-            mapping = {"person": person, "timestamp": stamp}
-            mapping["event"] = "=" + event[7:] if event.startswith("always ") else event
-            if channel != NONE:
-                mapping["channel"] = channel
-            if value != NONE:
-                mapping["value"] = value
-            use_mapping(mapping)
-
-    preset = st.file_uploader("Or load a saved mapping", type="json", key="map_preset")
-    if preset is not None:
-        try:
-            loaded = json.loads(preset.getvalue())
-            validate_mapping(loaded, file=preset.name)
-        except (json.JSONDecodeError, UnicodeDecodeError, InputError) as exc:
-            st.error(f"{preset.name}: {exc}")
-        else:
-            use_mapping(loaded)
-    if st.session_state.get(MAPPING_KEY):
-        st.download_button(
-            "Save this mapping",
-            json.dumps(st.session_state[MAPPING_KEY], indent=2),
-            file_name="mapping.json",
-            mime="application/json",
-            key="map_save",
-        )
-
-
-def use_mapping(mapping: dict) -> None:
-    """Keep ``mapping`` for this session and read the uploads again with it."""
-    if st.session_state.get(MAPPING_KEY) != mapping:
-        st.session_state[MAPPING_KEY] = mapping
-        st.rerun()
-
-
-def use_dayfirst(dayfirst: bool | None) -> None:
-    """Keep the user's answer on date order and read the uploads again with it."""
-    if st.session_state.get(DAYFIRST_KEY) != dayfirst:
-        st.session_state[DAYFIRST_KEY] = dayfirst
-        st.rerun()
-
-
 def timezone_choice() -> str | None:
     """The store time zone the user picked in the sidebar, or ``None`` to infer it."""
     zones = [INFERRED_ZONE, *sorted(available_timezones())]
@@ -222,84 +138,6 @@ def store_uploads() -> None:
 def clear_uploads() -> None:
     """Button callback: forget the uploaded files and show the demo brand again."""
     st.session_state[FILES_KEY] = ()
-
-
-def rule_key(name: str, field: str) -> str:
-    """The widget key (and URL parameter) of one field of one stage rule."""
-    return f"rule_{name}_{field}"
-
-
-def rules_from_state(rules: StageRules) -> None:
-    """Put ``rules`` into the rule widgets' session state (presets, defaults)."""
-    for name in RULE_NAMES:
-        rule = rules.rules[name]
-        st.session_state[rule_key(name, "enabled")] = rule.enabled
-        st.session_state[rule_key(name, "min_count")] = rule.min_count
-        st.session_state[rule_key(name, "window_days")] = rule.window_days
-
-
-def restore_default_rules() -> None:
-    """Button callback: every stage rule back to its default."""
-    rules_from_state(StageRules())
-    st.session_state[PRESET_APPLIED_KEY] = None
-
-
-def rules_from_widgets(container=None) -> StageRules:
-    """Draw the stage-rule widgets and return the rules they set.
-
-    Every widget is bound to a query parameter named by its key, so the URL carries
-    the rules.
-    """
-    box = container if container is not None else st.sidebar
-    rules = StageRules()
-    box.subheader("Stage rules")
-    for name in RULE_NAMES:
-        rule = rules.rules[name]
-        stage = rule.stage.replace("_", " ")
-        with box.expander(f"{stage}: {rule.label}"):
-            enabled = st.checkbox(
-                "Rule on", value=rule.enabled, key=rule_key(name, "enabled"),
-                bind="query-params",
-            )
-            count = st.slider(
-                "At least (events)", 1, 20, rule.min_count,
-                key=rule_key(name, "min_count"), disabled=not enabled,
-                bind="query-params",
-            )
-            window = st.slider(
-                "Within (days)", 1, 90, rule.window_days,
-                key=rule_key(name, "window_days"), disabled=not enabled,
-                bind="query-params",
-            )
-        rules = rules.with_rule(
-            name, enabled=enabled, min_count=count, window_days=window
-        )
-    return rules
-
-
-def load_preset(container) -> None:
-    """The preset uploader: apply an uploaded rules JSON once, before the widgets."""
-    upload = container.file_uploader(
-        "Load a rules preset (JSON)", type=["json"], key="preset_load",
-        help="A file saved with 'Save rules preset'.",
-    )
-    if upload is None:
-        return
-    data = upload.getvalue()
-    digest = hashlib.blake2b(data, digest_size=12).hexdigest()
-    if st.session_state.get(PRESET_APPLIED_KEY) == digest:
-        return
-    try:
-        rules = StageRules.from_json(data.decode("utf-8-sig"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        container.error(
-            f"file {upload.name!r}: not a rules preset ({exc}). Save one with "
-            "'Save rules preset' and load that file."
-        )
-        return
-    rules_from_state(rules)
-    st.session_state[PRESET_APPLIED_KEY] = digest
-    container.success(f"Rules loaded from {upload.name}.")
 
 
 def sidebar() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages import common
+from pages import column_mapping, common
 from pages.common import current_view
 from pages.tables import show_table
 from pipeline.formatting import MISSING, fmt_int, fmt_pct
@@ -210,14 +210,14 @@ if len(rates):
 
 # Questions only the user can answer: how to read a table of no known kind, and
 # which way round ambiguous dates are. The answers stay in this session and the
-# uploads are read again with them at once (pages.common.use_mapping).
+# uploads are read again with them at once (pages.column_mapping).
 unknown = [
     r
     for r in data.reports
     if r.meta.get("failed") and "could not be recognised" in r.problems[0].message
 ]
 if unknown and not view.is_sample:
-    common.mapping_form(
+    column_mapping.mapping_form(
         tuple(st.session_state.get(common.FILES_KEY) or ()), [r.file for r in unknown]
     )
 
@@ -230,4 +230,4 @@ if ambiguous and not view.is_sample:
         ["month first (01/02 = 2 January)", "day first (01/02 = 1 February)"],
         key="dates_dayfirst",
     )
-    common.use_dayfirst(True if answer.startswith("day") else None)
+    column_mapping.use_dayfirst(True if answer.startswith("day") else None)
