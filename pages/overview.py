@@ -97,11 +97,11 @@ files = pd.DataFrame(
             "Kind": kind_label(r.kind),
             "From": fmt_date(local_date(r.date_min, zone)),
             "To": fmt_date(local_date(r.date_max, zone)),
-            "Rows read": fmt_int(r.rows_read),
-            "Loaded": fmt_int(r.rows_loaded),
-            "Excluded": fmt_int(r.rows_excluded),
-            "Duplicate": fmt_int(r.rows_duplicate),
-            "Rejected": fmt_int(r.rows_rejected),
+            "Rows read": r.rows_read,
+            "Loaded": r.rows_loaded,
+            "Excluded": r.rows_excluded,
+            "Duplicate": r.rows_duplicate,
+            "Rejected": r.rows_rejected,
         }
         for r in data.reports
     ]
@@ -149,10 +149,11 @@ problems = pd.DataFrame(
         for r in data.reports
         if not r.meta.get("failed")
         for p in r.problems
-        for r_row in [MISSING if p.row is None else fmt_int(p.row)]
+        for r_row in [p.row]
     ]
 )
 if len(problems):
+    problems["Row"] = problems["Row"].astype("Int64")  # (a whole-file problem: none)
     order = [
         (i, -1 if p.row is None else p.row)
         for i, r in enumerate(r for r in data.reports if not r.meta.get("failed"))
@@ -173,7 +174,7 @@ else:
 
 excluded = pd.DataFrame(
     [
-        {"File": r.file, "Reason": reason, "Rows of the file": fmt_int(n)}
+        {"File": r.file, "Reason": reason, "Rows of the file": n}
         for r in data.reports
         for reason, n in r.excluded_by.items()
         if n
@@ -202,8 +203,6 @@ if len(rates):
     rates["share"] = (rates["matched"] / rates["people"]).map(fmt_pct)
     for name in ("from", "to"):
         rates[name] = rates[name].map(kind_label)
-    for name in ("people", "matched"):
-        rates[name] = rates[name].map(fmt_int)
     rates.columns = [str(c).replace("_", " ").capitalize() for c in rates.columns]
     st.markdown("**People matched between sources** (email, then phone, then ids)")
     show_table(rates, hide_index=True, width="stretch", key="overview_matches")

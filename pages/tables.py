@@ -22,8 +22,8 @@ def show_table(data: pd.DataFrame | Styler, where=None, **kwargs) -> None:
     Missing values read as :data:`pipeline.formatting.MISSING`: Streamlit writes
     "None" in an empty cell, and a Styler's ``na_rep`` does not reach those cells.
     Datetime columns that hold days (:func:`pipeline.formatting.is_days`) read as
-    dates. Values are not turned into text, so numbers stay numbers and sort as
-    numbers.
+    dates, and counts (integer columns of a plain frame) with thousands separators.
+    Values are not turned into text, so numbers stay numbers and sort as numbers.
 
     Parameters
     ----------
@@ -41,6 +41,12 @@ def show_table(data: pd.DataFrame | Styler, where=None, **kwargs) -> None:
         for name in frame.columns
         if is_days(frame[name])
     }
+    if not isinstance(data, Styler):  # (a Styler writes its own numbers)
+        config |= {
+            name: st.column_config.NumberColumn(format="localized")
+            for name in frame.columns
+            if pd.api.types.is_integer_dtype(frame[name])
+        }
     config.update(kwargs.pop("column_config", None) or {})
     (where or st).dataframe(
         data, placeholder=MISSING, column_config=config or None, **kwargs

@@ -176,7 +176,7 @@ def worth_table(worths: pd.DataFrame, money: Callable[[object], str]) -> pd.Data
     """
     return pd.DataFrame(
         {
-            "Advances": worths["advances"].map(fmt_int),
+            "Advances": worths["advances"].round().astype("Int64"),
             "Mean change in P(win)": worths["mean_gain"].map(fmt_pct),
             "Mean predicted value": worths["mean_value"].map(money),
             "Total worth": worths["worth"].map(money),

@@ -3,8 +3,9 @@ probability, lead-to-customer time, stage conversion with intervals, pipeline va
 by stage and stalled leads.
 
 Each function takes figures the page already has from ``pipeline`` and returns a
-frame of text cells; where a step has no data source the cell says why instead of
-showing 0 %.
+frame for :func:`pages.tables.show_table`: counts as numbers (they sort as numbers),
+rates and amounts as text, since where a step has no data source the cell says why
+instead of showing 0 %.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import pandas as pd
 from pipeline.data_coverage import step_without_data
 from pipeline.formatting import (
     fmt_days,
-    fmt_int,
     fmt_interval,
     fmt_money,
     fmt_number,
@@ -26,6 +26,11 @@ from pipeline.formatting import (
 from pipeline.funnel import STAGE_LABELS
 from pipeline.funnel_weekly import STEP_LABELS
 from pipeline.model import STAGES
+
+
+def _counts(values: pd.Series) -> pd.Series:
+    """Counts as whole numbers (``NA`` where there is none)."""
+    return values.round().astype("Int64")
 
 
 def conversion_table(table: pd.DataFrame, no_data: dict[str, str]) -> pd.DataFrame:
@@ -44,9 +49,9 @@ def conversion_table(table: pd.DataFrame, no_data: dict[str, str]) -> pd.DataFra
     return pd.DataFrame(
         {
             "Stage": table["stage"].map(STAGE_LABELS),
-            "Leads now": table["leads"].map(fmt_int),
+            "Leads now": _counts(table["leads"]),
             "Share of leads": table["share"].map(fmt_pct),
-            "Reached this stage or later": table["reached"].map(fmt_int),
+            "Reached this stage or later": _counts(table["reached"]),
             "Went on to the next stage": went_on,
         }
     )
@@ -62,8 +67,8 @@ def win_table(
     return pd.DataFrame(
         {
             "Stage": win["stage"].map(STAGE_LABELS),
-            "Open leads who entered": win["leads"].map(fmt_int),
-            "Of those, customers by now": win["converted"].map(fmt_int),
+            "Open leads who entered": _counts(win["leads"]),
+            "Of those, customers by now": _counts(win["converted"]),
             f"Win probability within {horizon} days": [
                 no_data.get(stage) or fmt_pct(p)
                 for stage, p in zip(win["stage"], win["win_probability"], strict=True)
@@ -136,8 +141,8 @@ def intervals_table(
     return pd.DataFrame(
         {
             "Step": [STEP_LABELS[step] for step in steps],
-            "Ever entered the first stage": conv["reached"].map(fmt_int),
-            "Of those, ever in the next": conv["converted"].map(fmt_int),
+            "Ever entered the first stage": _counts(conv["reached"]),
+            "Of those, ever in the next": _counts(conv["converted"]),
             "Conversion": _measured(gaps, conv["rate"], fmt_pct),
             "95 % interval": [
                 gap or fmt_interval(lo, hi)
@@ -171,7 +176,7 @@ def stage_value_table(
     return pd.DataFrame(
         {
             "Stage": by_stage["stage"].map(STAGE_LABELS),
-            "Open leads": by_stage["open_leads"].map(fmt_int),
+            "Open leads": _counts(by_stage["open_leads"]),
             "Mean win probability (given days in stage)": by_stage[
                 "win_probability"
             ].map(fmt_pct),

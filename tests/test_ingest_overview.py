@@ -1,5 +1,6 @@
 """AppTest: the Overview page on uploaded real exports and on unusable uploads."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,12 @@ def test_overview_on_orders_and_checkouts(real_dir):
         "Shopify orders export (one row per line item)",
         "Shopify abandoned checkouts export",
     ]
-    assert list(files["Rows read"]) == ["11,336", "368"]
+    # counts stay numbers (they sort as numbers), written with thousands separators
+    assert list(files["Rows read"]) == [11_336, 368]
+    table = next(d for d in at.dataframe if "Kind" in d.value.columns)
+    config = json.loads(table.proto.columns)
+    for column in ("Rows read", "Loaded", "Excluded", "Duplicate", "Rejected"):
+        assert config[column]["type_config"]["format"] == "localized", column
     assert not any("_" in c for t in tables for c in t.columns)
     assert not any((t.astype(str) == "None").any().any() for t in tables)
     # the orders end 2024-12-31 in the store's zone (README: offsets -08:00), which

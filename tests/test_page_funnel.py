@@ -162,6 +162,9 @@ def test_funnel_on_order_only_exports_says_what_cannot_be_measured(real_dir):
     tables = [d.value for d in at.dataframe]
     steps = next(t for t in tables if "Went on to the next stage" in t.columns)
     steps = steps.set_index("Stage")
+    # counts are numbers that add up: every lead reached the first stage or later
+    assert steps["Leads now"].dtype == "Int64"
+    assert steps["Reached this stage or later"].iloc[0] == steps["Leads now"].sum()
     assert steps.loc["Captured", "Went on to the next stage"] == (
         "no engagement events uploaded"
     )
