@@ -21,6 +21,7 @@ from zoneinfo import available_timezones
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from pages.column_mapping import DAYFIRST_KEY, MAPPING_KEY, mapping_form
 from pages.sidebar_rules import load_preset, restore_default_rules, rules_from_widgets
@@ -220,5 +221,15 @@ def sidebar() -> None:
 
 
 def current_view() -> View:
-    """The view the sidebar set up for this run."""
+    """The view the sidebar set up for this run.
+
+    A page opened by its address before anyone has opened the app since the server
+    started is run by Streamlit alone, without ``app.py`` (Streamlit takes a
+    ``pages/`` folder for an old-style multipage app until ``st.navigation`` is first
+    called). The run then starts again through ``app.py``, on the same page with the
+    same settings.
+    """
+    if VIEW_KEY not in st.session_state and PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
     return st.session_state[VIEW_KEY]

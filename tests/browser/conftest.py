@@ -8,12 +8,14 @@ offline machine needs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -54,12 +56,11 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90.0) -> 
     raise TimeoutError(f"{url}/_stcore/health did not answer in {timeout:.0f} s")
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
-    """The URL of the app running under ``streamlit run`` (stopped at the end)."""
+@contextlib.contextmanager
+def running_app(log_dir: Path) -> Iterator[str]:
+    """The app under ``streamlit run`` on a free port: its URL, stopped on exit."""
     port = free_port()
-    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
-    log = log_path.open("w")
+    log = (log_dir / "server.log").open("w")
     process = subprocess.Popen(
         [
             sys.executable, "-m", "streamlit", "run", "app.py",
@@ -86,6 +87,13 @@ def app_url(tmp_path_factory):
             process.kill()
             process.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    """The URL of the app running for the whole session."""
+    with running_app(tmp_path_factory.mktemp("streamlit")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

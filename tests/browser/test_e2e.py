@@ -20,6 +20,7 @@ from pipeline.exports import (
     LEAD_CSV_COLUMNS,
     META_COLUMNS,
 )
+from tests.browser.conftest import running_app
 
 pytestmark = pytest.mark.browser
 
@@ -209,6 +210,21 @@ def test_sample_brand_opens(page, app_url):
     nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
     for title, _ in PAGES:
         assert title in nav
+
+
+def test_a_page_opened_by_its_address_on_a_fresh_server(page, tmp_path):
+    """Test a shared link to a page as the server's first visit: Streamlit would run
+    the page without app.py (taking pages/ for an old-style multipage app); it runs
+    through app.py instead, on the linked page with the linked date."""
+    with running_app(tmp_path) as url:
+        page.goto(f"{url}/funnel?as_of=2026-06-01")
+        page.wait_for_selector('[data-testid="stMain"] h1:has-text("Funnel")')
+        wait_for_app(page, 800)
+        assert_no_exception(page, "the linked Funnel page")
+        nav = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
+        assert [n.split("\n")[-1] for n in nav] == [title for title, _ in PAGES]
+        words = page.locator('[data-testid="stMain"]').inner_text()
+        assert "Leads as of 01 Jun 2026" in words
 
 
 def test_slider_changes_the_funnel_and_a_copied_url_reopens_it(browser, app_url):
