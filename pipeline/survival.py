@@ -131,7 +131,10 @@ def _curve(km: SurvfuncRight) -> pd.DataFrame:
 
 
 def _at(curve: pd.DataFrame, days: np.ndarray, column: str = "survival") -> np.ndarray:
-    """A step function of the curve evaluated at ``days`` (1 before the first step)."""
+    """A step function of the curve evaluated at ``days`` (1 before the first step,
+    and everywhere for a curve with no step)."""
+    if curve.empty:
+        return np.ones(len(days))
     index = np.searchsorted(curve["days"].to_numpy(), days, side="right") - 1
     values = curve[column].to_numpy()
     return np.where(index >= 0, values[np.clip(index, 0, None)], 1.0)
@@ -225,7 +228,9 @@ def win_probability_by_stage(
         )
         km = _km(durations)
         p = low = high = float("nan")
-        if km is not None:
+        if km is not None and not durations["converted"].any():
+            p, low, high = _none_converted(durations["days"], horizon_days)
+        elif km is not None:
             curve = _curve(km)
             day = np.array([horizon_days])
             p = float(1 - _at(curve, day)[0])
@@ -244,6 +249,19 @@ def win_probability_by_stage(
             }
         )
     return pd.DataFrame(rows)
+
+
+def _none_converted(days: pd.Series, horizon_days: float) -> tuple[float, float, float]:
+    """P(win) 0 when no lead of a cohort converted, with the exact 95 % upper bound.
+
+    The Kaplan-Meier curve has no step then, and its log(-log) band no width. Of the
+    ``n`` leads followed for the whole horizon none converted: the Clopper-Pearson
+    upper bound of a share with 0 of ``n`` is ``1 - 0.025 ** (1 / n)`` (about
+    3.7 / n). With no lead followed that long the bound is unknown (NaN).
+    """
+    followed = int((days.to_numpy() >= horizon_days).sum())
+    high = 1 - 0.025 ** (1 / followed) if followed else float("nan")
+    return 0.0, 0.0, high
 
 
 def _entered(leads: pd.DataFrame, stage: str) -> pd.Series:

@@ -125,3 +125,37 @@ def test_real_apparel_upload_runs_every_page():
         at.switch_page(page)
         at.run()
         assert not at.exception, f"{page}: {at.exception}"
+
+
+@pytest.mark.parametrize(
+    "state, query",
+    [
+        (  # profiles only, in Excel's UTF-16: leads, and nobody has bought
+            {
+                "_lens_files": (
+                    (
+                        "profiles.csv",
+                        "Email,First Name,Created\n"
+                        "renee@example.com,Renée,2024-03-01 10:00:00\n"
+                        "jose@example.com,José,2024-03-02 11:30:00\n".encode("utf-16"),
+                    ),
+                )
+            },
+            {},
+        ),
+        ({}, {"as_of": "2025-12-02"}),  # the demo brand's first day: no order yet
+    ],
+    ids=["profiles only", "demo brand before any order"],
+)
+def test_every_page_runs_when_nobody_has_bought(state, query):
+    """Test QA's crash: a stage with leads and no customer broke the Funnel's win
+    probabilities. Every page runs, and the win probability reads 0 %."""
+    at = started(state, **query)
+    assert view(at).leads["stage"].ne("customer").all()
+    for page in PAGES:
+        at.switch_page(page)
+        at.run()
+        assert not at.exception, f"{page}: {at.exception}"
+        if page.endswith("funnel.py"):
+            tiles = {m.label: m.value for m in at.metric}
+            assert tiles["Win probability: captured"] == "0.0 %"

@@ -101,6 +101,30 @@ def test_win_probability_is_one_minus_km_at_the_horizon(tiny):
     assert later.loc["captured", "win_probability"] == pytest.approx(1.0)
 
 
+def test_win_probability_when_nobody_converted_is_zero_with_an_exact_bound():
+    """Test a cohort with no customer (QA: the Funnel crashed on it): P(win) is 0,
+    and the upper bound is Clopper-Pearson's for 0 of the 3 leads followed 5 days
+    or more, 1 - 0.025^(1/3) = 0.7076 (scipy's beta quantile gives the same)."""
+    from scipy.stats import beta
+
+    leads = leads_table(
+        [
+            {"person_id": p, "stage": "captured", "entered_captured": day}
+            for p, day in [("a", "2024-01-01"), ("b", "2024-01-02"),
+                           ("c", "2024-01-05"), ("d", "2024-01-08")]
+        ]
+    )
+    table = win_probability_by_stage(leads, AS_OF, horizon_days=5).set_index("stage")
+    row = table.loc["captured"]
+    assert (row["leads"], row["converted"]) == (4, 0)
+    assert (row["win_probability"], row["low"]) == (0.0, 0.0)
+    assert row["high"] == pytest.approx(1 - 0.025 ** (1 / 3))
+    assert row["high"] == pytest.approx(beta.ppf(0.975, 1, 3))
+    # nobody followed for 60 days: the bound is unknown, not 0
+    later = win_probability_by_stage(leads, AS_OF, horizon_days=60)
+    assert np.isnan(later.set_index("stage").loc["captured", "high"])
+
+
 def test_as_of_is_a_local_day():
     """Test that a purchase at 2024-01-11 03:00 UTC is still on Jan 10 in Los
     Angeles, so it counts as converted there but is censored in UTC."""
