@@ -64,14 +64,7 @@ def attribution_settings() -> tuple[JourneySettings, ModelSettings]:
             key="attr_first_share",
             bind="query-params",
         )
-        last_share = right.slider(
-            "Position based: last touch (%)",
-            0,
-            100 - first_share,
-            min(40, 100 - first_share),
-            key="attr_last_share",
-            bind="query-params",
-        )
+        last_share = _last_share(right, 100 - first_share)
         order = right.selectbox(
             "Markov order", [1, 2, 3], key="attr_markov_order", bind="query-params"
         )
@@ -80,3 +73,22 @@ def attribution_settings() -> tuple[JourneySettings, ModelSettings]:
         half_life, first_share / 100, last_share / 100, order, collapse_repeats=collapse
     )
     return journeys, models
+
+
+def _last_share(where, room: int) -> int:
+    """The position-based model's last-touch share (%), at most ``room``: what the
+    first touch leaves. With no room left the slider gives way to a note."""
+    key = "attr_last_share"
+    if room == 0:
+        where.caption("Position based: last touch 0 % (the first touch takes all).")
+        return 0
+    if st.session_state.get(key, 0) > room:  # (the first-touch share just grew)
+        st.session_state[key] = room
+    return where.slider(
+        "Position based: last touch (%)",
+        0,
+        room,
+        min(40, room),
+        key=key,
+        bind="query-params",
+    )

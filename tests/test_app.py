@@ -159,3 +159,22 @@ def test_every_page_runs_when_nobody_has_bought(state, query):
         if page.endswith("funnel.py"):
             tiles = {m.label: m.value for m in at.metric}
             assert tiles["Win probability: captured"] == "0.0 %"
+
+
+@pytest.mark.parametrize(
+    "query, last",
+    [
+        ({"attr_first_share": "100"}, 0),  # QA: the last-touch slider had no room
+        ({"attr_first_share": "70", "attr_last_share": "60"}, 30),
+        ({"attr_first_share": "30", "attr_last_share": "50"}, 50),
+    ],
+)
+def test_position_based_shares_never_add_up_to_more_than_all(query, last):
+    """Test links that set the first-touch share so high that the last-touch share
+    has little or no room: the page runs, and the last touch gets what is left."""
+    at = started(**query)
+    at.switch_page("pages/attribution.py")
+    at.run()
+    assert not at.exception, at.exception
+    sliders = {s.label: s.value for s in at.slider}
+    assert sliders.get("Position based: last touch (%)", 0) == last
