@@ -3,7 +3,9 @@
 Stages, highest first: customer (first-time or repeat), purchase intent, engaged,
 captured, awareness. A person with an email or phone is at least *captured*; a person
 known only by a platform id (``ga4:``, ``shopify:``, ``id:``) is *awareness*, whatever
-they did. A lead's stage as of day *D* is the highest stage whose rule holds over the
+they did short of buying. Purchases make anyone a customer (a store's customer id in a
+transaction log, a Shopify customer without an email) except an anonymous GA4 pseudo
+id (``ga4:``), which stays awareness. A lead's stage as of day *D* is the highest stage whose rule holds over the
 events up to the end of *D* (the store's local day), every window ending at *D*:
 "the last 14 days" are days *D* − 13 … *D*. Stages other than customer lapse when
 their events age out of the window. Customer means at least
@@ -90,6 +92,13 @@ def identified_ids(person_id: pd.Series) -> pd.Series:
     tel = ids.str.startswith("tel:")
     email = ids.str.contains("@", regex=False) & ~ids.str.contains(_PLATFORM_ID)
     return (tel | email).astype(bool)
+
+
+def buyer_ids(person_id: pd.Series) -> pd.Series:
+    """Whether each person's purchases can make them a customer: everyone but an
+    anonymous GA4 pseudo id (``ga4:…``; a GA4 ``user_id`` is the store's own)."""
+    ids = person_id.astype("string").fillna("")
+    return (~ids.str.startswith("ga4:")).astype(bool)
 
 
 def stage_counts(leads: pd.DataFrame) -> dict[str, int]:
@@ -182,6 +191,7 @@ class StageEngine:
 
         # What does not depend on the rules: identity, first sightings, orders.
         self._identified = people["identified"].to_numpy(bool)
+        self._buyer = buyer_ids(people["person_id"]).to_numpy(bool) | self._identified
         self._first_seen_us, self._first_seen_day = self._first_seen(people)
         self._first_event_us, self._first_event_day = self._first_events()
         self._orders = self._order_ranks()
@@ -340,8 +350,9 @@ class StageEngine:
         orders, entered_customer, entered_repeat, first_value = self._customers(
             day, min_orders
         )
-        orders = np.where(identified, orders, 0)
-        is_customer = identified & (orders >= min_orders)
+        buyer = self._buyer
+        orders = np.where(buyer, orders, 0)
+        is_customer = buyer & (orders >= min_orders)
         rank[is_customer] = STAGE_RANK["customer"]
         rule_code[is_customer] = RULE_LABELS.index("customer")
         kind = np.where(is_customer, np.where(orders >= 2, 1, 0), -1)
@@ -357,13 +368,11 @@ class StageEngine:
                 "entered_engaged": _timestamps(entered["engaged"]),
                 "entered_purchase_intent": _timestamps(entered["purchase_intent"]),
                 "entered_customer": _timestamps(
-                    np.where(identified, entered_customer, NAT)
+                    np.where(buyer, entered_customer, NAT)
                 ),
-                "entered_repeat": _timestamps(
-                    np.where(identified, entered_repeat, NAT)
-                ),
+                "entered_repeat": _timestamps(np.where(buyer, entered_repeat, NAT)),
                 "orders": orders.astype(np.int64),
-                "first_order_value": np.where(identified, first_value, np.nan),
+                "first_order_value": np.where(buyer, first_value, np.nan),
             }
         )
         if present.all():

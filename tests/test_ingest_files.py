@@ -149,6 +149,12 @@ def test_klaviyo_screening_orders(real_dir):
     assert data.orders["person_id"].nunique() == 302
     assert (data.orders["net_value"] == 0).any()
     assert data.orders["ts"].min() == pd.Timestamp("2017-01-01 00:11Z")
+    # every one of the 302 buyers is a customer, though known only by the store's id
+    from pipeline.rules import StageRules
+    from pipeline.stages import StageEngine, stage_counts
+
+    counts = stage_counts(StageEngine(data).leads(StageRules()))
+    assert (counts["customer"], counts["awareness"]) == (302, 0)
 
 
 def test_bad_rows_are_rejected_with_row_column_and_reason():

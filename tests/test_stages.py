@@ -330,6 +330,32 @@ def test_anonymous_platform_id_is_awareness_whatever_it_did():
     assert pd.isna(row["entered_captured"]) and pd.isna(row["customer_kind"])
 
 
+def test_a_store_customer_id_that_bought_is_a_customer():
+    """Test QA's transaction log (customer ids, no emails): buyers known by a store's
+    id (``id:``, ``shopify:``, a GA4 ``user_id``) are customers, first-time or repeat,
+    though never captured; one who has not bought stays awareness."""
+    engine = StageEngine(dataset([
+        ("id:17", "2024-01-01T09:00Z", "order", None, "A", 10.0),
+        ("id:17", "2024-01-03T09:00Z", "order", None, "B", 20.0),
+        ("shopify:5", "2024-01-02T09:00Z", "order", None, "C", 30.0),
+        ("ga4_user:u1", "2024-01-02T10:00Z", "order", None, "D", 40.0),
+        ("id:99", "2024-01-02T09:00Z", "product_view"),
+    ]))
+    leads = engine.leads(StageRules(), dt.date(2024, 1, 4)).set_index("person_id")
+    assert leads["stage"].astype(str).to_dict() == {
+        "id:17": "customer", "shopify:5": "customer", "ga4_user:u1": "customer",
+        "id:99": "awareness",
+    }
+    assert leads.loc["id:17", "customer_kind"] == "repeat"
+    assert leads.loc["shopify:5", "customer_kind"] == "first"
+    assert leads.loc["id:17", "entered_repeat"] == utc("2024-01-03T09:00")
+    assert leads.loc["shopify:5", "first_order_value"] == 30.0
+    assert not leads["identified"].any()
+    assert pd.isna(leads.loc["id:17", "entered_captured"])
+    counts = stage_counts(leads.reset_index())
+    assert (counts["customer"], counts["awareness"]) == (3, 1)
+
+
 def test_people_with_contact_are_captured_and_undated_stay_undated():
     """Test identity from the people table, first_seen as captured entry, undated."""
     people = {
