@@ -132,7 +132,11 @@ def value_chart(
             ),
             y=alt.Y(
                 f"{y_field}:Q",
-                title=f"Pipeline value ({currency})" if money else "Expected customers",
+                title=(
+                    ("Pipeline value" + (f" ({currency})" if currency else ""))
+                    if money
+                    else "Expected customers"
+                ),
             ),
             tooltip=[
                 alt.Tooltip("week_end:T", title="Week ending"),

@@ -10,6 +10,7 @@ from pages.common import current_view
 from pages.tables import show_table
 from pipeline import exports, report, scoring
 from pipeline.formatting import fmt_int, fmt_money, fmt_number, fmt_pct
+from pipeline.funnel import CUSTOMER_KINDS, STAGE_LABELS
 
 INTERVAL_COLOR = "#8a9bb0"  # readable on the light and the dark theme
 
@@ -87,6 +88,14 @@ if isinstance(model, scoring.LeadScoreModel):
     )
 table = exports.lead_table(leads, view.dataset.people, scores, values)
 currency = report.dataset_currency(view.dataset)
+in_currency = f" ({currency})" if currency else ""
+TEXT_LABELS = {
+    "email": "Email", "phone": "Phone", "stage": "Stage",
+    "customer_kind": "Customer", "rule": "Rule", "signup_source": "Signup source",
+    "orders": "Orders", "consent_email": "Email consent", "consent_sms": "SMS consent",
+    "person_id": "Person id",
+}
+"""Headings of the leads tables' plain columns."""
 chosen = exports.segment(table, segment_name, high_value_top=top)
 
 # Output: the segment's leads.
@@ -104,23 +113,26 @@ SHOWN = [
     "consent_email", "consent_sms", "person_id",
 ]
 show_table(
-    chosen.head(5000),
+    chosen.head(5000).assign(
+        stage=lambda f: f["stage"].astype(str).map(STAGE_LABELS),
+        customer_kind=lambda f: f["customer_kind"].map(CUSTOMER_KINDS),
+    ),
     hide_index=True,
     column_order=SHOWN,
-    column_config={
+    column_config=TEXT_LABELS | {
         "p_win": st.column_config.NumberColumn("P(win)", format="percent"),
         "lead_score": st.column_config.ProgressColumn(
             "Lead score", min_value=0, max_value=100, format="%d"
         ),
         "predicted_clv": st.column_config.NumberColumn(
-            f"Predicted CLV ({currency})", format="%.2f"
+            f"Predicted CLV{in_currency}", format="%.2f"
         ),
         "expected_value": st.column_config.NumberColumn(
-            f"Expected value ({currency})", format="%.2f",
+            f"Expected value{in_currency}", format="%.2f",
             help="P(win) × predicted CLV",
         ),
         "first_order_value": st.column_config.NumberColumn(
-            f"First order ({currency})", format="%.2f"
+            f"First order{in_currency}", format="%.2f"
         ),
     },
     key="leads_table",
@@ -195,13 +207,13 @@ else:
         high_value[["email", "phone", "p_win", "predicted_clv", "expected_value",
                     "consent_email", "consent_sms", "person_id"]],
         hide_index=True,
-        column_config={
+        column_config=TEXT_LABELS | {
             "p_win": st.column_config.NumberColumn("P(win)", format="percent"),
             "predicted_clv": st.column_config.NumberColumn(
-                f"Predicted CLV ({currency})", format="%.2f"
+                f"Predicted CLV{in_currency}", format="%.2f"
             ),
             "expected_value": st.column_config.NumberColumn(
-                f"Expected value ({currency})", format="%.2f"
+                f"Expected value{in_currency}", format="%.2f"
             ),
         },
         key="high_value_table",

@@ -88,11 +88,16 @@ def value_summary(
             f"Approximate 95 % range from the win-probability intervals: {value_range}."
         )
     left, middle, right = st.columns(3)
-    left.metric(
-        "Pipeline value" if money else "Expected new customers",
-        fmt_money(value.total, currency, 0) if money else expected,
-        help=value_help,
-    )
+    if money:
+        left.metric(
+            "Pipeline value", fmt_money(value.total, currency, 0), help=value_help
+        )
+    else:
+        left.metric(
+            "Pipeline value", "–",
+            help="Not computed: the orders are in several currencies, and amounts in "
+            "different currencies are never added up. Expected new customers are.",
+        )
     middle.metric("Expected new customers", expected)
     right.metric(
         "Change over 30 days",

@@ -74,3 +74,34 @@ def test_pages_draw_tables_only_through_show_table():
         calls = DRAWS_A_TABLE.findall(path.read_text(encoding="utf-8"))
         allowed = 1 if path.name == "tables.py" else 0  # show_table's own call
         assert len(calls) == allowed, f"{path.name} draws a table itself: {calls}"
+
+
+def test_an_upload_without_currency_never_writes_none_and_leads_read_as_words():
+    """Test QA's findings on an events CSV with no currency column: no chart axis or
+    table heading says "(None)"; the leads table's headings and stages are words."""
+    rows = ["person,timestamp,event,channel,campaign,product,order_id,value"]
+    for i in range(40):
+        person = f"p{i}@example.com"
+        rows.append(f"{person},2024-01-{1 + i % 20:02d}T09:00:00Z,signup,email,,,,")
+        if i % 3 == 0:
+            rows.append(
+                f"{person},2024-02-{1 + i % 20:02d}T09:00:00Z,order,email,,,o{i},25.5"
+            )
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["_lens_files"] = (("events.csv", "\n".join(rows).encode()),)
+    at.run()
+    for page in PAGES:
+        at.switch_page(page)
+        at.run()
+        assert not at.exception, f"{page}: {at.exception}"
+        specs = [str(c.spec) for c in at.get("vega_lite_chart")]
+        headings = [str(t.proto.columns) for t in at.dataframe]
+        assert not any("(None)" in text for text in specs + headings), page
+        if page.endswith("leads.py"):
+            table = at.dataframe[0]
+            config = json.loads(table.proto.columns)
+            assert config["email"]["label"] == "Email"
+            assert config["customer_kind"]["label"] == "Customer"
+            stages = set(table.value["stage"].dropna())
+            assert stages and stages <= {"Captured", "Customer"}, stages
+            assert set(table.value["customer_kind"].dropna()) <= {"first-time"}
