@@ -173,3 +173,25 @@ def test_store_timezone_from_offsets(offsets, zone):
     from pipeline.ingest.merge import infer_timezone
 
     assert infer_timezone(Counter(offsets)) == zone
+
+
+def test_infinite_amounts_are_not_numbers():
+    """Test QA's ``inf`` and ``1e999`` (which floats read as infinite): blank and
+    flagged as not a number, in the text parser and in the events CSV's typed path,
+    so an order worth infinity is rejected with its row and column."""
+    from pipeline.ingest import load_files
+
+    values, bad = parse_numbers(pd.Series(["inf", "1e999", "-inf", "$12", None]))
+    assert values.isna().tolist() == [True, True, True, False, True]
+    assert bad.tolist() == [True, True, True, False, False]
+
+    rows = "\n".join(
+        f"{p}@x.com,2024-01-01T00:00:00Z,order,o{i},{v}"
+        for i, (p, v) in enumerate(zip("abcd", ["inf", "1e999", "", "10"]))
+    )
+    data = load_files([("e.csv", f"person,timestamp,event,order_id,value\n{rows}\n"
+                        .encode())])
+    report = data.reports[0]
+    assert (report.rows_loaded, report.rows_rejected) == (2, 2)
+    assert [(p.row, p.column) for p in report.problems] == [(2, "value"), (3, "value")]
+    assert data.orders["net_value"].sum() == 10

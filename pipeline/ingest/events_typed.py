@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 from pipeline.ingest import raw
 from pipeline.ingest.base import SourceFile
 from pipeline.ingest.persons import arrow_text
-from pipeline.ingest.values import parse_numbers, parse_timestamps
+from pipeline.ingest.values import finite, parse_numbers, parse_timestamps
 from pipeline.model import EVENT_TYPES
 
 DICTIONARY_FIELDS = (
@@ -298,6 +298,6 @@ def _values(
         return pd.Series(np.nan, index=index), pd.Series(False, index=index)
     values = table.column(column)
     if pa.types.is_floating(values.type):
-        numbers = values.to_numpy()
-        return pd.Series(numbers, index=index), pd.Series(False, index=index)
+        numbers = pd.Series(values.to_numpy(), index=index)
+        return finite(numbers, pd.Series(False, index=index))
     return parse_numbers(pd.Series(pd.arrays.ArrowStringArray(values), index=index))

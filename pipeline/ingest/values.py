@@ -132,6 +132,8 @@ def _spaced_thousands(s: pd.Series) -> pd.Series:
 def parse_numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse a column of amounts or counts written any way exports write them.
 
+    An infinite value (``inf``, ``1e999``) is no amount: it counts as not a number.
+
     Parameters
     ----------
     s
@@ -153,6 +155,19 @@ def parse_numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     the comma is the decimal mark is decided once for the whole column by
     :func:`decimal_comma`.
     """
+    values, bad = _parsed_numbers(s)
+    return finite(values, bad)
+
+
+def finite(values: pd.Series, bad: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """``values`` with infinities made blank, and ``bad`` marking them too."""
+    infinite = np.isinf(values.to_numpy())
+    if not infinite.any():
+        return values, bad
+    return values.mask(infinite), bad | infinite
+
+
+def _parsed_numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(
         s.dtype
     ):
