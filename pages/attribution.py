@@ -37,17 +37,24 @@ from pipeline.formatting import MISSING, fmt_int, fmt_money, fmt_number, fmt_pct
 WIN_HORIZON_DAYS = 90
 
 view = current_view()
-dataset = view.dataset
+dataset = view.dataset.up_to(view.as_of)  # (what had happened by the "as of" day)
 path_tables = figures.uploaded_path_tables(dataset)
 has_orders = len(dataset.purchases()) > 0
 
 st.title("Attribution")
 st.caption(
-    "Every model on the same journeys. Each column adds up to all conversions: "
-    "orders with no touch in the lookback window are shown as (unattributed)."
+    f"Every model on the same journeys, over the orders up to {view.as_of:%d %b %Y}. "
+    "Each column adds up to all conversions: orders with no touch in the lookback "
+    "window are shown as (unattributed)."
 )
 
 # Guard: models need conversions.
+if not has_orders and not path_tables and len(view.dataset.purchases()):
+    st.info(
+        f"No purchase up to {view.as_of:%d %b %Y}: move 'As of' in the sidebar to a "
+        "later day to credit the orders."
+    )
+    st.stop()
 if not has_orders and not path_tables:
     st.info(
         "No purchases and no conversion paths: upload Shopify orders with GA4 or "
@@ -104,6 +111,8 @@ if not use_paths:
     ):
         st.warning(line)
 data_key = (
+    view.data_key,
+    str(view.as_of),
     view.file_names,
     dataset.timezone,
     len(dataset.events),

@@ -32,7 +32,7 @@ the store's time zone, :attr:`Dataset.timezone`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -317,6 +317,24 @@ class Dataset:
     def purchases(self) -> pd.DataFrame:
         """Orders that count as purchases."""
         return self.orders[self.orders["is_purchase"].fillna(False)]
+
+    def up_to(self, as_of: Any) -> Dataset:
+        """A copy holding only the events and orders dated up to the end of the
+        local day ``as_of`` (undated rows stay); other tables are shared.
+
+        Parameters
+        ----------
+        as_of
+            A day (``datetime.date`` or ISO text), in :attr:`timezone`.
+        """
+        day = pd.Timestamp(as_of).tz_localize(None).normalize()
+        end = (day + pd.Timedelta(days=1)).tz_localize(self.timezone or "UTC")
+
+        def kept(frame: pd.DataFrame) -> pd.DataFrame:
+            late = frame["ts"].notna() & (frame["ts"] >= end)
+            return frame if not late.any() else frame[~late].reset_index(drop=True)
+
+        return replace(self, events=kept(self.events), orders=kept(self.orders))
 
 
 def json_safe(value: Any) -> Any:

@@ -5,8 +5,9 @@ captured, awareness. A person with an email or phone is at least *captured*; a p
 known only by a platform id (``ga4:``, ``shopify:``, ``id:``) is *awareness*, whatever
 they did short of buying. Purchases make anyone a customer (a store's customer id in a
 transaction log, a Shopify customer without an email) except an anonymous GA4 pseudo
-id (``ga4:``), which stays awareness. A lead's stage as of day *D* is the highest stage whose rule holds over the
-events up to the end of *D* (the store's local day), every window ending at *D*:
+id (``ga4:``), which stays awareness. A lead's stage as of day *D* is the highest
+stage whose rule holds over the events up to the end of *D* (the store's local day),
+every window ending at *D*:
 "the last 14 days" are days *D* − 13 … *D*. Stages other than customer lapse when
 their events age out of the window. Customer means at least
 ``StageRules.customer_min_orders`` purchases up to *D*; repeat means two or more.
@@ -203,8 +204,27 @@ class StageEngine:
         past = self.events.filter(self.events.day <= self._today_day)
         last_day = self.con.execute(past.day.max()) if len(frame) else None
         self._last_event_day = -1 if pd.isna(last_day) else int(last_day)
+        # (records naming nobody are no lead's, but the data runs to them too)
+        unnamed = self._last_unnamed_day(dataset)
+        self._last_event_day = max(self._last_event_day, unnamed)
 
     # -- set-up -------------------------------------------------------------------
+
+    def _last_unnamed_day(self, dataset: Dataset) -> int:
+        """The latest local day, not after today, of the events and orders that name
+        no person (-1 when there is none)."""
+        stamps = pd.concat(
+            [
+                table.loc[table["person_id"].isna(), "ts"]
+                for table in (dataset.events, dataset.orders)
+            ]
+        ).dropna()
+        if stamps.empty:
+            return -1
+        local = pd.to_datetime(stamps, utc=True).dt.tz_convert(self.timezone)
+        days = [eventlayer.date_to_day(d) for d in local.dt.normalize().unique()]
+        days = [d for d in days if d <= self._today_day]
+        return max(days, default=-1)
 
     @staticmethod
     def _people_table(people: pd.DataFrame, event_ids: pd.Series) -> pd.DataFrame:

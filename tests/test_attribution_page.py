@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -143,3 +144,30 @@ def test_paths_file_and_orders_offer_a_choice_of_source():
     at.run()
     assert not at.exception, at.exception
     assert next(m.value for m in at.metric if m.label == "Conversions") == "19,785"
+
+
+def test_conversions_are_the_orders_up_to_the_as_of_day():
+    """Test QA's finding that Attribution ignored "As of": on 1 June 2026 it credits
+    exactly the demo brand's purchases up to the end of that day in the store's
+    zone, and before the first order it says there is none yet."""
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["as_of"] = "2026-06-01"
+    at.run()
+    at.switch_page("pages/attribution.py")
+    at.run()
+    assert not at.exception, at.exception
+    dataset = at.session_state["_lens_view"].dataset
+    purchases = dataset.purchases()
+    local = purchases["ts"].dt.tz_convert(dataset.timezone)
+    expected = int((local < pd.Timestamp("2026-06-02", tz=dataset.timezone)).sum())
+    assert 0 < expected < len(purchases)
+    tiles = {m.label: m.value for m in at.metric}
+    assert tiles["Conversions"] == f"{expected:,}"
+
+    early = AppTest.from_file(APP, default_timeout=180)
+    early.query_params["as_of"] = "2020-01-01"
+    early.run()
+    early.switch_page("pages/attribution.py")
+    early.run()
+    assert not early.exception, early.exception
+    assert any("No purchase up to 01 Jan 2020" in i.value for i in early.info)

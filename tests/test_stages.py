@@ -602,3 +602,14 @@ def test_default_as_of_ignores_rows_dated_after_today():
     people = {"person_id": ["a@x.com", "b@x.com"], "email": ["a@x.com", "b@x.com"],
               "first_seen": [pd.Timestamp("2024-02-01T00:00Z"), pd.Timestamp(future)]}
     assert StageEngine(dataset([], people=people)).default_as_of == dt.date(2024, 2, 1)
+
+
+def test_default_as_of_runs_to_records_that_name_nobody():
+    """Test QA's COD orders (no email or phone, months after the other file): the
+    default "as of" is their last day too, though they are no lead's."""
+    engine = StageEngine(dataset([
+        (ANN, "2024-01-02T09:00Z", "email_open"),
+        (None, "2024-01-09T10:00Z", "order", None, "Z", 5.0),
+    ]))
+    assert engine.default_as_of == dt.date(2024, 1, 9)
+    assert list(engine.leads(StageRules())["person_id"]) == [ANN]
