@@ -339,3 +339,25 @@ def test_events_file_with_ambiguous_dates_says_so():
     told = load_files([("ev.csv", events)], dayfirst=True)
     assert "ambiguous_dates" not in told.reports[0].meta
     assert told.events["ts"].min() == pd.Timestamp("2024-02-01 10:00Z")
+
+
+@pytest.mark.parametrize(
+    "name, header, kind",
+    [
+        ("profiles.csv", b"Email,Created\n", "klaviyo_profiles"),
+        ("orders.csv", b"Name,Email,Financial Status,Paid at,Currency,Subtotal,"
+         b"Total,Created at,Lineitem quantity,Lineitem name,Lineitem price,Id\n",
+         "shopify_orders"),
+        ("events.csv", b"person,timestamp,event\n", "events_csv"),
+    ],
+)
+def test_a_header_without_rows_is_said_whatever_its_kind(name, header, kind):
+    """Test QA's header-only profiles file, which loaded as an empty list without a
+    word: every reader's empty file gets the same note, once."""
+    data = load_files([(name, header), *[("e.csv", (DATA / "events_basic.csv")
+                                                  .read_bytes())]])
+    report = next(r for r in data.reports if r.file == name)
+    assert (report.kind, report.rows_read) == (kind, 0)
+    notes = [n for n in data.notes if n.startswith(f"{name}: ")]
+    assert notes == [f"{name}: the file has a header and no rows: export it again "
+                     "for a date range that holds data"]

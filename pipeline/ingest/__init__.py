@@ -32,6 +32,7 @@ import re
 from pathlib import Path
 
 from pipeline.ingest.base import REGISTRY, ReadContext, ReadResult, SourceFile
+from pipeline.ingest.checks import HEADER_ONLY, note_header_only
 from pipeline.ingest.containers import MAX_BYTES, unpack_members
 from pipeline.ingest.detect import detect, supported_kinds
 from pipeline.ingest.merge import match_rates, merge
@@ -125,6 +126,8 @@ def read_source(source: SourceFile, context: ReadContext) -> ReadResult:
         result = REGISTRY[kind].read(source, context)
         result.report.kind = result.report.kind or kind
         result.report.check()
+        if not any(HEADER_ONLY in note for note in result.report.notes):
+            note_header_only(result.report)  # (whichever reader read it)
         return result
     except InputError as exc:
         message = exc.reason
