@@ -26,6 +26,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from pages.column_mapping import DAYFIRST_KEY, MAPPING_KEY, mapping_form
 from pages.sidebar_rules import load_preset, restore_default_rules, rules_from_widgets
 from pipeline.ingest import load_files
+from pipeline.ingest.detect import UNRECOGNISED
 from pipeline.model import Dataset, InputError
 from pipeline.rules import StageRules
 from pipeline.stages import StageEngine
@@ -91,6 +92,12 @@ def cached_dataset(
         ), None
     except InputError as exc:
         return None, str(exc)
+
+
+def unrecognised(failure: str, files: tuple[tuple[str, bytes], ...]) -> list[str]:
+    """The uploads a failed load names as of no known kind: tables that a column
+    mapping could read (an empty, damaged or binary file could not be mapped)."""
+    return [name for name, _ in files if f"{name}: {UNRECOGNISED}" in failure]
 
 
 def timezone_choice() -> str | None:
@@ -179,8 +186,9 @@ def sidebar() -> None:
     )
     if dataset is None:
         st.error(failure)
-        if not is_sample:
-            mapping_form(files)
+        unknown = [] if is_sample else unrecognised(failure, files)
+        if unknown:
+            mapping_form(files, unknown)
         st.stop()
     key = content_key(files)
     if dataset.timezone != "UTC" or mapping or st.session_state.get(DAYFIRST_KEY):

@@ -235,7 +235,7 @@ def test_xlsx_json_ndjson_and_parquet_alone_and_in_containers():
         (
             "photo.png",
             b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)),
-            "not text",
+            "neither text",
         ),
     ],
 )
@@ -251,7 +251,7 @@ def test_one_bad_file_does_not_stop_the_others():
     good = (DATA / "events_basic.csv").read_bytes()
     data = load_files([("junk.bin", b"\x00\x01\x02" * 50), ("ok.csv", good)])
     junk, ok = data.reports
-    assert junk.meta.get("failed") and "not text" in junk.problems[0].message
+    assert junk.meta.get("failed") and "neither text" in junk.problems[0].message
     assert ok.rows_loaded == 4
 
 

@@ -119,3 +119,27 @@ def test_fixed_offset_zones_read_as_utc_offsets():
     assert zone_label("Etc/GMT+8") == "UTC−08:00 (fixed offset)"
     assert zone_label("Etc/GMT-5") == "UTC+05:00 (fixed offset)"
     assert zone_label("UTC") == "UTC"
+
+
+@pytest.mark.parametrize(
+    "files, mappable",
+    [
+        ((("empty.csv", b""),), []),
+        ((("cut.zip", b"PK\x03\x04garbage"),), []),
+        ((("madeup.csv", b"alpha,beta\n1,2\n"),), ["madeup.csv"]),
+        ((("empty.csv", b""), ("madeup.csv", b"alpha,beta\n1,2\n")), ["madeup.csv"]),
+    ],
+    ids=["empty", "damaged zip", "unknown table", "both"],
+)
+def test_only_a_table_of_no_known_kind_is_offered_a_column_mapping(files, mappable):
+    """Test QA's finding: an empty or damaged upload alone got a "Map columns" form
+    that could do nothing. Now it gets its own reason and what to do; only a table
+    of no known kind is offered the mapping."""
+    at = uploaded(*files)
+    assert not at.exception, at.exception
+    (error,) = at.error
+    if len(files) == 1 and not mappable:
+        assert "export it again" in error.value or "download it again" in error.value
+        assert "map its columns" not in error.value.lower()
+    offered = [s for s in at.selectbox if s.key == "map_file"]
+    assert [s.options for s in offered] == ([mappable] if mappable else [])

@@ -78,7 +78,7 @@ def test_zip_with_a_junk_member_loads_the_good_one():
     assert files["ok_plus_junk.zip/events_bad.csv"].rows_read == 6
     junk = files["ok_plus_junk.zip/junk.bin"]
     assert junk.meta.get("failed") and junk.kind == "unreadable"
-    assert "not text" in junk.problems[0].message
+    assert "neither text" in junk.problems[0].message
 
 
 def test_nothing_usable_is_one_short_sentence_naming_each_file():

@@ -34,7 +34,7 @@ from pathlib import Path
 from pipeline.ingest.base import REGISTRY, ReadContext, ReadResult, SourceFile
 from pipeline.ingest.checks import HEADER_ONLY, note_header_only
 from pipeline.ingest.containers import MAX_BYTES, unpack_members
-from pipeline.ingest.detect import detect, supported_kinds
+from pipeline.ingest.detect import UNRECOGNISED, detect, supported_kinds
 from pipeline.ingest.merge import match_rates, merge
 from pipeline.ingest.raw import read_table, rows_read
 from pipeline.model import Dataset, FileReport, InputError, Problem
@@ -230,25 +230,32 @@ def load_files(
 def nothing_used_message(reports: list[FileReport]) -> str:
     """One sentence naming the files none of which could be used, and what to do.
 
-    Each file's reason is cut to its first clause; the kinds understood are listed
-    by ``python -m pipeline inspect --help``, not here.
+    One file gets its whole reason, which says what to do; several get the first
+    clause of each, and the column-mapping step is offered when one of them is a
+    table of no known kind. The kinds understood are listed by
+    ``python -m pipeline inspect --help``, not here.
     """
-    reasons = [
-        f"{r.file}: {_first_clause(r.problems[0].message)}" if r.problems else r.file
-        for r in reports
-    ]
-    shown = "; ".join(reasons[:5]) + (
-        f"; and {len(reasons) - 5} more" if len(reasons) > 5 else ""
+    if len(reports) == 1 and reports[0].problems:
+        head = f"{reports[0].file}: {reports[0].problems[0].message}"
+    else:
+        reasons = [
+            f"{r.file}: {_first_clause(r.problems[0].message)}" if r.problems
+            else r.file
+            for r in reports
+        ]
+        shown = "; ".join(reasons[:5]) + (
+            f"; and {len(reasons) - 5} more" if len(reasons) > 5 else ""
+        )
+        head = f"none of the {len(reports)} files could be used ({shown})"
+    unknown = len(reports) > 1 and any(
+        r.problems and UNRECOGNISED in r.problems[0].message for r in reports
     )
-    head = (
-        f"{shown}"
-        if len(reports) == 1
-        else f"none of the {len(reports)} files could be used ({shown})"
-    )
-    return (
-        f"{head}. Upload exports from Shopify, Klaviyo, GA4 or an ad platform, or an "
-        "events CSV; for any other table, map its columns (the 'Map columns' step, "
-        "or --mapping on the command line)."
+    return f"{head.rstrip('.')}." + (
+        " Upload exports from Shopify, Klaviyo, GA4 or an ad platform, or an events "
+        "CSV; for any other table, map its columns (the 'Map columns' step, or "
+        "--mapping on the command line)."
+        if unknown
+        else ""
     )
 
 

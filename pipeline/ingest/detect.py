@@ -15,6 +15,9 @@ from pipeline.model import EVENT_TYPES, InputError
 
 logger = logging.getLogger(__name__)
 
+UNRECOGNISED = "the kind of this file could not be recognised"
+"""How a file of no known kind is reported (the app offers to map its columns)."""
+
 KIND_LABELS: dict[str, str] = {
     "shopify_orders": "Shopify orders export",
     "shopify_checkouts": "Shopify abandoned checkouts export",
@@ -83,7 +86,7 @@ def detect(source: SourceFile, mapping: dict | None = None) -> str:
         logger.info("%s detected as %s (score %.2f)", source.name, *best)
         return best[0]
     raise InputError(
-        "the kind of this file could not be recognised from its columns: it is not "
+        f"{UNRECOGNISED} from its columns: it is not "
         "an export from Shopify, Klaviyo, GA4 or an ad platform, nor an events CSV. "
         "Map its columns (the app's 'Map columns' step, or --mapping mapping.json on "
         "the command line); `python -m pipeline inspect --help` lists every kind "
