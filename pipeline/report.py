@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from pipeline.data_coverage import stages_without_data
 from pipeline.model import Dataset
 from pipeline.report_funnel import funnel_section, velocity_section
 from pipeline.report_html import Section, render_report
@@ -62,7 +63,9 @@ def view_sections(
     Funnel page, which counts expected customers when orders mix currencies.
     """
     return [
-        safe_section("Funnel", lambda: funnel_section(leads)),
+        safe_section(
+            "Funnel", lambda: funnel_section(leads, stages_without_data(dataset))
+        ),
         safe_section("Velocity", lambda: velocity_section(dataset, leads, as_of)),
         safe_section(
             "Customer value", lambda: customer_value_section(dataset, currency)

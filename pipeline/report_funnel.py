@@ -20,7 +20,7 @@ from pipeline.clv_pricing import (
     customer_models,
     expected_new_customer_value,
 )
-from pipeline.data_coverage import stages_without_data
+from pipeline.data_coverage import stages_without_data, step_without_data
 from pipeline.formatting import (
     fmt_days,
     fmt_int,
@@ -54,11 +54,15 @@ def _stage_counts(leads: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def funnel_section(leads: pd.DataFrame) -> Section:
+def funnel_section(
+    leads: pd.DataFrame, no_data: dict[str, str] | None = None
+) -> Section:
     """Stage counts as a funnel, and the share of each stage that reached the next.
 
     The figures are the Funnel page's (:func:`pipeline.funnel.funnel_table`): a lead
     has reached a stage when it is in that stage or a later one, or entered it once.
+    ``no_data`` (:func:`pipeline.data_coverage.stages_without_data`) names the stages
+    no upload can fill: a step into or out of one says so instead of a share.
     """
     counts = _stage_counts(leads)
     chart = (
@@ -84,7 +88,14 @@ def funnel_section(leads: pd.DataFrame) -> Section:
             "People now": [fmt_int(n) for n in funnel["leads"]],
             "Share": [fmt_pct(v) for v in funnel["share"]],
             "Reached it or later": [fmt_int(n) for n in funnel["reached"]],
-            "Went on to the next": [fmt_pct(v) for v in funnel["conversion"]],
+            "Went on to the next": [
+                (step_without_data(stage, after, no_data or {}) if after else None)
+                or fmt_pct(rate)
+                for stage, after, rate in zip(
+                    funnel["stage"], [*funnel["stage"][1:], None], funnel["conversion"],
+                    strict=True,
+                )
+            ],
         }
     )
     total = int(counts["leads"].sum())

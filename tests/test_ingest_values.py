@@ -187,7 +187,7 @@ def test_infinite_amounts_are_not_numbers():
 
     rows = "\n".join(
         f"{p}@x.com,2024-01-01T00:00:00Z,order,o{i},{v}"
-        for i, (p, v) in enumerate(zip("abcd", ["inf", "1e999", "", "10"]))
+        for i, (p, v) in enumerate(zip("abcd", ["inf", "1e999", "", "10"], strict=True))
     )
     data = load_files([("e.csv", f"person,timestamp,event,order_id,value\n{rows}\n"
                         .encode())])

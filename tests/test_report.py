@@ -67,6 +67,19 @@ def test_funnel_figures():
     ]
 
 
+def test_funnel_steps_without_data_say_so():
+    """Test QA's profiles-only report, which printed 0.0 % out of captured: with no
+    engagement source the steps into and out of engaged say why, as the app does."""
+    from pipeline.data_coverage import MISSING_STAGE_TEXT
+
+    no_data = {"engaged": MISSING_STAGE_TEXT["engaged"]}
+    funnel = report_funnel.funnel_section(leads_frame(), no_data)
+    went_on = list(funnel.tables[0][1]["Went on to the next"])
+    assert went_on[0] == "80.0 %"
+    assert went_on[1] == went_on[2] == MISSING_STAGE_TEXT["engaged"]
+    assert went_on[3:] == ["100.0 %", "–"]
+
+
 SAMPLE = Path(__file__).parent.parent / "sample_data"
 
 

@@ -407,8 +407,8 @@ def _looks_binary(text: str) -> bool:
 
 def _not_text(name: str) -> InputError:
     return InputError(
-        "the file is neither text nor a supported format (.csv, .tsv, .txt, .xlsx, .json, "
-        ".ndjson, .parquet, or these inside .zip or .gz): export it again in one of "
-        "these formats",
+        "the file is neither text nor a supported format (.csv, .tsv, .txt, .xlsx, "
+        ".json, .ndjson, .parquet, or these inside .zip or .gz): export it again in "
+        "one of these formats",
         file=name,
     )
