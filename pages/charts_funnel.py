@@ -78,7 +78,7 @@ def time_to_customer_chart(ttc: TimeToCustomer) -> alt.LayerChart:
     band = base.mark_area(opacity=0.25, interpolate="step-after").encode(
         y=alt.Y(
             "converted_low:Q",
-            title="Became customers (share of captured leads)",
+            title="Became customers",  # (a longer title squashes the plot)
             axis=alt.Axis(format="%"),
         ),
         y2="converted_high:Q",
@@ -94,7 +94,7 @@ def time_to_customer_chart(ttc: TimeToCustomer) -> alt.LayerChart:
         ],
     )
     return alt.layer(band, line).properties(
-        height=260,
+        height=300,
         title=chart_title(
             "Lead-to-customer time (Kaplan-Meier)",
             subtitle=f"{fmt_int(ttc.converted)} of {fmt_int(ttc.leads)} captured "

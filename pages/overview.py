@@ -106,7 +106,11 @@ files = pd.DataFrame(
         for r in data.reports
     ]
 )
-show_table(files, hide_index=True, width="stretch", key="overview_files")
+show_table(
+    files, hide_index=True, width="stretch", key="overview_files",
+    # (a kind's full name shows on hover: the counts stay in view)
+    column_config={"Kind": st.column_config.TextColumn(width="medium")},
+)
 st.caption(
     f"Store time zone: {zone_label(zone)}. Days, weeks, the From and To dates and "
     "'as of' are counted in it. Counts are rows of each file (a Shopify order has one "
