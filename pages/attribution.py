@@ -107,7 +107,8 @@ if not use_paths:
     currency_code = currency_choice.code
     chosen_currency = currency_choice.currency
     for line in currency_choice.warnings(
-        "choose {code} under Currency above to analyse them"
+        "choose {code} under Currency above to analyse them",
+        "'no currency in the export'",
     ):
         st.warning(line)
 data_key = (

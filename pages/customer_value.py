@@ -57,7 +57,9 @@ if len(currencies) > 1:
     )
 dataset, currency_choice = in_one_currency(dataset, chosen_currency)
 currency = currency_choice.code
-for line in currency_choice.warnings("choose {code} under Currency to analyse them"):
+for line in currency_choice.warnings(
+    "choose {code} under Currency to analyse them", "'no currency in the export'"
+):
     st.warning(line)
 purchases = dataset.purchases()
 purchases = purchases[purchases["person_id"].notna() & purchases["ts"].notna()]

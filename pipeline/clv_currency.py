@@ -72,7 +72,9 @@ class CurrencyChoice:
         return {c: n for c, n in self.counts.items() if c != self.currency}
 
     def warnings(
-        self, how: str = "choose --currency {code} to analyse them"
+        self,
+        how: str = "choose --currency {code} to analyse them",
+        none_label: str = NO_CURRENCY,
     ) -> list[str]:
         """One sentence per left-out currency.
 
@@ -82,12 +84,16 @@ class CurrencyChoice:
             What the user does to analyse them; ``{code}`` is replaced by the
             currency's choice value (``--currency EUR`` on the command line, the
             page's selectbox in the app).
+        none_label
+            How the choice of orders without a currency is named in ``how`` (the
+            app's selectbox words it, the command line takes ``none``).
         """
         lines = []
         for code, n in self.left_out.items():
             noun = "order" if n == 1 else "orders"
             where = "with no currency" if code == NO_CURRENCY else f"in {code}"
-            lines.append(f"{n:,} {noun} {where} left out: {how.format(code=code)}")
+            named = none_label if code == NO_CURRENCY else code
+            lines.append(f"{n:,} {noun} {where} left out: {how.format(code=named)}")
         return lines
 
 

@@ -113,7 +113,11 @@ def test_one_currency_at_a_time_with_a_choice():
     revenue = next(m for m in at.metric if m.label.startswith("Revenue"))
     assert revenue.label == "Revenue (BDT)"
     assert revenue.value.endswith(" BDT")
-    assert any("582 orders with no currency left out" in w.value for w in at.warning)
+    assert any(
+        "582 orders with no currency left out: choose 'no currency in the export' "
+        "under Currency" in w.value
+        for w in at.warning
+    )
 
 
 def test_orders_without_touches_show_an_empty_state_not_zero_tables():

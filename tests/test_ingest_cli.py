@@ -146,3 +146,11 @@ def test_inspect_help_lists_the_kinds_and_errors_stay_short(capsys, tmp_path):
     message = json.loads(capsys.readouterr().out)["files"][0]["problems"][0]["message"]
     assert "could not be recognised" in message and "--help" in message
     assert len(message) < 400
+
+
+def test_a_folder_is_named_as_a_folder(capsys, tmp_path):
+    """Test QA's folder given as a file: it was called "no such file"; now it says
+    it is a folder and what to give instead, and nothing else usable exits 2."""
+    assert main(["inspect", str(tmp_path), "--json"]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path}': this is a folder: give the files in it" in err

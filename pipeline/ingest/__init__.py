@@ -98,6 +98,10 @@ def read_paths(paths: list[str]) -> list[tuple[str, bytes]]:
     files = []
     for path in paths:
         p = Path(path)
+        if p.is_dir():
+            raise InputError(
+                "this is a folder: give the files in it (folder/*.csv)", file=str(path)
+            )
         if not p.is_file():
             raise InputError("no such file: check the path", file=str(path))
         files.append((p.name, _file_bytes(p)))
