@@ -140,6 +140,11 @@ def test_cod_store_crlf_offsets_and_no_emails(real_dir):
     assert len(data.orders) == 50
     assert not data.orders["person_id"].str.contains("@", na=False).any()
     assert data.timezone == "Etc/GMT-5"
+    # the note writes the offset the way people read it, not POSIX's reversed sign
+    assert any(
+        note.startswith("Store time zone taken as UTC+05:00 (fixed offset)")
+        for note in data.notes
+    )
     assert data.orders["currency"].eq("BDT").all()
     # CRLF inside quoted notes does not split rows
     assert data.reports[0].rows_read == 50

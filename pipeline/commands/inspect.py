@@ -27,6 +27,7 @@ from pipeline.ingest import load_files, match_rates, read_paths
 from pipeline.ingest.detect import supported_kinds
 from pipeline.ingest.mapping import load_mapping
 from pipeline.model import Dataset, FileReport, InputError, Problem, json_safe
+from pipeline.timezones import zone_label
 
 logger = logging.getLogger(__name__)
 
@@ -171,7 +172,8 @@ def readable(out: dict, dataset: Dataset) -> str:
             )
         if len(f["problems"]) > 20:
             lines.append(f"  {f['file']}: ... {len(f['problems']) - 20} more problems")
-    lines.append(f"people: {out['people']:,}   store time zone: {dataset.timezone}")
+    zone = zone_label(dataset.timezone)
+    lines.append(f"people: {out['people']:,}   store time zone: {zone}")
     for m in out["matched"]:
         lines.append(
             f"  {m['from']} -> {m['to']}: {m['matched']:,} of {m['people']:,} people"

@@ -37,6 +37,7 @@ from pipeline.model import (
     conform,
     empty_frame,
 )
+from pipeline.timezones import zone_label
 
 logger = logging.getLogger(__name__)
 
@@ -625,8 +626,9 @@ def coverage_notes(
 
     if timezone is None and offsets:
         notes.append(
-            f"Store time zone taken as {dataset.timezone} from the UTC offsets of the "
-            "order times; set it in the sidebar if that is wrong."
+            f"Store time zone taken as {zone_label(dataset.timezone)} from the UTC "
+            "offsets of the order times; set it in the sidebar (or with --timezone "
+            "on the command line) if that is wrong."
         )
     return notes
 
