@@ -89,13 +89,13 @@ if isinstance(model, scoring.LeadScoreModel):
 table = exports.lead_table(leads, view.dataset.people, scores, values)
 currency = report.dataset_currency(view.dataset)
 in_currency = f" ({currency})" if currency else ""
+# Headings of the leads tables' plain columns (a bare string here would be drawn).
 TEXT_LABELS = {
     "email": "Email", "phone": "Phone", "stage": "Stage",
     "customer_kind": "Customer", "rule": "Rule", "signup_source": "Signup source",
     "orders": "Orders", "consent_email": "Email consent", "consent_sms": "SMS consent",
     "person_id": "Person id",
 }
-"""Headings of the leads tables' plain columns."""
 chosen = exports.segment(table, segment_name, high_value_top=top)
 
 # Output: the segment's leads.
@@ -116,11 +116,12 @@ show_table(
     chosen.head(5000).assign(
         stage=lambda f: f["stage"].astype(str).map(STAGE_LABELS),
         customer_kind=lambda f: f["customer_kind"].map(CUSTOMER_KINDS),
+        p_win=lambda f: 100 * f["p_win"],  # (written "16.6 %", as on every page)
     ),
     hide_index=True,
     column_order=SHOWN,
     column_config=TEXT_LABELS | {
-        "p_win": st.column_config.NumberColumn("P(win)", format="percent"),
+        "p_win": st.column_config.NumberColumn("P(win)", format="%.1f %%"),
         "lead_score": st.column_config.ProgressColumn(
             "Lead score", min_value=0, max_value=100, format="%d"
         ),
@@ -205,10 +206,12 @@ if high_value.empty:
 else:
     show_table(
         high_value[["email", "phone", "p_win", "predicted_clv", "expected_value",
-                    "consent_email", "consent_sms", "person_id"]],
+                    "consent_email", "consent_sms", "person_id"]].assign(
+            p_win=lambda f: 100 * f["p_win"]
+        ),
         hide_index=True,
         column_config=TEXT_LABELS | {
-            "p_win": st.column_config.NumberColumn("P(win)", format="percent"),
+            "p_win": st.column_config.NumberColumn("P(win)", format="%.1f %%"),
             "predicted_clv": st.column_config.NumberColumn(
                 f"Predicted CLV{in_currency}", format="%.2f"
             ),
