@@ -112,12 +112,24 @@ SHOWN = [
     "p_win", "predicted_clv", "expected_value", "orders", "first_order_value",
     "consent_email", "consent_sms", "person_id",
 ]
+
+
+def in_words(frame: pd.DataFrame) -> pd.DataFrame:
+    """A leads table as the page writes it: stages and consent in words (an
+    unknown consent as the dash), P(win) in percent ("16.6 %", as on every page)."""
+    words = {True: "yes", False: "no"}
+    changes = {
+        "stage": lambda f: f["stage"].astype(str).map(STAGE_LABELS),
+        "customer_kind": lambda f: f["customer_kind"].map(CUSTOMER_KINDS),
+        "p_win": lambda f: 100 * f["p_win"],
+        "consent_email": lambda f: f["consent_email"].map(words),
+        "consent_sms": lambda f: f["consent_sms"].map(words),
+    }
+    return frame.assign(**{k: v for k, v in changes.items() if k in frame})
+
+
 show_table(
-    chosen.head(5000).assign(
-        stage=lambda f: f["stage"].astype(str).map(STAGE_LABELS),
-        customer_kind=lambda f: f["customer_kind"].map(CUSTOMER_KINDS),
-        p_win=lambda f: 100 * f["p_win"],  # (written "16.6 %", as on every page)
-    ),
+    in_words(chosen.head(5000)),
     hide_index=True,
     column_order=SHOWN,
     column_config=TEXT_LABELS | {
@@ -205,9 +217,9 @@ if high_value.empty:
     )
 else:
     show_table(
-        high_value[["email", "phone", "p_win", "predicted_clv", "expected_value",
-                    "consent_email", "consent_sms", "person_id"]].assign(
-            p_win=lambda f: 100 * f["p_win"]
+        in_words(
+            high_value[["email", "phone", "p_win", "predicted_clv", "expected_value",
+                        "consent_email", "consent_sms", "person_id"]]
         ),
         hide_index=True,
         column_config=TEXT_LABELS | {

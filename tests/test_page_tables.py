@@ -125,8 +125,9 @@ def test_no_page_draws_a_stray_string():
         assert not stray, f"{path.name}: a bare string at line(s) {stray}"
 
 
-def test_leads_table_writes_p_win_as_other_pages_do():
-    """Test P(win) on the leads table reads "15.0 %" like every other share."""
+def test_leads_table_writes_p_win_and_consent_as_other_pages_do():
+    """Test P(win) on the leads table reads "15.0 %" like every other share, and
+    consent reads yes or no."""
     at = AppTest.from_file(APP, default_timeout=180)
     at.run()
     at.switch_page("pages/leads.py")
@@ -138,3 +139,6 @@ def test_leads_table_writes_p_win_as_other_pages_do():
     )
     p_win = table.value["p_win"].dropna()
     assert p_win.between(0, 100).all() and p_win.max() > 1
+    # consent in words; an unknown one is missing (the dash), not an empty box
+    for column in ("consent_email", "consent_sms"):
+        assert set(table.value[column].dropna()) == {"yes", "no"}, column
