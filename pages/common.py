@@ -25,8 +25,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from pages.column_mapping import DAYFIRST_KEY, MAPPING_KEY, mapping_form
 from pages.sidebar_rules import load_preset, restore_default_rules, rules_from_widgets
-from pipeline.ingest import load_files
-from pipeline.ingest.detect import UNRECOGNISED
+from pipeline.ingest import load_files, unrecognised_files
 from pipeline.model import Dataset, InputError
 from pipeline.rules import StageRules
 from pipeline.stages import StageEngine
@@ -81,23 +80,17 @@ def cached_dataset(
 ) -> tuple[Dataset | None, str | None]:
     """Load uploaded files once per distinct content and settings.
 
-    Returns the dataset, or ``None`` and the message saying why nothing could be
-    used; the failure is cached too, so a file that cannot be read is not parsed
-    again on every page.
+    Returns the dataset, or ``None``, the message saying why nothing could be used
+    and the files of no known kind (which a column mapping could read); the failure
+    is cached too, so a file that cannot be read is not parsed again on every page.
     """
     mapping = json.loads(mapping_json) if mapping_json else None
     try:
         return load_files(
             list(files), timezone=timezone, mapping=mapping, dayfirst=dayfirst
-        ), None
+        ), None, []
     except InputError as exc:
-        return None, str(exc)
-
-
-def unrecognised(failure: str, files: tuple[tuple[str, bytes], ...]) -> list[str]:
-    """The uploads a failed load names as of no known kind: tables that a column
-    mapping could read (an empty, damaged or binary file could not be mapped)."""
-    return [name for name, _ in files if f"{name}: {UNRECOGNISED}" in failure]
+        return None, str(exc), unrecognised_files(getattr(exc, "reports", []))
 
 
 def timezone_choice() -> str | None:
@@ -178,7 +171,7 @@ def sidebar() -> None:
         st.sidebar.caption("Showing the demo brand. Upload your exports to see yours.")
 
     mapping = st.session_state.get(MAPPING_KEY)
-    dataset, failure = cached_dataset(
+    dataset, failure, unknown = cached_dataset(
         files,
         timezone_choice(),
         json.dumps(mapping, sort_keys=True) if mapping else None,
@@ -186,8 +179,7 @@ def sidebar() -> None:
     )
     if dataset is None:
         st.error(failure)
-        unknown = [] if is_sample else unrecognised(failure, files)
-        if unknown:
+        if unknown and not is_sample:
             mapping_form(files, unknown)
         st.stop()
     key = content_key(files)

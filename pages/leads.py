@@ -8,9 +8,9 @@ import streamlit as st
 
 from pages.common import current_view
 from pages.tables import show_table
+from pages.tables_leads import TEXT_LABELS, in_words
 from pipeline import exports, report, scoring
 from pipeline.formatting import fmt_int, fmt_money, fmt_number, fmt_pct
-from pipeline.funnel import CUSTOMER_KINDS, STAGE_LABELS
 
 INTERVAL_COLOR = "#8a9bb0"  # readable on the light and the dark theme
 
@@ -89,13 +89,6 @@ if isinstance(model, scoring.LeadScoreModel):
 table = exports.lead_table(leads, view.dataset.people, scores, values)
 currency = report.dataset_currency(view.dataset)
 in_currency = f" ({currency})" if currency else ""
-# Headings of the leads tables' plain columns (a bare string here would be drawn).
-TEXT_LABELS = {
-    "email": "Email", "phone": "Phone", "stage": "Stage",
-    "customer_kind": "Customer", "rule": "Rule", "signup_source": "Signup source",
-    "orders": "Orders", "consent_email": "Email consent", "consent_sms": "SMS consent",
-    "person_id": "Person id",
-}
 chosen = exports.segment(table, segment_name, high_value_top=top)
 
 # Output: the segment's leads.
@@ -112,21 +105,6 @@ SHOWN = [
     "p_win", "predicted_clv", "expected_value", "orders", "first_order_value",
     "consent_email", "consent_sms", "person_id",
 ]
-
-
-def in_words(frame: pd.DataFrame) -> pd.DataFrame:
-    """A leads table as the page writes it: stages and consent in words (an
-    unknown consent as the dash), P(win) in percent ("16.6 %", as on every page)."""
-    words = {True: "yes", False: "no"}
-    changes = {
-        "stage": lambda f: f["stage"].astype(str).map(STAGE_LABELS),
-        "customer_kind": lambda f: f["customer_kind"].map(CUSTOMER_KINDS),
-        "p_win": lambda f: 100 * f["p_win"],
-        "consent_email": lambda f: f["consent_email"].map(words),
-        "consent_sms": lambda f: f["consent_sms"].map(words),
-    }
-    return frame.assign(**{k: v for k, v in changes.items() if k in frame})
-
 
 show_table(
     in_words(chosen.head(5000)),

@@ -10,7 +10,7 @@ from pages.common import current_view
 from pages.tables import show_table
 from pipeline.formatting import MISSING, fmt_int, fmt_pct
 from pipeline.funnel import CUSTOMER_KINDS, customer_kinds
-from pipeline.ingest import match_rates
+from pipeline.ingest import match_rates, unrecognised_files
 from pipeline.ingest.base import REGISTRY
 from pipeline.model import STAGES
 from pipeline.timezones import local_date, zone_label
@@ -214,14 +214,10 @@ if len(rates):
 # Questions only the user can answer: how to read a table of no known kind, and
 # which way round ambiguous dates are. The answers stay in this session and the
 # uploads are read again with them at once (pages.column_mapping).
-unknown = [
-    r
-    for r in data.reports
-    if r.meta.get("failed") and "could not be recognised" in r.problems[0].message
-]
+unknown = unrecognised_files(data.reports)
 if unknown and not view.is_sample:
     column_mapping.mapping_form(
-        tuple(st.session_state.get(common.FILES_KEY) or ()), [r.file for r in unknown]
+        tuple(st.session_state.get(common.FILES_KEY) or ()), unknown
     )
 
 ambiguous = [r for r in data.reports if r.meta.get("ambiguous_dates")]

@@ -21,8 +21,11 @@ def clear_cache():
     st.cache_data.clear()
 
 
-def attribution_page() -> AppTest:
+def attribution_page(**query: str) -> AppTest:
+    """The Attribution page on the demo brand, with ``query`` in the URL."""
     at = AppTest.from_file(APP, default_timeout=180)
+    for key, value in query.items():
+        at.query_params[key] = value
     at.run()
     at.switch_page("pages/attribution.py")
     at.run()
@@ -154,12 +157,7 @@ def test_conversions_are_the_orders_up_to_the_as_of_day():
     """Test QA's finding that Attribution ignored "As of": on 1 June 2026 it credits
     exactly the demo brand's purchases up to the end of that day in the store's
     zone, and before the first order it says there is none yet."""
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.query_params["as_of"] = "2026-06-01"
-    at.run()
-    at.switch_page("pages/attribution.py")
-    at.run()
-    assert not at.exception, at.exception
+    at = attribution_page(as_of="2026-06-01")
     dataset = at.session_state["_lens_view"].dataset
     purchases = dataset.purchases()
     local = purchases["ts"].dt.tz_convert(dataset.timezone)
@@ -168,10 +166,5 @@ def test_conversions_are_the_orders_up_to_the_as_of_day():
     tiles = {m.label: m.value for m in at.metric}
     assert tiles["Conversions"] == f"{expected:,}"
 
-    early = AppTest.from_file(APP, default_timeout=180)
-    early.query_params["as_of"] = "2020-01-01"
-    early.run()
-    early.switch_page("pages/attribution.py")
-    early.run()
-    assert not early.exception, early.exception
+    early = attribution_page(as_of="2020-01-01")
     assert any("No purchase up to 01 Jan 2020" in i.value for i in early.info)

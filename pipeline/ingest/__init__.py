@@ -32,7 +32,7 @@ import re
 from pathlib import Path
 
 from pipeline.ingest.base import REGISTRY, ReadContext, ReadResult, SourceFile
-from pipeline.ingest.checks import HEADER_ONLY, note_header_only
+from pipeline.ingest.checks import note_header_only
 from pipeline.ingest.containers import MAX_BYTES, unpack_members
 from pipeline.ingest.detect import UNRECOGNISED, detect, supported_kinds
 from pipeline.ingest.merge import match_rates, merge
@@ -75,6 +75,7 @@ __all__ = [
     "match_rates",
     "read_paths",
     "read_source",
+    "unrecognised_files",
 ]
 
 
@@ -130,8 +131,7 @@ def read_source(source: SourceFile, context: ReadContext) -> ReadResult:
         result = REGISTRY[kind].read(source, context)
         result.report.kind = result.report.kind or kind
         result.report.check()
-        if not any(HEADER_ONLY in note for note in result.report.notes):
-            note_header_only(result.report)  # (whichever reader read it)
+        note_header_only(result.report)  # (whichever reader read it)
         return result
     except InputError as exc:
         message = exc.reason
@@ -251,9 +251,7 @@ def nothing_used_message(reports: list[FileReport]) -> str:
             f"; and {len(reasons) - 5} more" if len(reasons) > 5 else ""
         )
         head = f"none of the {len(reports)} files could be used ({shown})"
-    unknown = len(reports) > 1 and any(
-        r.problems and UNRECOGNISED in r.problems[0].message for r in reports
-    )
+    unknown = len(reports) > 1 and bool(unrecognised_files(reports))
     return f"{head.rstrip('.')}." + (
         " Upload exports from Shopify, Klaviyo, GA4 or an ad platform, or an events "
         "CSV; for any other table, map its columns (the 'Map columns' step, or "
@@ -261,6 +259,14 @@ def nothing_used_message(reports: list[FileReport]) -> str:
         if unknown
         else ""
     )
+
+
+def unrecognised_files(reports: list[FileReport]) -> list[str]:
+    """The files whose kind could not be recognised: tables a column mapping could
+    read (an empty, damaged or binary file could not be mapped)."""
+    return [
+        r.file for r in reports if r.problems and UNRECOGNISED in r.problems[0].message
+    ]
 
 
 def _first_clause(message: str) -> str:

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 from pipeline.ingest import raw
 from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
-from pipeline.ingest.checks import flag_future, note_header_only, sort_problems
+from pipeline.ingest.checks import flag_future, sort_problems
 from pipeline.ingest.events_typed import (
     TEXT_FIELDS,
     Parsed,
@@ -480,7 +480,6 @@ def read(source: SourceFile, context: ReadContext) -> ReadResult:
         frame, parsed = typed
         report = FileReport(file=source.name, kind="events_csv")
         report.rows_read = len(frame)
-        note_header_only(report)
         return events_from_table(
             frame, columns, {}, report, context, source.name, parsed
         )
@@ -491,7 +490,6 @@ def read(source: SourceFile, context: ReadContext) -> ReadResult:
     pa.default_memory_pool().release_unused()
     report = FileReport(file=source.name, kind="events_csv")
     report.rows_read = raw.rows_read(frame)
-    note_header_only(report)
     report.problems.extend(raw.table_problems(frame))
     report.rows_rejected += len(report.problems)
     lower = {_field_name(c): c for c in frame.columns}

@@ -35,7 +35,6 @@ from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
 from pipeline.ingest.checks import (
     flag_future,
     flag_unreadable_emails,
-    note_header_only,
     rows_left_out,
     sort_problems,
 )
@@ -239,7 +238,6 @@ def read_orders(source: SourceFile, context: ReadContext) -> ReadResult:
     cols = _columns(frame)
     report = FileReport(file=source.name, kind="shopify_orders")
     report.rows_read = raw.rows_read(frame)
-    note_header_only(report)
     report.problems.extend(raw.table_problems(frame))
     report.rows_rejected += len(report.problems)
 
@@ -432,7 +430,6 @@ def read_checkouts(source: SourceFile, context: ReadContext) -> ReadResult:
     cols = _columns(frame)
     report = FileReport(file=source.name, kind="shopify_checkouts")
     report.rows_read = raw.rows_read(frame)
-    note_header_only(report)
     report.problems.extend(raw.table_problems(frame))
     report.rows_rejected += len(report.problems)
 
@@ -512,7 +509,6 @@ def read_customers(source: SourceFile, context: ReadContext) -> ReadResult:
     cols = _columns(frame)
     report = FileReport(file=source.name, kind="shopify_customers")
     report.rows_read = raw.rows_read(frame)
-    note_header_only(report)
     report.problems.extend(raw.table_problems(frame))
     report.rows_rejected += len(report.problems)
 

@@ -23,7 +23,7 @@ import pandas as pd
 
 from pipeline.ingest import raw
 from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
-from pipeline.ingest.checks import flag_future, note_header_only, sort_problems
+from pipeline.ingest.checks import flag_future, sort_problems
 from pipeline.ingest.identity import person_key
 from pipeline.ingest.values import (
     AMBIGUOUS_NOTE,
@@ -159,7 +159,6 @@ def read(source: SourceFile, context: ReadContext) -> ReadResult:
     frame = raw.read_table(source)
     report = FileReport(file=source.name, kind="transactions")
     report.rows_read = raw.rows_read(frame)
-    note_header_only(report)
     report.problems.extend(raw.table_problems(frame))
     report.rows_rejected += len(report.problems)
     roles = _roles(frame)
