@@ -172,6 +172,28 @@ def test_edge_space_finds_every_character_strip_removes():
     assert stripped(pd.Series([" a", None], dtype="string")).tolist() == ["a", pd.NA]
 
 
+def test_edge_bytes_agree_with_the_regular_expression():
+    """Test the byte-level check against RE2 on values whose first or last byte is a
+    space, part of a longer character, or neither, in sliced blocks with blanks."""
+    spaces = [" ", "\t", "\x1c", "\u00a0", "\u3000", "\u2028"]
+    plain = ["a", "é", "skué", "​", "日本", ""]
+    values = [s + p for s in spaces for p in plain] + [
+        p + s for s in spaces for p in plain
+    ]
+    values += [p + q for p in plain for q in plain] + [None]
+    for value in values:
+        for block in (
+            pa.array([value, "x"], pa.large_string()),
+            pa.array(["x", value, "y"], pa.large_string()).slice(1, 1),
+        ):
+            expected = bool(
+                pc.any(pc.match_substring_regex(block, EDGE_SPACE)).as_py()
+            )
+            assert events_typed._edge_space(block) is expected, repr(value)
+    clean = pa.array(["café", "日本", None, ""], pa.large_string())
+    assert not events_typed._edge_space(clean)
+
+
 def test_line_breaks_counted_in_slices_equal_bytes_count(monkeypatch):
     """Test the threaded numpy count against ``bytes.count`` across slice edges."""
     monkeypatch.setattr(raw, "BLOCK_BYTES", 7)

@@ -252,7 +252,7 @@ def events_from_table(
     currency = None
     if fields.given("currency"):
         currency = fields("currency")[keep & is_order].str.strip().str.upper()
-    orders = _orders(events, currency, file)
+    orders = _orders(events, is_order[keep], currency, file)
 
     if len(events):
         report.date_min = events["ts"].min()
@@ -396,11 +396,12 @@ def _rows(frame: pd.DataFrame, mask: np.ndarray, columns: list[str]) -> pd.DataF
     times slower than a filter.
     """
     out = {}
+    bits = pa.array(mask)  # (packed once for every text column)
     for name in columns:
         column = frame[name]
         arrow = getattr(column.array, "_pa_array", None)
         if arrow is not None and column.dtype == "string":
-            kept = pc.filter(arrow, pa.array(mask))
+            kept = pc.filter(arrow, bits)
             out[name] = pd.arrays.ArrowStringArray(kept)
         else:
             out[name] = column.array[mask]
@@ -408,11 +409,10 @@ def _rows(frame: pd.DataFrame, mask: np.ndarray, columns: list[str]) -> pd.DataF
 
 
 def _orders(
-    events: pd.DataFrame, currency: pd.Series | None, file: str
+    events: pd.DataFrame, is_order: np.ndarray, currency: pd.Series | None, file: str
 ) -> pd.DataFrame | None:
-    """One purchase per ``order`` event (``currency``: one per order, if given)."""
-    is_order = pc.equal(arrow_text(events["event"]), "order").fill_null(False)
-    is_order = is_order.to_numpy(zero_copy_only=False)
+    """One purchase per ``order`` event (``is_order`` marks them; ``currency``: one
+    per order, if given)."""
     if not is_order.any():
         return None
     o = _rows(events, is_order, ["order_id", "person_id", "ts", "value"])

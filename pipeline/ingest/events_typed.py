@@ -3,9 +3,9 @@
 The general path reads every column as text and parses it afterwards. When the file
 is UTF-8 with a header row and its first rows hold ISO 8601 times and plain numbers,
 Arrow parses times and values while it reads, on every core. It also keeps the few
-distinct names of the event, channel, source, medium, campaign, product and currency
-columns as dictionaries, so that tidying and checking them touches each distinct name
-once per block instead of every row.
+distinct event names as dictionaries, so that tidying and checking them touches each
+distinct name once per block instead of every row. Other text is read as text: whether
+any value needs trimming is told from the first and last byte of each value.
 
 The results are the general path's: the same parsers (Arrow's ISO 8601 and number
 casts, which the general path tries first), the same trimming and event names. Any
@@ -31,16 +31,9 @@ from pipeline.ingest.persons import arrow_text
 from pipeline.ingest.values import finite, parse_numbers, parse_timestamps
 from pipeline.model import EVENT_TYPES
 
-DICTIONARY_FIELDS = (
-    "event",
-    "channel",
-    "source",
-    "medium",
-    "campaign",
-    "product",
-    "currency",
-)
-"""Fields with few distinct names, read as dictionaries."""
+DICTIONARY_FIELDS = ("event",)
+"""Fields with few distinct names, read as dictionaries. (Channels, campaigns and
+products are read as text: decoding their dictionaries cost more than it saved.)"""
 TEXT_FIELDS = ("channel", "source", "medium", "campaign", "product", "order_id")
 """Fields kept as written, trimmed."""
 _ISO_START = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -51,6 +44,10 @@ _SPACE = (
 EDGE_SPACE = f"^{_SPACE}|{_SPACE}$"
 """A value starting or ending in white space, in RE2: the characters that Python's
 ``str.strip`` and Arrow's ``utf8_trim_whitespace`` (pandas' ``str.strip``) remove."""
+_SPACE_BYTE, _LONGER_BYTE = 1, 2
+_EDGE_BYTE = np.zeros(256, dtype=np.uint8)
+_EDGE_BYTE[[*range(0x09, 0x0E), *range(0x1C, 0x21)]] = _SPACE_BYTE
+_EDGE_BYTE[0x80:] = _LONGER_BYTE  # (a byte of a character written in several)
 
 
 @dataclass
@@ -82,18 +79,41 @@ def stripped(s: pd.Series) -> pd.Series:
     """``s`` with each value's surrounding white space removed; ``s`` itself when
     no value has any (a large clean column is then shared, not copied).
 
-    Whether any value has is asked first, by Arrow's regular expressions, which
-    write one bit per value instead of a trimmed copy of the column.
+    Whether any value has is asked first, from the first and last byte of each
+    value, instead of making a trimmed copy of the column.
     """
-    text = arrow_text(s)
-    if text.null_count > len(text) // 2:
-        text = text.drop_null()  # (a sparse column: order ids on order rows)
-    if not pc.any(pc.match_substring_regex(text, EDGE_SPACE)).as_py():
+    if not any(_edge_space(chunk) for chunk in arrow_text(s).chunks):
         return s
     out = s.str.strip()
     if out.dtype == s.dtype and same_text(out, s):
         return s
     return out
+
+
+def _edge_space(chunk: pa.Array) -> bool:
+    """Whether some value of a text block starts or ends in white space.
+
+    The first and last byte of every value are looked up in a table of bytes: an
+    ASCII space answers at once; only values whose edge byte belongs to a longer
+    character (a no-break space, say) are asked of RE2.
+    """
+    if not len(chunk) or not pa.types.is_large_string(chunk.type):
+        return bool(pc.any(pc.match_substring_regex(chunk, EDGE_SPACE)).as_py())
+    _, offsets, data = chunk.buffers()
+    if data is None or not data.size:
+        return False  # (every value empty or blank)
+    offsets = np.frombuffer(offsets, dtype=np.int64)
+    offsets = offsets[chunk.offset : chunk.offset + len(chunk) + 1]
+    data = np.frombuffer(data, dtype=np.uint8)
+    first = np.take(data, offsets[:-1], mode="clip")
+    last = np.take(data, offsets[1:] - 1, mode="clip")
+    edges = np.take(_EDGE_BYTE, first) | np.take(_EDGE_BYTE, last)
+    filled = offsets[1:] > offsets[:-1]  # (an empty value has no edge bytes)
+    found = np.bitwise_or.reduce(edges, where=filled, initial=0)
+    if found & _SPACE_BYTE or not found & _LONGER_BYTE:
+        return bool(found & _SPACE_BYTE)
+    unsure = pc.filter(chunk, pa.array(filled & (edges & _LONGER_BYTE > 0)))
+    return bool(pc.any(pc.match_substring_regex(unsure, EDGE_SPACE)).as_py())
 
 
 def event_names(text: pd.Series) -> pd.Series:
@@ -193,58 +213,37 @@ def _has_blank_rows(table: pa.Table) -> bool:
 def _parsed(
     table: pa.Table, columns: dict[str, str], index: pd.Index, dayfirst
 ) -> tuple[pd.DataFrame, Parsed]:
-    """The written table and its parsed fields, dictionaries decoded in two threads."""
+    """The written table and its parsed fields, in two threads."""
+    text = {
+        field: _text(table.column(column), index)
+        for field, column in columns.items()
+        if field not in ("timestamp", "value", "event")  # (parsed while read)
+    }
     with ThreadPoolExecutor(max_workers=2) as pool:
-        decoded = {
-            field: pool.submit(_decoded, table.column(column), index)
-            for field, column in columns.items()
-            if field in DICTIONARY_FIELDS and field != "event"
-        }
         events = pool.submit(_events, table.column(columns["event"]), index)
+        trimmed = {
+            field: pool.submit(stripped, text[field])
+            for field in TEXT_FIELDS
+            if field in text
+        }
         ts = _times(table.column(columns["timestamp"]), index, dayfirst)
         value, bad_value = _values(table, columns.get("value"), index)
-        texts = {field: future.result() for field, future in decoded.items()}
-        event, known, written_event = events.result()
+        texts = {field: future.result() for field, future in trimmed.items()}
+        event, known, text["event"] = events.result()
 
     written = {
-        column: _written(table, field, column, texts, written_event, index)
+        column: text[field]
         for field, column in columns.items()
         if field not in ("timestamp", "value")  # parsed: only ``parsed`` has them
     }
     frame = pd.DataFrame(written, index=index, copy=False)
-    if "order_id" in columns:
-        texts["order_id"] = stripped(frame[columns["order_id"]])
-    texts.pop("currency", None)
     parsed = Parsed(ts, event, known, value, bad_value, texts)
     return frame, parsed
 
 
-def _written(
-    table: pa.Table,
-    field: str,
-    column: str,
-    texts: dict[str, pd.Series],
-    written_event: pd.Series,
-    index: pd.Index,
-) -> pd.Series:
-    """The column as the file writes it; a dictionary field's text trimmed (the
-    event's written form serves the messages on rows whose event is unknown)."""
-    if field == "event":
-        return written_event
-    if field in texts:
-        return texts[field]
-    return pd.Series(pd.arrays.ArrowStringArray(table.column(column)), index=index)
-
-
-def _decoded(
-    column: pa.ChunkedArray, index: pd.Index, tidy=pc.utf8_trim_whitespace
-) -> pd.Series:
-    """A dictionary column as text, each block's distinct names tidied once."""
-    chunks = [
-        pc.take(tidy(chunk.dictionary), chunk.indices) for chunk in column.chunks
-    ]
-    text = pa.chunked_array(chunks, type=pa.large_string())
-    return pd.Series(pd.arrays.ArrowStringArray(text), index=index)
+def _text(column: pa.ChunkedArray, index: pd.Index) -> pd.Series:
+    """A text column as pandas text, sharing Arrow's buffers."""
+    return pd.Series(pd.arrays.ArrowStringArray(column), index=index)
 
 
 def _events(
@@ -266,25 +265,19 @@ def _events(
         typed = pc.if_else(pc.is_in(names, value_set=types), names, tidied)
         events.append(pc.take(typed, chunk.indices))
         known.append(pc.take(pc.is_in(typed, value_set=types), chunk.indices))
-    event = pd.Series(
-        pd.arrays.ArrowStringArray(pa.chunked_array(events, type=pa.large_string())),
-        index=index,
-    )
+    event = _text(pa.chunked_array(events, type=pa.large_string()), index)
     is_known = pa.chunked_array(known, type=pa.bool_()).fill_null(False)
     is_known = pd.Series(is_known.to_numpy(), index=index)
     written = event
     if not is_known.all():
-        written = _decoded(column, index, tidy=lambda names: names)
+        written = _text(column.cast(pa.large_string()), index)
     return event, is_known, written
 
 
 def _times(column: pa.ChunkedArray, index: pd.Index, dayfirst) -> pd.Series:
     """Each row's UTC time (times without an offset are UTC, as documented)."""
     if not pa.types.is_timestamp(column.type):
-        ts, _ = parse_timestamps(
-            pd.Series(pd.arrays.ArrowStringArray(column), index=index),
-            dayfirst=dayfirst,
-        )
+        ts, _ = parse_timestamps(_text(column, index), dayfirst=dayfirst)
         return ts
     utc = column.cast(pa.timestamp("us", tz="UTC"))  # (plain times: taken as UTC)
     return pd.Series(utc.to_pandas().array, index=index)  # Arrow converts in C
@@ -300,4 +293,4 @@ def _values(
     if pa.types.is_floating(values.type):
         numbers = pd.Series(values.to_numpy(), index=index)
         return finite(numbers, pd.Series(False, index=index))
-    return parse_numbers(pd.Series(pd.arrays.ArrowStringArray(values), index=index))
+    return parse_numbers(_text(values, index))
