@@ -230,7 +230,12 @@ top[1].metric(
     help=None if use_paths else "Only orders in this currency.",
 )
 top[2].metric(
-    "Coverage (orders with a touch in the window)", fmt_pct(analysis.coverage)
+    (
+        "Coverage (conversions on a path with a touch)"
+        if use_paths
+        else "Coverage (orders with a touch in the window)"
+    ),
+    fmt_pct(analysis.coverage),
 )
 
 # Empty state: orders but not one touch to credit them to.
@@ -248,6 +253,8 @@ if analysis.journeys is not None and not (analysis.coverage > 0):
             "lookback window: lengthen it under Settings, or add GA4 sessions or "
             "Klaviyo events that cover the orders' dates."
         )
+    if not dataset.spend.empty:
+        sections.unused_spend(dataset, "no order has a touch to credit")
     sections.klaviyo_reports(dataset, currency_code)
     st.stop()
 
@@ -298,6 +305,7 @@ show_table(
 )
 
 # Pipeline views need events and stages.
+spend_shown = False
 if analysis.journeys is not None and not view.leads.empty:
     st.subheader("Credit by stage transition")
     chosen = st.selectbox(
@@ -325,6 +333,15 @@ if analysis.journeys is not None and not view.leads.empty:
         dataset,
         currency_code,
         WIN_HORIZON_DAYS,
+    )
+    spend_shown = not tables["spend"].empty
+if not dataset.spend.empty and not spend_shown:
+    sections.unused_spend(
+        dataset,
+        "an aggregated paths file names no people, so no lead or customer can be "
+        "counted against it"
+        if use_paths
+        else "no captured leads are uploaded to count against it",
     )
 
 # Klaviyo's claim.

@@ -8,7 +8,7 @@ import streamlit as st
 
 from pages.common import current_view
 from pages.tables import show_table
-from pages.tables_leads import TEXT_LABELS, in_words
+from pages.tables_leads import TEXT_LABELS, calibration_top, in_words
 from pipeline import exports, report, scoring
 from pipeline.formatting import fmt_int, fmt_money, fmt_number, fmt_pct
 
@@ -253,17 +253,26 @@ m2.metric("Purchase rate, later period",
 calibration = model.calibration_
 if len(calibration):
     base = alt.Chart(calibration)
+    # both axes span what the bins reach (a 2 % base rate is not drawn at 0-100 %)
+    top = calibration_top(calibration)
+    scale = alt.Scale(domain=[0, top], nice=False)
     diagonal = (
-        alt.Chart(pd.DataFrame({"x": [0, 1], "y": [0, 1]}))
+        alt.Chart(pd.DataFrame({"x": [0, top], "y": [0, top]}))
         .mark_line(strokeDash=[4, 4], color="gray")
-        .encode(x="x:Q", y="y:Q")
+        .encode(x=alt.X("x:Q", scale=scale), y=alt.Y("y:Q", scale=scale))
     )
     points = base.mark_point(filled=True, size=60).encode(
         x=alt.X(
-            "predicted:Q", title="Predicted P(purchase)", axis=alt.Axis(format="%")
+            "predicted:Q",
+            title="Predicted P(purchase)",
+            axis=alt.Axis(format="%"),
+            scale=scale,
         ),
         y=alt.Y(
-            "observed:Q", title="Observed purchase rate", axis=alt.Axis(format="%")
+            "observed:Q",
+            title="Observed purchase rate",
+            axis=alt.Axis(format="%"),
+            scale=scale,
         ),
         tooltip=[
             alt.Tooltip("bin:O", title="Bin"),
@@ -273,7 +282,9 @@ if len(calibration):
         ],
     )
     bars = base.mark_rule(color=INTERVAL_COLOR).encode(
-        x="predicted:Q", y="observed_low:Q", y2="observed_high:Q"
+        x=alt.X("predicted:Q", scale=scale),
+        y=alt.Y("observed_low:Q", scale=scale),
+        y2="observed_high:Q",
     )
     st.altair_chart(
         (diagonal + bars + points).properties(

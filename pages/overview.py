@@ -10,7 +10,7 @@ from pages.common import current_view
 from pages.tables import show_table
 from pipeline.formatting import MISSING, fmt_int, fmt_pct
 from pipeline.funnel import CUSTOMER_KINDS, customer_kinds
-from pipeline.ingest import match_rates, unrecognised_files
+from pipeline.ingest import match_matrix, match_rates, unrecognised_files
 from pipeline.ingest.base import REGISTRY
 from pipeline.model import STAGES
 from pipeline.timezones import local_date, zone_label
@@ -202,14 +202,18 @@ if len(purchases):
         "have no email or phone; they count as revenue but not as leads."
     )
 
-rates = pd.DataFrame(match_rates(data))
+rates = match_matrix(match_rates(data), kind_label)
 if len(rates):
-    rates["share"] = (rates["matched"] / rates["people"]).map(fmt_pct)
-    for name in ("from", "to"):
-        rates[name] = rates[name].map(kind_label)
-    rates.columns = [str(c).replace("_", " ").capitalize() for c in rates.columns]
-    st.markdown("**People matched between sources** (email, then phone, then ids)")
-    show_table(rates, hide_index=True, width="stretch", key="overview_matches")
+    st.markdown(
+        "**People matched between sources** (email, then phone, then ids): the share "
+        "of each row's people also found in the column's source"
+    )
+    show_table(
+        rates.style.format(fmt_pct, subset=list(rates.columns[1:]), na_rep=MISSING)
+        .format(fmt_int, subset=["People"]),
+        width="stretch",
+        key="overview_matches",
+    )
 
 # Questions only the user can answer: how to read a table of no known kind, and
 # which way round ambiguous dates are. The answers stay in this session and the

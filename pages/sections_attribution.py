@@ -22,7 +22,7 @@ from pipeline.attribution import page_figures as figures
 from pipeline.attribution.klaviyo import Overstatement, report_comparison
 from pipeline.attribution.models import MODEL_LABELS
 from pipeline.clv_pricing import NewCustomerValue
-from pipeline.formatting import MISSING, fmt_money, fmt_number, fmt_pct
+from pipeline.formatting import MISSING, fmt_int, fmt_money, fmt_number, fmt_pct
 from pipeline.model import Dataset
 
 
@@ -121,6 +121,19 @@ def spend(
             spend_table, spend_code or currency_code, 2, money=spend_money
         ).format({"CLV": money}, na_rep=MISSING),
         width="stretch",
+    )
+
+
+def unused_spend(dataset: Dataset, why: str) -> None:
+    """Say that uploaded ad spend is not used on this page, and why."""
+    codes = dataset.spend["currency"].dropna().astype(str).str.upper()
+    code = codes.mode().iloc[0] if len(codes) else None
+    st.info(
+        f"Ad spend is uploaded ({fmt_int(len(dataset.spend))} rows, "
+        f"{fmt_money(dataset.spend['spend'].sum(), code)} in all), but it is not "
+        f"used here: {why}. Spend, cost per lead and CAC by channel appear under the "
+        "pipeline views once orders, touches (GA4 sessions or Klaviyo events) and "
+        "captured leads are uploaded together."
     )
 
 

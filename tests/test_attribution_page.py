@@ -82,6 +82,10 @@ def test_uploaded_path_file_runs_path_models():
     assert not at.exception, at.exception
     conversions = next(m.value for m in at.metric if m.label == "Conversions")
     assert conversions == "19,785"
+    # a paths file has no touch window: its coverage is of paths with a touch
+    labels = [m.label for m in at.metric]
+    assert "Coverage (conversions on a path with a touch)" in labels
+    assert not any("window" in label for label in labels)
     columns = list(at.dataframe[0].value.columns)
     assert "Time decay" not in columns and "Markov (removal effect)" in columns
 
@@ -168,3 +172,17 @@ def test_conversions_are_the_orders_up_to_the_as_of_day():
 
     early = attribution_page(as_of="2020-01-01")
     assert any("No purchase up to 01 Jan 2020" in i.value for i in early.info)
+
+
+def test_uploaded_spend_is_mentioned_when_no_cost_figure_can_use_it():
+    """Test Meta's 14,504 spend rows (33,512.45 USD) are named, with the reason, on
+    the page for orders with no touch, and for a paths file."""
+    spend = "ads/apparel_meta_ads_daily_2026q1.csv"
+    without_touches = page_with("shopify/apparel_orders_2023_2024.csv", spend)
+    (said,) = [i.value for i in without_touches.info if "Ad spend" in i.value]
+    assert "14,504 rows" in said and "33,512.45" in said
+    assert "no order has a touch to credit" in said
+
+    paths = page_with("paths/channelattribution_sample_paths.csv", spend)
+    (said,) = [i.value for i in paths.info if "Ad spend" in i.value]
+    assert "14,504 rows" in said and "paths file names no people" in said

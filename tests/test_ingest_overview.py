@@ -7,6 +7,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from pipeline.ingest import load_files, match_rates
 from tests.conftest import real_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +68,18 @@ def test_overview_on_orders_and_checkouts(real_dir):
     excluded = next(t for t in tables if "Reason" in t.columns)
     assert set(excluded["Reason"]) == {"cancelled", "refunded", "voided"}
     assert "Rows of the file" in excluded.columns
+    # people matched: one square table, each source once as a row and a column
+    matches = next(t for t in tables if "People" in t.columns)
+    kinds = ["Shopify abandoned checkouts export", files["Kind"].iloc[0]]
+    assert list(matches.index) == kinds and list(matches.columns) == ["People", *kinds]
+    pairs = {
+        (m["from"], m["to"]): m["matched"] / m["people"]
+        for m in match_rates(load_files(list(at.session_state["_lens_files"])))
+    }
+    assert matches.loc[kinds[0], kinds[1]] == pytest.approx(
+        pairs[("shopify_checkouts", "shopify_orders")]
+    )
+    assert matches["People"].iloc[0] >= 209  # (README: 209 distinct emails)
 
 
 def test_overview_shows_a_bad_file_as_an_error(real_dir):

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from pipeline.ingest import load_files, match_rates
+from pipeline.ingest import load_files, match_matrix, match_rates
 from pipeline.ingest.base import ReadContext
 from pipeline.ingest.containers import unpack
 from pipeline.ingest.shopify import read_orders
@@ -132,6 +132,22 @@ def test_match_rates_between_checkouts_and_orders(apparel):
     pair = rates[("shopify_checkouts", "shopify_orders")]
     assert pair["matched"] >= 109
     assert pair["people"] >= 209
+
+
+def test_match_matrix_holds_each_pair_once_each_way():
+    """Test the square table against a hand-made pair list: A's 4 people, 3 found
+    in B (75 %); B's 10 people, 3 found in A (30 %); nothing on the diagonal."""
+    rates = [
+        {"from": "a", "to": "b", "people": 4, "matched": 3},
+        {"from": "b", "to": "a", "people": 10, "matched": 3},
+    ]
+    table = match_matrix(rates, str.upper)
+    assert list(table.index) == ["A", "B"]
+    assert list(table.columns) == ["People", "A", "B"]
+    assert table["People"].tolist() == [4, 10]
+    assert table.loc["A", "B"] == 0.75 and table.loc["B", "A"] == 0.3
+    assert pd.isna(table.loc["A", "A"]) and pd.isna(table.loc["B", "B"])
+    assert match_matrix([]).empty
 
 
 def test_cod_store_crlf_offsets_and_no_emails(real_dir):

@@ -5,10 +5,12 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from pages.tables_leads import calibration_top
 from pipeline.formatting import MISSING
 from tests.conftest import PAGES, real_bytes
 
@@ -142,3 +144,39 @@ def test_leads_table_writes_p_win_and_consent_as_other_pages_do():
     # consent in words; an unknown one is missing (the dash), not an empty box
     for column in ("consent_email", "consent_sms"):
         assert set(table.value[column].dropna()) == {"yes", "no"}, column
+
+
+@pytest.mark.parametrize(
+    "predicted, high, top",
+    [(0.02, 0.075, 0.09), (0.3, 0.45, 0.5), (0.7, 0.95, 1.0), (0.0, 0.0, 1.0)],
+)
+def test_calibration_axes_end_at_a_round_rate_above_the_bins(predicted, high, top):
+    """Test the calibration chart's reach: 7.5 % with a tenth more room is 8.25 %,
+    rounded up at its first digit to 9 %; never past 100 %; the whole range when
+    every bin is at 0."""
+    table = pd.DataFrame({"predicted": [0.0, predicted], "observed_high": [0.0, high]})
+    assert calibration_top(table) == pytest.approx(top)
+
+
+def test_leads_calibration_chart_spans_what_its_bins_reach():
+    """Test the Leads page draws the calibration chart to the scale's round top,
+    not 0-100 %, when the sample's bins stay low."""
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.switch_page("pages/leads.py")
+    at.run()
+    assert not at.exception, at.exception
+    charts = [
+        json.loads(chart.proto.spec)
+        for chart in at.get("vega_lite_chart")
+        if "Calibration" in chart.proto.spec
+    ]
+    assert len(charts) == 1
+    domains = {
+        json.dumps(layer["encoding"][axis]["scale"]["domain"])
+        for layer in charts[0]["layer"]
+        for axis in ("x", "y")
+    }
+    assert len(domains) == 1
+    low, top = json.loads(domains.pop())
+    assert low == 0 and 0 < top < 1

@@ -35,7 +35,7 @@ from pipeline.ingest.base import REGISTRY, ReadContext, ReadResult, SourceFile
 from pipeline.ingest.checks import note_header_only
 from pipeline.ingest.containers import MAX_BYTES, unpack_members
 from pipeline.ingest.detect import UNRECOGNISED, detect, supported_kinds
-from pipeline.ingest.merge import match_rates, merge
+from pipeline.ingest.merge import match_matrix, match_rates, merge
 from pipeline.ingest.raw import read_table, rows_read
 from pipeline.model import Dataset, FileReport, InputError, Problem
 
@@ -72,6 +72,7 @@ SUPPORTED_KINDS: str = supported_kinds()
 __all__ = [
     "SUPPORTED_KINDS",
     "load_files",
+    "match_matrix",
     "match_rates",
     "read_paths",
     "read_source",

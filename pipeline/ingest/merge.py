@@ -669,6 +669,37 @@ def match_rates(dataset: Dataset) -> list[dict]:
     return out
 
 
+def match_matrix(rates: list[dict], label=str) -> pd.DataFrame:
+    """:func:`match_rates` as a square table: the share of each row's people found
+    in the column's source.
+
+    Parameters
+    ----------
+    rates
+        :func:`match_rates`.
+    label
+        Names a source kind for the headings.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per kind (index: its label): ``People``, then one share column per
+        kind, in the same order (``NaN`` on the diagonal); empty without pairs.
+    """
+    if not rates:
+        return pd.DataFrame()
+    frame = pd.DataFrame(rates)
+    frame["share"] = frame["matched"] / frame["people"]
+    kinds = sorted(set(frame["from"]) | set(frame["to"]))
+    shares = frame.pivot(index="from", columns="to", values="share")
+    shares = shares.reindex(index=kinds, columns=kinds)
+    people = frame.groupby("from")["people"].first().reindex(kinds)
+    table = pd.concat([people.rename("People"), shares], axis=1)
+    table.index = [label(kind) for kind in kinds]
+    table.columns = ["People"] + [label(kind) for kind in kinds]
+    return table
+
+
 def exclusions(reports: list[FileReport]) -> dict[str, int]:
     """Rows excluded by each rule, summed over files."""
     total: Counter = Counter()
