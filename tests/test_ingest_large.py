@@ -7,9 +7,11 @@ Thresholds are lowered so that small files take the large-file paths.
 import dataclasses
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 import pipeline.ingest.containers as containers
+import pipeline.ingest.persons as persons
 import pipeline.ingest.raw as raw
 from pipeline.ingest import load_files, read_source
 from pipeline.ingest.base import ReadContext
@@ -186,3 +188,19 @@ def test_person_ids_rejections_and_first_times_per_row():
     assert first["a@x.com"] == pd.Timestamp("2024-03-04 10:00Z")
     assert first["b@x.com"] == pd.Timestamp("2024-03-05 10:00Z")
     assert sorted(first.index) == ["a@x.com", "b@x.com", "c@x.com"]
+
+
+def test_person_keys_in_two_threads_equal_one_pass(monkeypatch):
+    """Test the split at half the distinct values: the same keys, in order, as one
+    pass, for emails, phones, ids and names of nobody on both sides of the split."""
+    values = pa.array(
+        [" Ann@X.com", "+44 20 7946 0958", "(not set)", None, "cust-7", "bob@y.org",
+         "+1 (415) 555-0100", "", "ann@x.com", "id-9"],
+        pa.large_string(),
+    )
+    whole = persons.person_keys(values)
+    monkeypatch.setattr(persons, "SPLIT_VALUES", 2)
+    split = persons.person_keys(values)
+    pd.testing.assert_series_equal(split, whole)
+    assert split.iloc[0] == split.iloc[8] == "ann@x.com"
+    assert split.iloc[1].startswith("tel:+44") and pd.isna(split.iloc[2])
