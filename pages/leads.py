@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import altair as alt
-import pandas as pd
 import streamlit as st
 
+from pages.charts_leads import calibration_chart, coefficient_chart
 from pages.common import current_view
 from pages.tables import show_table
-from pages.tables_leads import TEXT_LABELS, calibration_top, in_words
+from pages.tables_leads import TEXT_LABELS, in_words
 from pipeline import exports, report, scoring
 from pipeline.formatting import fmt_int, fmt_money, fmt_number, fmt_pct
-
-INTERVAL_COLOR = "#8a9bb0"  # readable on the light and the dark theme
 
 st.title("Leads and exports")
 view = current_view()
@@ -250,48 +247,8 @@ m1.metric("AUC on the later period", fmt_number(model.auc_, 3),
 m2.metric("Purchase rate, later period",
           fmt_pct(model.positives_test / model.n_test if model.n_test else None))
 
-calibration = model.calibration_
-if len(calibration):
-    base = alt.Chart(calibration)
-    # both axes span what the bins reach (a 2 % base rate is not drawn at 0-100 %)
-    top = calibration_top(calibration)
-    scale = alt.Scale(domain=[0, top], nice=False)
-    diagonal = (
-        alt.Chart(pd.DataFrame({"x": [0, top], "y": [0, top]}))
-        .mark_line(strokeDash=[4, 4], color="gray")
-        .encode(x=alt.X("x:Q", scale=scale), y=alt.Y("y:Q", scale=scale))
-    )
-    points = base.mark_point(filled=True, size=60).encode(
-        x=alt.X(
-            "predicted:Q",
-            title="Predicted P(purchase)",
-            axis=alt.Axis(format="%"),
-            scale=scale,
-        ),
-        y=alt.Y(
-            "observed:Q",
-            title="Observed purchase rate",
-            axis=alt.Axis(format="%"),
-            scale=scale,
-        ),
-        tooltip=[
-            alt.Tooltip("bin:O", title="Bin"),
-            alt.Tooltip("leads:Q", title="Leads", format=","),
-            alt.Tooltip("predicted:Q", title="Predicted", format=".1%"),
-            alt.Tooltip("observed:Q", title="Observed", format=".1%"),
-        ],
-    )
-    bars = base.mark_rule(color=INTERVAL_COLOR).encode(
-        x=alt.X("predicted:Q", scale=scale),
-        y=alt.Y("observed_low:Q", scale=scale),
-        y2="observed_high:Q",
-    )
-    st.altair_chart(
-        (diagonal + bars + points).properties(
-            title="Calibration on the later period (95 % Wilson intervals)", height=320
-        ),
-        width="stretch",
-    )
+if len(model.calibration_):
+    st.altair_chart(calibration_chart(model.calibration_), width="stretch")
 
 coefs = model.coefficients_[model.coefficients_["term"] != "const"]
 if coefs.empty:
@@ -301,27 +258,7 @@ if coefs.empty:
         "events or GA4 data to score leads by how they engage."
     )
     st.stop()
-chart = (
-    alt.Chart(coefs, title="Coefficients (log-odds) with 95 % intervals")
-    .mark_rule(color=INTERVAL_COLOR, strokeWidth=2)
-    .encode(
-        y=alt.Y("term:N", title=None, sort=None, axis=alt.Axis(labelLimit=280)),
-        x=alt.X("ci_low:Q", title="Log-odds of a purchase"),
-        x2="ci_high:Q",
-    )
-    + alt.Chart(coefs).mark_point(filled=True).encode(
-        y=alt.Y("term:N", sort=None),
-        x="coef:Q",
-        tooltip=[
-            "term",
-            alt.Tooltip("coef:Q", format=".3f"),
-            alt.Tooltip("ci_low:Q", format=".3f"),
-            alt.Tooltip("ci_high:Q", format=".3f"),
-            alt.Tooltip("odds_ratio:Q", format=".2f", title="Odds ratio"),
-        ],
-    )
-)
-st.altair_chart(chart, width="stretch")
+st.altair_chart(coefficient_chart(coefs), width="stretch")
 show_table(
     model.coefficients_.round(4), hide_index=True, key="coefficients_table"
 )

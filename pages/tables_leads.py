@@ -1,12 +1,8 @@
 """The Leads page's tables as the page writes them: headings, stages, consent and
-P(win) in words and percent, as every other page writes them; and the reach of its
-calibration chart."""
+P(win) in words and percent, as every other page writes them."""
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import pandas as pd
 
 from pipeline.funnel import CUSTOMER_KINDS, STAGE_LABELS
@@ -34,24 +30,3 @@ def in_words(frame: pd.DataFrame) -> pd.DataFrame:
     }
     return frame.assign(**{k: v for k, v in changes.items() if k in frame})
 
-
-def calibration_top(table: pd.DataFrame) -> float:
-    """Where the calibration chart's axes end: a round rate just above the highest
-    predicted rate or interval end, at most 100 %.
-
-    Parameters
-    ----------
-    table
-        The scoring model's calibration table (``predicted``, ``observed_high``).
-
-    Returns
-    -------
-    float
-        A rate in (0, 1]: 0.1 when the bins reach 8.3 %.
-    """
-    reach = float(np.nanmax(table[["predicted", "observed_high"]].to_numpy(float)))
-    if not reach > 0:
-        return 1.0
-    room = reach * 1.1
-    step = 10.0 ** math.floor(math.log10(room))
-    return min(1.0, math.ceil(room / step) * step)

@@ -10,7 +10,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from pages.tables_leads import calibration_top
+from pages.charts_leads import calibration_top
 from pipeline.formatting import MISSING
 from tests.conftest import PAGES, real_bytes
 
