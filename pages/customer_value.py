@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
+from pages.charts_customer_value import (
+    clv_histogram,
+    holdout_chart,
+    matrix_chart,
+    tracking_chart,
+)
 from pages.common import current_view
 from pages.tables import show_table
 from pipeline import clv_fit
@@ -16,7 +21,6 @@ from pipeline.clv_currency import NO_CURRENCY, in_one_currency, purchase_currenc
 from pipeline.clv_validation import cumulative_tracking, holdout_report
 from pipeline.formatting import (
     MISSING,
-    altair_money_format,
     fmt_int,
     fmt_interval,
     fmt_money,
@@ -225,15 +229,7 @@ for column, field, title in (
     (matrix_left, "expected_purchases", f"Expected purchases, next {horizon} days"),
     (matrix_right, "p_alive", "P(alive)"),
 ):
-    chart = alt.Chart(grid, title=title).mark_rect().encode(
-        x=alt.X("recency:Q", bin=alt.Bin(maxbins=25),
-                title=f"Recency: {unit}s from first to last purchase"),
-        y=alt.Y("frequency:O", sort="descending", title="Repeat purchases"),
-        color=alt.Color(f"mean({field}):Q", title=title),
-        tooltip=["frequency", alt.Tooltip("recency:Q", format=".1f"),
-                 alt.Tooltip(f"mean({field}):Q", format=".2f", title=title)],
-    )
-    column.altair_chart(chart, width="stretch")
+    column.altair_chart(matrix_chart(grid, field, title, unit), width="stretch")
 
 # Holdout check.
 st.subheader(f"Holdout check: fitted to {calibration_end}, predicting to {last_date}")
@@ -245,46 +241,16 @@ else:
     b.metric("Actual", fmt_int(holdout.actual))
     c.metric("Error", fmt_pct(None if holdout.error_pct is None
                               else holdout.error_pct / 100))
-    by = holdout.by_frequency.melt(
-        id_vars=["frequency", "customers"], value_vars=["predicted", "actual"],
-        var_name="series", value_name="purchases",
-    )
-    bars = alt.Chart(by, title="Holdout purchases per customer by calibration "
-                     "frequency").mark_bar().encode(
-        x=alt.X("frequency:N", sort=None, title="Repeat purchases in calibration"),
-        xOffset="series:N",
-        y=alt.Y("purchases:Q", title="Mean repeat purchase-days in holdout"),
-        color=alt.Color("series:N", title=""),
-        tooltip=["frequency", "series", "customers",
-                 alt.Tooltip("purchases:Q", format=".2f")],
-    )
-    tracking = cumulative_tracking(check, check_fits)
-    long = tracking.melt(id_vars=["date", "period"], value_vars=["actual", "expected"],
-                         var_name="series", value_name="purchases")
-    lines = alt.Chart(long, title="Cumulative repeat purchase-days").mark_line().encode(
-        x=alt.X("date:T", title="Date"),
-        y=alt.Y("purchases:Q", title="Cumulative repeat purchase-days"),
-        color=alt.Color("series:N", title=""),
-        tooltip=["date:T", "series", "period",
-                 alt.Tooltip("purchases:Q", format=",.0f")],
-    )
-    rule = alt.Chart(pd.DataFrame({"date": [calibration_end]})).mark_rule(
-        strokeDash=[4, 4]).encode(x="date:T")
     left_chart, right_chart = st.columns(2)
-    left_chart.altair_chart(bars, width="stretch")
-    right_chart.altair_chart(lines + rule, width="stretch")
+    left_chart.altair_chart(holdout_chart(holdout.by_frequency), width="stretch")
+    right_chart.altair_chart(
+        tracking_chart(cumulative_tracking(check, check_fits), calibration_end),
+        width="stretch",
+    )
 
 # CLV distribution and the customer table.
 st.subheader(f"Customer value over the next {horizon} days")
-money = altair_money_format(currency)
-hist = alt.Chart(table, title="CLV distribution").mark_bar().encode(
-    x=alt.X("clv:Q", bin=alt.Bin(maxbins=40),
-            title=f"CLV ({currency})" if currency else "CLV"),
-    y=alt.Y("count():Q", title="Customers"),
-    tooltip=[alt.Tooltip("count():Q", title="Customers"),
-             alt.Tooltip("clv:Q", bin=alt.Bin(maxbins=40), format=money, title="CLV")],
-)
-st.altair_chart(hist, width="stretch")
+st.altair_chart(clv_histogram(table, currency), width="stretch")
 shown = table.sort_values("clv", ascending=False)
 money_format = {"USD": "dollar", "EUR": "euro", "JPY": "yen"}.get(
     currency or "", f"%.2f {currency}" if currency else "%.2f"
