@@ -17,9 +17,8 @@ from pages.charts_attribution import credit_chart
 from pages.common import current_view
 from pages.settings_attribution import attribution_settings
 from pages.tables import show_table
-from pages.tables_attribution import credit_table, readable
+from pages.tables_attribution import credit_table
 from pipeline import clv_pricing
-from pipeline.attribution import conversion_paths as cp
 from pipeline.attribution import page_figures as figures
 from pipeline.attribution import pipeline_views as pv
 from pipeline.attribution.analysis import (
@@ -31,7 +30,7 @@ from pipeline.attribution.intervals import bootstrap
 from pipeline.attribution.klaviyo import KlaviyoSettings
 from pipeline.attribution.models import MODEL_LABELS, MODEL_NAMES
 from pipeline.clv_currency import NO_CURRENCY, in_one_currency, purchase_currencies
-from pipeline.formatting import MISSING, fmt_int, fmt_money, fmt_number, fmt_pct
+from pipeline.formatting import MISSING, fmt_int, fmt_money, fmt_pct
 
 # Win horizon of P(win | stage) in pipeline-weighted credit (the Funnel's default).
 WIN_HORIZON_DAYS = 90
@@ -282,27 +281,7 @@ show_table(
 )
 
 # Conversion paths.
-st.subheader("Conversion paths")
-left, right = st.columns(2)
-left.caption("Touches before each conversion")
-show_table(
-    readable(cp.touches_to_convert(analysis.paths), currency_code),
-    where=left,
-    width="stretch",
-)
-days = cp.days_to_convert(analysis.paths)
-if not days.empty:
-    right.caption("Days from the first touch to the conversion")
-    show_table(readable(days, currency_code), where=right, width="stretch")
-st.caption("Conversions credited to the only, first, middle and last touches")
-show_table(
-    cp.credit_by_position(
-        analysis.paths, tuple(result.conversions.columns), model_settings
-    )
-    .rename(columns=MODEL_LABELS)
-    .style.format(lambda v: fmt_number(v, 1), na_rep=MISSING),
-    width="stretch",
-)
+sections.conversion_paths(analysis, model_settings, currency_code)
 
 # Pipeline views need events and stages.
 spend_shown = False

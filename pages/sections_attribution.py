@@ -1,5 +1,5 @@
-"""The Attribution page's sections below the models' credit: pipeline views,
-spend, Klaviyo's claim and Klaviyo's reports.
+"""The Attribution page's sections below the models' credit: conversion paths,
+pipeline views, spend, Klaviyo's claim and Klaviyo's reports.
 
 Each function draws one section from figures the page already has (the cached
 pipeline views, the analysis's Klaviyo comparison); the formatted tables come from
@@ -18,12 +18,40 @@ from pages.tables_attribution import (
     readable,
     worth_table,
 )
+from pipeline.attribution import conversion_paths as cp
 from pipeline.attribution import page_figures as figures
+from pipeline.attribution.analysis import Analysis
 from pipeline.attribution.klaviyo import Overstatement, report_comparison
-from pipeline.attribution.models import MODEL_LABELS
+from pipeline.attribution.models import MODEL_LABELS, ModelSettings
 from pipeline.clv_pricing import NewCustomerValue
 from pipeline.formatting import MISSING, fmt_int, fmt_money, fmt_number, fmt_pct
 from pipeline.model import Dataset
+
+
+def conversion_paths(
+    analysis: Analysis, settings: ModelSettings, currency_code: str | None
+) -> None:
+    """Touches and days before each conversion, and what each position is credited."""
+    st.subheader("Conversion paths")
+    left, right = st.columns(2)
+    left.caption("Touches before each conversion")
+    show_table(
+        readable(cp.touches_to_convert(analysis.paths), currency_code),
+        where=left,
+        width="stretch",
+    )
+    days = cp.days_to_convert(analysis.paths)
+    if not days.empty:
+        right.caption("Days from the first touch to the conversion")
+        show_table(readable(days, currency_code), where=right, width="stretch")
+    st.caption("Conversions credited to the only, first, middle and last touches")
+    models = tuple(analysis.attribution.conversions.columns)
+    show_table(
+        cp.credit_by_position(analysis.paths, models, settings)
+        .rename(columns=MODEL_LABELS)
+        .style.format(lambda v: fmt_number(v, 1), na_rep=MISSING),
+        width="stretch",
+    )
 
 
 def pipeline_views(
