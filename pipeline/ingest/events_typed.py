@@ -97,12 +97,13 @@ def _edge_space(chunk: pa.Array) -> bool:
     ASCII space answers at once; only values whose edge byte belongs to a longer
     character (a no-break space, say) are asked of RE2.
     """
-    if not len(chunk) or not pa.types.is_large_string(chunk.type):
+    width = {pa.large_string(): np.int64, pa.string(): np.int32}.get(chunk.type)
+    if not len(chunk) or width is None:
         return bool(pc.any(pc.match_substring_regex(chunk, EDGE_SPACE)).as_py())
     _, offsets, data = chunk.buffers()
     if data is None or not data.size:
         return False  # (every value empty or blank)
-    offsets = np.frombuffer(offsets, dtype=np.int64)
+    offsets = np.frombuffer(offsets, dtype=width)
     offsets = offsets[chunk.offset : chunk.offset + len(chunk) + 1]
     data = np.frombuffer(data, dtype=np.uint8)
     first = np.take(data, offsets[:-1], mode="clip")
