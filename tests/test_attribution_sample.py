@@ -31,7 +31,7 @@ def test_replay_equals_generators_record_of_klaviyo_claims(brand, dataset):
     ours = replay(dataset, conversions_frame(dataset)).set_index("order_id")
     truth = brand.klaviyo_claims.set_index("order_id")
     assert sorted(ours.index) == sorted(truth.index.astype(str))
-    joined = ours.join(truth, rsuffix="_truth")
+    joined = ours.join(truth.add_suffix("_truth"))
     assert (joined["claimed"] == joined["claimed_truth"].astype(bool)).all()
     claimed = joined[joined["claimed"]]
     assert (claimed["message"] == claimed["message_truth"]).all()
