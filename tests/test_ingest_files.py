@@ -246,6 +246,28 @@ def test_unusable_files_get_a_clear_message(name, data, words):
     assert name in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        (b"a" * 2_000_000, "first 1,000,000 characters hold no line break"),
+        (
+            b"# Report\n" + b",".join(b"c%d" % i for i in range(30_000)) + b"\n1\n",
+            "header line is 198,889 characters long",
+        ),
+    ],
+)
+def test_a_line_too_long_for_a_header_is_said_once(data, words):
+    """Test a file with no line break, or a huge header, gets one clear message."""
+    junk, ok = load_files(
+        [("long.csv", data), ("ok.csv", (DATA / "events_basic.csv").read_bytes())]
+    ).reports
+    assert len(junk.problems) == 1
+    assert words in junk.problems[0].message
+    assert "one row per line" in junk.problems[0].message
+    assert junk.rows_read == junk.rows_rejected
+    assert ok.rows_loaded == 4
+
+
 def test_one_bad_file_does_not_stop_the_others():
     """Test a binary file beside a good one becomes a report with its problem."""
     good = (DATA / "events_basic.csv").read_bytes()
@@ -345,19 +367,25 @@ def test_events_file_with_ambiguous_dates_says_so():
     "name, header, kind",
     [
         ("profiles.csv", b"Email,Created\n", "klaviyo_profiles"),
-        ("orders.csv", b"Name,Email,Financial Status,Paid at,Currency,Subtotal,"
-         b"Total,Created at,Lineitem quantity,Lineitem name,Lineitem price,Id\n",
-         "shopify_orders"),
+        (
+            "orders.csv",
+            b"Name,Email,Financial Status,Paid at,Currency,Subtotal,"
+            b"Total,Created at,Lineitem quantity,Lineitem name,Lineitem price,Id\n",
+            "shopify_orders",
+        ),
         ("events.csv", b"person,timestamp,event\n", "events_csv"),
     ],
 )
 def test_a_header_without_rows_is_said_whatever_its_kind(name, header, kind):
     """Test QA's header-only profiles file, which loaded as an empty list without a
     word: every reader's empty file gets the same note, once."""
-    data = load_files([(name, header), *[("e.csv", (DATA / "events_basic.csv")
-                                                  .read_bytes())]])
+    data = load_files(
+        [(name, header), *[("e.csv", (DATA / "events_basic.csv").read_bytes())]]
+    )
     report = next(r for r in data.reports if r.file == name)
     assert (report.kind, report.rows_read) == (kind, 0)
     notes = [n for n in data.notes if n.startswith(f"{name}: ")]
-    assert notes == [f"{name}: the file has a header and no rows: export it again "
-                     "for a date range that holds data"]
+    assert notes == [
+        f"{name}: the file has a header and no rows: export it again "
+        "for a date range that holds data"
+    ]

@@ -75,8 +75,12 @@ def detect(source: SourceFile, mapping: dict | None = None) -> str:
     ------
     InputError
         When no reader recognises the file: the message lists the kinds supported
-        and points to the column-mapping step.
+        and points to the column-mapping step. When its first line is too long to
+        be a header (:func:`~pipeline.ingest.raw.overlong_header`).
     """
+    overlong = raw.overlong_header(source)
+    if overlong is not None:
+        raise overlong
     if mapping and _mapping_fits(source, mapping):
         return "mapped"
     found = scores(source)

@@ -405,7 +405,7 @@ def _rows(frame: pd.DataFrame, mask: np.ndarray, columns: list[str]) -> pd.DataF
         return column.array[mask]
 
     with ThreadPoolExecutor(max_workers=2) as pool:  # (both free the GIL)
-        out = dict(zip(columns, pool.map(kept, columns)))
+        out = dict(zip(columns, pool.map(kept, columns), strict=True))
     return pd.DataFrame(out, index=frame.index[mask])
 
 

@@ -41,6 +41,10 @@ BLOCK_BYTES = 1 << 22
 """Bytes pyarrow's CSV reader parses at a time (each block on its own core)."""
 
 
+MAX_HEADER_CHARS = 100_000
+"""The longest header line read as a table's header (real headers are far shorter)."""
+
+
 def sniff_delimiter(text: str) -> str:
     """The delimiter of a delimited text: one of ``, ; tab |`` or ``"whitespace"``.
 
@@ -121,9 +125,51 @@ def has_header(text: str, delimiter: str) -> bool:
         if delimiter == WHITESPACE:
             cells = line.split()
         else:
-            cells = next(csv.reader([line], delimiter=delimiter), [])
+            try:
+                cells = next(csv.reader([line], delimiter=delimiter), [])
+            except csv.Error:  # a field beyond the csv module's size limit
+                return True
         return not _looks_like_values(cells)
     return True
+
+
+def overlong_header(source: SourceFile) -> InputError | None:
+    """The error for a text table whose header line is too long to be a header.
+
+    A header of more than :data:`MAX_HEADER_CHARS` characters (or a file with no
+    line break at all in its first megabyte) is not a table of rows under a
+    header: a file saved without line breaks, a log, or a document.
+
+    Parameters
+    ----------
+    source
+        The decoded file.
+
+    Returns
+    -------
+    InputError or None
+        The error naming the file and the line's length, or ``None`` when the
+        file is binary, JSON, or its header is of a normal length.
+    """
+    head = source.head
+    if head is None or _is_json(head[:1000]):
+        return None
+    body = _without_comment_block(head)
+    end = body.find("\n")
+    length = len(body) if end < 0 else end
+    if length <= MAX_HEADER_CHARS:
+        return None
+    line = (
+        f"its first {length:,} characters hold no line break"
+        if end < 0
+        else f"its header line is {length:,} characters long"
+    )
+    return InputError(
+        f"{line}, so it is not a table with a header row and one row per line. "
+        "Export the data again as CSV with one row per line, or check that this is "
+        "the file you meant to upload",
+        file=source.name,
+    )
 
 
 def read_table(
