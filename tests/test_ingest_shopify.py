@@ -7,6 +7,7 @@ from pipeline.ingest import load_files, match_matrix, match_rates
 from pipeline.ingest.base import ReadContext
 from pipeline.ingest.containers import unpack
 from pipeline.ingest.shopify import read_orders
+from pipeline.model import InputError
 from tests.conftest import real_bytes
 
 ORDERS_A = "shopify/apparel_orders_2020_2023.csv"
@@ -274,3 +275,45 @@ def test_future_dated_order_is_flagged_kept_and_noted():
     assert report.problems[0].message.startswith("dated in the future")
     assert any(n.startswith("weird.csv: 1 order dated after") for n in data.notes)
     assert str(StageEngine(data).default_as_of) == "2024-05-01"
+
+
+@pytest.mark.parametrize("missing", ["Created at", "Name"])
+def test_a_missing_needed_column_is_one_message_for_the_file(real_dir, missing):
+    """Test the COD store's orders without ``Created at`` (or ``Name``): one problem
+    naming the column and what to do, all 50 rows rejected; before, 50 identical
+    per-row messages (or a KeyError for ``Name``)."""
+    frame = pd.read_csv(real_dir / "shopify/cod_store_a_orders.csv", dtype=str)
+    data = frame.drop(columns=[missing]).to_csv(index=False).encode()
+    with pytest.raises(InputError, match=f"has no '{missing}' column") as info:
+        load_files([("orders.csv", data)])
+    report = info.value.reports[0]
+    assert (report.kind, report.rows_read, report.rows_rejected) == (
+        "shopify_orders",
+        50,
+        50,
+    )
+    [problem] = report.problems
+    assert (problem.row, problem.column) == (None, missing)
+    assert f"has no '{missing}' column" in problem.message
+    assert "export the orders again" in problem.message
+
+
+def test_orders_without_total_or_with_unknown_status_are_said(real_dir):
+    """Test a missing ``Total`` and a status Shopify never writes each get a note:
+    the 49 purchases load, without a value, and 'PAYÉ' counts as a purchase."""
+    frame = pd.read_csv(real_dir / "shopify/cod_store_a_orders.csv", dtype=str)
+    frame.loc[frame.index[:3], "Financial Status"] = "PAYÉ"
+    data = load_files(
+        [("orders.csv", frame.drop(columns=["Total"]).to_csv(index=False).encode())]
+    )
+    report = data.reports[0]
+    assert (report.rows_read, report.rows_loaded, report.rows_excluded) == (50, 49, 1)
+    assert data.orders["net_value"].isna().all()
+    assert report.notes == [
+        "the export has no Total column: its 50 orders are loaded without a value, "
+        "so revenue, order value and customer value leave them out; export the "
+        "orders again with the Total column",
+        "3 orders with a financial status Shopify does not write ('PAYÉ' (3)) "
+        "counted as purchases; check the Financial Status column, and exclude any "
+        "that were not paid",
+    ]

@@ -35,6 +35,7 @@ from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
 from pipeline.ingest.checks import (
     flag_future,
     flag_unreadable_emails,
+    plural,
     rows_left_out,
     sort_problems,
 )
@@ -46,7 +47,7 @@ from pipeline.ingest.values import (
     parse_numbers,
     parse_timestamps,
 )
-from pipeline.model import FileReport, Problem
+from pipeline.model import FileReport, InputError, Problem
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,22 @@ CUSTOMER_HINTS = (
     "tax exempt",
 )
 TEST_GATEWAY = "bogus gateway"
+FINANCIAL_STATUSES = frozenset(
+    {
+        "paid",
+        "pending",
+        "authorized",
+        "partially_paid",
+        "partially_refunded",
+        "refunded",
+        "voided",
+        "expired",
+        "unpaid",
+    }
+)
+"""Shopify's financial statuses; any other is counted as a purchase, and said."""
+NEEDED = {"name": "Name", "created at": "Created at"}
+"""Columns no order or checkout can be read without, as Shopify writes them."""
 OFFSET_RE = r"([+-])(\d{2}):?(\d{2})\s*$"
 
 
@@ -158,6 +175,21 @@ def _utm(notes: pd.Series) -> pd.DataFrame:
     return out
 
 
+def _require_columns(cols: dict[str, str], what: str, file: str) -> None:
+    """Raise when the export lacks a column every row needs (one message, not one
+    per row)."""
+    missing = [title for name, title in NEEDED.items() if name not in cols]
+    if missing:
+        names = " and ".join(f"'{title}'" for title in missing)
+        raise InputError(
+            f"the Shopify {what} export has no {names} column, which every row needs: "
+            f"export the {what} again from Shopify with all columns, or map the "
+            "file's columns yourself",
+            file=file,
+            column=missing[0],
+        )
+
+
 def _first_rows(
     frame: pd.DataFrame, cols: dict[str, str]
 ) -> tuple[pd.DataFrame, pd.Series]:
@@ -236,6 +268,7 @@ def read_orders(source: SourceFile, context: ReadContext) -> ReadResult:
     """
     frame = raw.read_table(source)
     cols = _columns(frame)
+    _require_columns(cols, "orders", source.name)
     report = FileReport(file=source.name, kind="shopify_orders")
     report.rows_read = raw.rows_read(frame)
     report.problems.extend(raw.table_problems(frame))
@@ -361,6 +394,8 @@ def read_orders(source: SourceFile, context: ReadContext) -> ReadResult:
     report.meta["utc_offsets"] = _offsets(created[keep])
     report.meta["order_flags"] = {k: int(v) for k, v in flags.sum().items()}
     report.meta["orders"] = len(orders)
+    written = _get(first, cols, "financial status").str.strip()
+    report.notes.extend(_value_notes(cols, written, len(orders)))
     flag_future(report, ts, cols.get("created at", "Created at"), "order")
     sort_problems(report)
     if len(ts):
@@ -390,6 +425,31 @@ def read_orders(source: SourceFile, context: ReadContext) -> ReadResult:
     if no_person:
         report.meta["orders_without_person"] = no_person
     return ReadResult(report, people=people, events=events, orders=orders)
+
+
+def _value_notes(cols: dict[str, str], financial: pd.Series, orders: int) -> list[str]:
+    """What the user should know about the orders' values and statuses.
+
+    ``financial`` is the ``Financial Status`` as written (trimmed) on each order.
+    """
+    notes = []
+    if "total" not in cols and orders:
+        notes.append(
+            f"the export has no Total column: its {plural(orders, 'order')} are "
+            "loaded without a value, so revenue, order value and customer value "
+            "leave them out; export the orders again with the Total column"
+        )
+    known = financial.str.lower().isin(FINANCIAL_STATUSES).fillna(False)
+    unknown = financial[financial.notna() & ~known.astype(bool)]
+    if len(unknown):
+        counts = unknown.value_counts()
+        listed = ", ".join(f"'{k}' ({v})" for k, v in counts.head(5).items())
+        notes.append(
+            f"{plural(len(unknown), 'order')} with a financial status Shopify does not "
+            f"write ({listed}) counted as purchases; check the Financial Status "
+            "column, and exclude any that were not paid"
+        )
+    return notes
 
 
 def _buyers(
@@ -428,6 +488,7 @@ def read_checkouts(source: SourceFile, context: ReadContext) -> ReadResult:
     """
     frame = raw.read_table(source)
     cols = _columns(frame)
+    _require_columns(cols, "abandoned checkouts", source.name)
     report = FileReport(file=source.name, kind="shopify_checkouts")
     report.rows_read = raw.rows_read(frame)
     report.problems.extend(raw.table_problems(frame))
