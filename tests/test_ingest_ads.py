@@ -17,6 +17,7 @@ import pytest
 from pipeline.ingest import ads, load_files
 from pipeline.ingest.base import ReadContext
 from pipeline.ingest.containers import unpack
+from pipeline.model import InputError
 
 VENDORS = Path(__file__).resolve().parent / "data" / "vendors"
 CTX = ReadContext()
@@ -151,3 +152,22 @@ def test_google_ads_utf16_tab_export():
     result = ads.read_google(source, CTX)
     assert result.report.rows_excluded == 3
     assert result.spend["spend"].sum() == pytest.approx(1086.05)
+
+
+def test_meta_export_missing_a_column_says_which(real_dir):
+    """Test the real Meta export without 'Amount spent (USD)': named as a Meta export
+    missing that column (it was read as Google Ads, 'no date column'); without
+    'Reporting starts' it is dated by 'Reporting ends' (a daily export: the same)."""
+    frame = pd.read_csv(real_dir / "ads/apparel_meta_ads_daily_2026q1.csv", dtype=str)
+    no_spend = frame.drop(columns=["Amount spent (USD)"]).to_csv(index=False)
+    with pytest.raises(InputError, match="has no 'Amount spent' column") as info:
+        load_files([("meta.csv", no_spend.encode())])
+    [report] = info.value.reports
+    assert (report.kind, report.rows_rejected) == ("meta_ads", 14504)
+    assert report.problems[0].column == "Amount spent"
+
+    no_start = frame.drop(columns=["Reporting starts"]).to_csv(index=False)
+    data = load_files([("meta.csv", no_start.encode())])
+    assert data.reports[0].kind == "meta_ads"
+    assert data.spend["spend"].sum() == pytest.approx(33512.45, abs=1e-6)
+    assert data.spend["date"].max() == pd.Timestamp("2026-03-15", tz="UTC")

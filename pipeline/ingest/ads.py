@@ -49,6 +49,10 @@ META_CLAIMS = ("purchases", "purchases conversion value", "purchase conversion v
                "website purchases", "meta leads", "leads")
 """Meta columns kept as claims (``Results`` mixes result types, so it is not one)."""
 
+META_DATES = ("reporting starts", "day", "date", "reporting ends")
+"""Date columns of a Meta export, the first found taken."""
+META_ONLY = ("reporting starts", "reporting ends", "ad set name", "ad delivery")
+"""Columns only Meta's Ads Manager writes (never a Google Ads report)."""
 PURCHASE_VALUE_FROM_ROAS = "Purchases conversion value (ROAS x spend)"
 """Meta's claimed purchase value when the export has only ``Purchase ROAS``."""
 GOOGLE_CLAIMS = ("conversions", "conv. value", "all conv.", "all conv. value",
@@ -83,9 +87,11 @@ def score_meta(source: SourceFile) -> float:
     columns = list(raw.peek(source, rows=20).columns)
     spent = _find(columns, "amount spent", prefix=True)
     named = _find(columns, "campaign name", "ad set name", "ad name")
-    dated = _find(columns, "reporting starts", "day", "date")
+    dated = _find(columns, *META_DATES)
     if spent and named and dated:
         return 0.95
+    if _find(columns, *META_ONLY) and named:
+        return 0.5  # Meta's own columns, without spend: read_meta says what to do
     return 0.0
 
 
@@ -104,7 +110,7 @@ def score_google(source: SourceFile) -> float:
     if source.head is None:
         return 0.0
     head = source.head[:20000].lstrip("\ufeff")
-    if "amount spent" in head.lower():
+    if any(name in head.lower() for name in ("amount spent", *META_ONLY)):
         return 0.0
     return 0.9 if _google_header_line(head) is not None else 0.0
 
@@ -119,10 +125,14 @@ def read_meta(source: SourceFile, context: ReadContext) -> ReadResult:
     columns = list(table.columns)
     spent = _find(columns, "amount spent", prefix=True)
     if spent is None:
-        raise InputError("no 'Amount spent' column: export spend from Ads Manager",
-                         file=source.name)
+        raise InputError(
+            "this Meta Ads export has no 'Amount spent' column: export the report "
+            "again from Ads Manager with the Amount spent column",
+            file=source.name,
+            column="Amount spent",
+        )
     cols = {
-        "date": _find(columns, "day", "date", "reporting starts"),
+        "date": _find(columns, "day", "date", "reporting starts", "reporting ends"),
         "campaign": _find(columns, "campaign name", "campaign"),
         "ad": _find(columns, "ad name"),
         "currency": _find(columns, "currency"),
@@ -216,8 +226,11 @@ def _finish(
 ) -> ReadResult:
     """Spend and claims from a table of ad rows; every row accounted for."""
     if cols["date"] is None:
-        raise InputError("no date column (Day, Date or Reporting starts): export the "
-                         "report broken down by day", file=source.name)
+        raise InputError(
+            "no date column (Day, Date, Reporting starts or ends): export the "
+            "report broken down by day",
+            file=source.name,
+        )
     date, bad_date = parse_timestamps(table[cols["date"]], dayfirst=context.dayfirst)
     spend, bad_spend = parse_numbers(table[spent])
     rejected = pd.Series(False, index=table.index)
