@@ -270,6 +270,33 @@ def test_week_that_two_years_share_is_rejected():
     assert "Year dimension" in report.problems[0].message
 
 
+@pytest.mark.parametrize("cut", [("# Start date", "# End date"), ("# End date",)])
+def test_weeks_without_the_reports_date_range_are_rejected(real_dir, cut):
+    """Test the real weekly report with its date lines removed: its 630 rows are
+    rejected with the Week and what to do, and a note says why; before, they loaded
+    as 53 weeks merged in one undated period (or all at 2024-01-01)."""
+    path = real_dir / "ga4" / "apparel_traffic_acquisition_by_week_2024.csv"
+    kept = [
+        line
+        for line in path.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+        if not line.startswith(cut)
+    ]
+    source = unpack("weeks.csv", "".join(kept).encode())[0]
+    result = ga4_reports.read_report(source, CTX)
+    report = result.report
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (
+        630,
+        0,
+        630,
+    )
+    assert len(result.aggregates) == 0
+    first = report.problems[0]
+    assert (first.row, first.column) == (11 - len(cut), "Week")
+    assert first.message.startswith("Week 37 cannot be dated")
+    assert "export the report again from GA4" in first.message
+    assert report.notes[0].startswith("1 table left out: broken down by Week")
+
+
 def test_week_span_calendar():
     """Test GA4's week spans against hand-made calendars: 2023 starts on a Sunday
     (week 1 is seven days), 2024 on a Monday (week 1 is six days)."""

@@ -32,6 +32,7 @@ import pandas as pd
 
 from pipeline.channels import channel_groups
 from pipeline.ingest.base import ReadContext, ReadResult, SourceFile
+from pipeline.ingest.checks import plural
 from pipeline.ingest.values import parse_numbers, parse_percent
 from pipeline.model import (
     AGGREGATE_COLUMNS,
@@ -115,6 +116,8 @@ KNOWN_DIMENSIONS = frozenset(
      "session campaign id", "device model", "mobile device model", "continent",
      "subcontinent", "screen resolution", "new / established", "user type"}
 )
+RELATIVE_TIME = ("week", "nth week", "nth day", "nth month")
+"""Time dimensions placed by the report's date range (``Week`` has no year)."""
 _COHORT_METRIC = re.compile(r"^(?:day|week|month)\s+\d+$", re.IGNORECASE)
 _TOTAL_LABELS = frozenset({"grand total", "total", "totals"})
 
@@ -397,6 +400,14 @@ def _read(source: SourceFile, context: ReadContext, kind: str) -> ReadResult:
     if len(aggregates):
         report.date_min = aggregates["period_start"].min()
         report.date_max = aggregates["period_end"].max()
+    undated = sum(1 for t in tables_meta if t.get("undated"))
+    if undated:
+        report.notes.append(
+            f"{plural(undated, 'table')} left out: broken down by Week (or Nth day, "
+            "week or month), counted from the report's date range, whose '# Start "
+            "date' or '# End date' line is missing; export the report again from GA4 "
+            "with its header lines"
+        )
     empty = sum(1 for t in tables_meta if t["rows"] == 0)
     if empty:
         report.notes.append(f"{empty} table(s) with a header and no rows (empty)")
@@ -492,8 +503,12 @@ def _read_table(
     bad_row |= _note_rows(names, cells, n_dims, metrics, total | bad_row, lines,
                           problems)
     start, end, unresolved = _periods(names, cells, n_dims, table)
+    lower = [n.lower() for n in names[:n_dims]]
+    dated = not _relative_time(lower) or _has_range(lower, table)
     bad_row |= _unplaced_weeks(names, cells, unresolved & ~bad_row & ~total, lines,
-                               problems)
+                               problems, dated)
+    if not dated and len(cells):
+        info["undated"] = True
     report.problems.extend(sorted(problems, key=lambda p: p.row or 0))
 
     excluded = total & ~bad_row
@@ -595,26 +610,53 @@ def _note_rows(
     return note | no_dims
 
 
+def _relative_time(lower: list[str]) -> str | None:
+    """The table's time dimension that counts from the report's date range."""
+    return next((n for n in RELATIVE_TIME if n in lower), None)
+
+
+def _has_range(lower: list[str], table: Table) -> bool:
+    """Whether the table's date range places its relative time dimension."""
+    if "week" in lower:
+        return table.start is not None and table.end is not None
+    return table.start is not None
+
+
 def _unplaced_weeks(
     names: list[str],
     cells: pd.DataFrame,
     unresolved: pd.Series,
     lines: np.ndarray,
     problems: list[Problem],
+    dated: bool = True,
 ) -> pd.Series:
-    """Rows whose ``Week`` is not a number, or falls in two years of the range."""
+    """Rows whose week (or Nth day, week, month) cannot be placed in time.
+
+    A ``Week`` that is not a number, or falls in two years of the range; with
+    ``dated`` false, every row of a table whose date range is missing.
+    """
     if not unresolved.any():
         return unresolved
-    column = f"c{[n.lower() for n in names].index('week')}"
+    lower = [n.lower() for n in names]
+    dimension = _relative_time(lower) or "week"
+    title = names[lower.index(dimension)]
+    column = f"c{lower.index(dimension)}"
     for row in unresolved[unresolved].index:
-        week = str(cells.at[row, column])
-        message = (
-            f"week {week} cannot be placed in one year of the date range: export "
-            "one year at a time or add the Year dimension"
-            if week.strip().isdigit()
-            else f"{week!r} is not a week number: fix or remove this row"
-        )
-        problems.append(Problem(int(lines[row]), "Week", message))
+        value = str(cells.at[row, column])
+        if not dated:
+            message = (
+                f"{title} {value} cannot be dated: the report's date range (its "
+                "'# Start date' and '# End date' lines above the table) is missing; "
+                "export the report again from GA4 with its header lines"
+            )
+        elif value.strip().isdigit():
+            message = (
+                f"week {value} cannot be placed in one year of the date range: "
+                "export one year at a time or add the Year dimension"
+            )
+        else:
+            message = f"{value!r} is not a week number: fix or remove this row"
+        problems.append(Problem(int(lines[row]), title, message))
     return unresolved
 
 
@@ -684,6 +726,8 @@ def _periods(
     def number(col: str) -> pd.Series:
         return pd.to_numeric(cells[col].str.strip(), errors="coerce")
 
+    if _relative_time(lower) and not _has_range(lower, table):
+        return start, end, pd.Series(True, index=index)  # (no range to count from)
     if "week" in lower and table.start is not None and table.end is not None:
         col = f"c{lower.index('week')}"
         week = number(col)
