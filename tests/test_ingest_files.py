@@ -110,6 +110,29 @@ def test_dayfirst_inference_and_ambiguity():
     assert told.orders["ts"].min() == pd.Timestamp("2024-02-01 10:00Z")
 
 
+def test_transaction_dates_written_both_ways():
+    """Test a log whose dates contradict each other: read day first as two need,
+    the month-first-only row rejected with its row and column, and a note."""
+    log = (
+        b"customer_id,date,value\n7,02/08/2024,11\n7,25/03/2024,5\n8,13/01/2024,5\n"
+        b"8,03/25/2024,5\n"
+    )
+    data = load_files([("log.csv", log)])
+    report = data.reports[0]
+    assert (report.kind, report.rows_loaded, report.rows_rejected) == (
+        "transactions",
+        3,
+        1,
+    )
+    assert [(p.row, p.column) for p in report.problems] == [(5, "date")]
+    assert sorted(data.orders["ts"].dt.strftime("%Y-%m-%d")) == [
+        "2024-01-13",
+        "2024-03-25",
+        "2024-08-02",
+    ]
+    assert any("written both day first" in note for note in report.notes)
+
+
 def test_whitespace_log_without_header():
     """Test the CDNOW layout: ids keep no leading zeros, YYYYMMDD dates."""
     data = load("cdnow_like.txt")

@@ -6,10 +6,13 @@ import pytest
 
 from pipeline.ingest.identity import apply_links, link_map, person_key
 from pipeline.ingest.values import (
+    AMBIGUOUS_NOTE,
     ambiguous_dayfirst,
     infer_dayfirst,
+    mixed_dayfirst,
     normalise_email,
     normalise_phone,
+    order_notes,
     parse_numbers,
     parse_percent,
     parse_timestamps,
@@ -108,6 +111,36 @@ def test_dayfirst_inferred_from_values():
     assert parse_timestamps(ambiguous, dayfirst=True)[0][0] == _ts("2024-02-01Z")
 
 
+def test_dates_written_both_ways_are_read_as_most_need_and_the_rest_rejected():
+    """Test a column with two day-first-only dates and one month-first-only date:
+    read day first, 03/25/2024 rejected (dateutil used to swap it silently to
+    25 March), and the note says so; a told order rejects the other kind."""
+    column = pd.Series(["02/08/2024", "25/03/2024", "13/01/2024", "03/25/2024"])
+    assert mixed_dayfirst(column) and infer_dayfirst(column) is True
+    values, bad = parse_timestamps(column)
+    assert values.tolist()[:3] == [
+        _ts("2024-08-02Z"),
+        _ts("2024-03-25Z"),
+        _ts("2024-01-13Z"),
+    ]
+    assert values.isna().tolist() == [False, False, False, True]
+    assert bad.tolist() == [False, False, False, True]
+    assert values.attrs["wrong_order"] == 1
+    [note] = order_notes(values, "Date", None)
+    assert "read day first, as more of them need, and the 1 date" in note
+
+    told, bad = parse_timestamps(column, dayfirst=False)
+    assert bad.tolist() == [False, True, True, False]
+    assert told[3] == _ts("2024-03-25Z")
+    assert order_notes(told, "Date", False) == [
+        "2 dates in column 'Date' cannot be read month first, as you said the dates "
+        "are written, and were rejected; check them, or change the answer"
+    ]
+    assert order_notes(parse_timestamps(column[:1])[0], "Date", None) == [
+        AMBIGUOUS_NOTE.format(column="Date")
+    ]
+
+
 def test_am_pm_times():
     """Test 12:30 AM is half past midnight and 1:30 pm is 13:30."""
     values, _ = parse_timestamps(pd.Series(["1/2/2017 12:30 AM", "1/2/2017 1:30 pm"]))
@@ -189,8 +222,9 @@ def test_infinite_amounts_are_not_numbers():
         f"{p}@x.com,2024-01-01T00:00:00Z,order,o{i},{v}"
         for i, (p, v) in enumerate(zip("abcd", ["inf", "1e999", "", "10"], strict=True))
     )
-    data = load_files([("e.csv", f"person,timestamp,event,order_id,value\n{rows}\n"
-                        .encode())])
+    data = load_files(
+        [("e.csv", f"person,timestamp,event,order_id,value\n{rows}\n".encode())]
+    )
     report = data.reports[0]
     assert (report.rows_loaded, report.rows_rejected) == (2, 2)
     assert [(p.row, p.column) for p in report.problems] == [(2, "value"), (3, "value")]

@@ -48,7 +48,7 @@ from pipeline.ingest.persons import (
     rewritten,
 )
 from pipeline.ingest.values import (
-    AMBIGUOUS_NOTE,
+    order_notes,
     parse_numbers,
     parse_timestamps,
 )
@@ -215,7 +215,9 @@ def events_from_table(
     parsed.texts = {name: parsed.texts.get(name, blank) for name in TEXT_FIELDS}
     if context.dayfirst is None and parsed.ts.attrs.get("ambiguous_dayfirst"):
         report.meta["ambiguous_dates"] = fields.column("timestamp")
-        report.notes.append(AMBIGUOUS_NOTE.format(column=fields.column("timestamp")))
+    report.notes.extend(
+        order_notes(parsed.ts, fields.column("timestamp"), context.dayfirst)
+    )
 
     # persons: blank cells name nobody, and so do values whose key is blank ("(not
     # set)"), known only once the distinct values are keyed; rarely, a second pass

@@ -26,8 +26,8 @@ from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
 from pipeline.ingest.checks import flag_future, sort_problems
 from pipeline.ingest.identity import person_key
 from pipeline.ingest.values import (
-    AMBIGUOUS_NOTE,
     ambiguous_dayfirst,
+    order_notes,
     parse_numbers,
     parse_timestamps,
 )
@@ -188,7 +188,7 @@ def read(source: SourceFile, context: ReadContext) -> ReadResult:
     value, bad_value = parse_numbers(frame[roles["value"]])
     if context.dayfirst is None and ambiguous_dayfirst(frame[roles["date"]]):
         report.meta["ambiguous_dates"] = roles["date"]
-        report.notes.append(AMBIGUOUS_NOTE.format(column=roles["date"]))
+    report.notes.extend(order_notes(ts, roles["date"], context.dayfirst))
 
     reject = pd.Series(False, index=frame.index)
     for mask, col, message in (

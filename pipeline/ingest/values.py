@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from dateutil import parser as dateparser
 
+from pipeline.ingest.checks import plural
 from pipeline.model import TS
 
 logger = logging.getLogger(__name__)
@@ -284,22 +285,75 @@ def infer_dayfirst(s: pd.Series) -> bool | None:
     -------
     bool or None
         ``True`` when some first field is above 12 (``31/01/2024``), ``False`` when
-        some second field is (``1/31/2024``), ``None`` when no value can tell (or
-        values contradict each other).
+        some second field is (``1/31/2024``), ``None`` when no value can tell. When
+        values contradict each other, the order more of them need (day first on a
+        tie); see :func:`mixed_dayfirst`.
     """
+    first, second = _dayfirst_votes(s)
+    if not first and not second:
+        return None
+    return first >= second
+
+
+def _dayfirst_votes(s: pd.Series) -> tuple[int, int]:
+    """How many ``a/b/yyyy`` cells can only be day first, and only month first."""
     text = _as_text(s).dropna()
     if text.empty:
-        return None
+        return 0, 0
     fields = _numeric_date_fields(text).dropna(subset=["a"])
     if fields.empty:
-        return None
-    first = pd.to_numeric(fields["a"]).gt(12).any()
-    second = pd.to_numeric(fields["b"]).gt(12).any()
-    if first and not second:
-        return True
-    if second and not first:
-        return False
-    return None
+        return 0, 0
+    first = int(pd.to_numeric(fields["a"]).gt(12).sum())
+    second = int(pd.to_numeric(fields["b"]).gt(12).sum())
+    return first, second
+
+
+def mixed_dayfirst(s: pd.Series) -> bool:
+    """Whether some ``a/b/yyyy`` cells can only be day first and others month first.
+
+    :func:`parse_timestamps` then reads the column in the order more cells need and
+    rejects the cells that cannot be read so (``03/25/2024`` in a day-first column).
+    """
+    first, second = _dayfirst_votes(s)
+    return bool(first and second)
+
+
+def order_notes(ts: pd.Series, column: str, told: bool | None) -> list[str]:
+    """What the user should know about how a column's ``a/b/yyyy`` dates were read.
+
+    Parameters
+    ----------
+    ts
+        The column as :func:`parse_timestamps` returned it (its ``attrs`` tell).
+    column
+        The column's name, as the file writes it.
+    told
+        The order the user gave (``None``: inferred from the values).
+
+    Returns
+    -------
+    list of str
+        A note when no value could tell the order, or when some cells cannot be
+        read in the order used (they are rejected); else none.
+    """
+    wrong = int(ts.attrs.get("wrong_order", 0))
+    order = "day" if ts.attrs.get("dayfirst") else "month"
+    if wrong and told is None:
+        return [
+            f"dates in column {column!r} are written both day first (such as "
+            "25/03/2024) and month first (such as 03/25/2024): they were read "
+            f"{order} first, as more of them need, and the {plural(wrong, 'date')} "
+            "that cannot be read so rejected; check how the column was written"
+        ]
+    if wrong:
+        return [
+            f"{plural(wrong, 'date')} in column {column!r} cannot be read {order} "
+            "first, as you said the dates are written, and were rejected; check "
+            "them, or change the answer"
+        ]
+    if told is None and ts.attrs.get("ambiguous_dayfirst"):
+        return [AMBIGUOUS_NOTE.format(column=column)]
+    return []
 
 
 AMBIGUOUS_NOTE = (
@@ -342,7 +396,10 @@ def parse_timestamps(
     values : pandas.Series
         ``datetime64[us, UTC]``; ``NaT`` for blank cells. ``values.attrs
         ["ambiguous_dayfirst"]`` is ``True`` when ``a/b/yyyy`` dates were read month
-        first because no value could tell (see :func:`ambiguous_dayfirst`).
+        first because no value could tell (see :func:`ambiguous_dayfirst`);
+        ``attrs["dayfirst"]`` is the order ``a/b/yyyy`` dates were read in, and
+        ``attrs["wrong_order"]`` counts the cells that cannot be read in it (a month
+        above 12), which are ``bad``.
     bad : pandas.Series
         ``True`` where the cell held text that is not a date or time.
 
@@ -386,6 +443,7 @@ def parse_timestamps(
     # a/b/yyyy, a.b.yyyy and yyyy/m/d with optional time
     order = dayfirst
     ambiguous = False
+    wrong = 0
     if todo.any():
         if order is None:
             order = infer_dayfirst(text[todo])
@@ -394,6 +452,9 @@ def parse_timestamps(
         found = numeric.notna()
         out[found[found].index] = numeric[found]
         todo &= out.isna()
+        wrong_order = _month_above_12(text[todo], bool(order))
+        todo[wrong_order[wrong_order].index] = False
+        wrong = int(wrong_order.sum())
 
     # Anything else, one distinct value at a time
     if todo.any():
@@ -402,7 +463,20 @@ def parse_timestamps(
     bad = present & out.isna()
     out = out.astype(TS)
     out.attrs["ambiguous_dayfirst"] = ambiguous
+    out.attrs["dayfirst"] = order
+    out.attrs["wrong_order"] = wrong
     return out, bad
+
+
+def _month_above_12(text: pd.Series, dayfirst: bool) -> pd.Series:
+    """``a/b/yyyy`` cells whose month field, in the column's order, is above 12.
+
+    Such a cell is not a date in that order; it is never handed to :mod:`dateutil`,
+    which would silently swap day and month.
+    """
+    fields = _numeric_date_fields(text)
+    month = pd.to_numeric(fields["a"] if not dayfirst else fields["b"])
+    return month.gt(12).reindex(text.index, fill_value=False).astype(bool)
 
 
 def _arrow_timestamps(text: pd.Series, assume_tz: str) -> pd.Series | None:
