@@ -221,6 +221,9 @@ class FileReport:
     date_max: pd.Timestamp | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    calendar_days: bool = False
+    """Whether ``date_min``/``date_max`` are calendar days (a report by day, kept at
+    UTC midnight), not moments: shown as written, never moved to the store's zone."""
 
     def check(self) -> None:
         """Raise ``AssertionError`` if the row accounting does not add up."""

@@ -12,6 +12,8 @@ import re
 
 import pandas as pd
 
+from pipeline.model import FileReport
+
 _ETC = re.compile(r"^Etc/GMT([+-])(\d{1,2})$")
 
 
@@ -61,3 +63,23 @@ def local_date(ts: pd.Timestamp | None, timezone: str | None) -> dt.date | None:
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize("UTC")
     return stamp.tz_convert(timezone or "UTC").date()
+
+
+def report_days(report: FileReport, timezone: str | None) -> tuple[dt.date | None, ...]:
+    """A file's first and last day: moments in the store's zone, calendar days as
+    written (a daily ad report's 1 January stays 1 January west of UTC).
+
+    Parameters
+    ----------
+    report
+        The file's report.
+    timezone
+        The store's time zone.
+
+    Returns
+    -------
+    tuple
+        ``(first, last)``, each ``None`` when the file has no dates.
+    """
+    zone = "UTC" if report.calendar_days else timezone
+    return local_date(report.date_min, zone), local_date(report.date_max, zone)

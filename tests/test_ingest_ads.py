@@ -8,6 +8,7 @@ are hand computed (12.50 + 1,020.30 + 8.25 + 30.00 + 15.00 = 1,086.05).
 """
 
 import csv
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from pipeline.ingest import ads, load_files
 from pipeline.ingest.base import ReadContext
 from pipeline.ingest.containers import unpack
 from pipeline.model import InputError
+from pipeline.timezones import report_days
+from tests.conftest import real_bytes
 
 VENDORS = Path(__file__).resolve().parent / "data" / "vendors"
 CTX = ReadContext()
@@ -171,3 +174,27 @@ def test_meta_export_missing_a_column_says_which(real_dir):
     assert data.reports[0].kind == "meta_ads"
     assert data.spend["spend"].sum() == pytest.approx(33512.45, abs=1e-6)
     assert data.spend["date"].max() == pd.Timestamp("2026-03-15", tz="UTC")
+
+
+def test_daily_reports_keep_their_calendar_days_west_of_utc(real_dir):
+    """Test the apparel set in Los Angeles: the Meta export's days (2026-01-01 to
+    2026-03-15) and the GA4 report's range (2024) are shown as written, not a day
+    early; an order's moment still moves to the store's day."""
+    data = load_files(
+        [
+            real_bytes("ads/apparel_meta_ads_daily_2026q1.csv"),
+            real_bytes("ga4/apparel_traffic_acquisition_by_week_2024.csv"),
+            ("o.csv", b"customer_id,date,value\n7,2024-05-01T03:00:00Z,10\n"),
+        ],
+        timezone="America/Los_Angeles",
+    )
+    days = {r.file: report_days(r, "America/Los_Angeles") for r in data.reports}
+    assert days["apparel_meta_ads_daily_2026q1.csv"] == (
+        dt.date(2026, 1, 1),
+        dt.date(2026, 3, 15),
+    )
+    assert days["apparel_traffic_acquisition_by_week_2024.csv"] == (
+        dt.date(2024, 1, 1),
+        dt.date(2024, 12, 31),
+    )
+    assert days["o.csv"] == (dt.date(2024, 4, 30), dt.date(2024, 4, 30))

@@ -286,6 +286,7 @@ def _finish(
         for cur, total in spend_frame.groupby("currency")["spend"].sum().items()
     }
     if len(spend_frame):
+        report.calendar_days = True
         report.date_min = spend_frame["date"].min()
         report.date_max = spend_frame["date"].max()
     report.check()

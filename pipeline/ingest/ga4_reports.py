@@ -398,6 +398,7 @@ def _read(source: SourceFile, context: ReadContext, kind: str) -> ReadResult:
     aggregates["source_file"] = source.name
     aggregates = conform(aggregates, AGGREGATE_COLUMNS)
     if len(aggregates):
+        report.calendar_days = True
         report.date_min = aggregates["period_start"].min()
         report.date_max = aggregates["period_end"].max()
     undated = sum(1 for t in tables_meta if t.get("undated"))

@@ -439,6 +439,7 @@ def read_report(source: SourceFile, context: ReadContext) -> ReadResult:
         "channel overlap, so they are never added up as revenue"
     )
     if len(claims):
+        report.calendar_days = True
         report.date_min = claims["period_start"].min()
         report.date_max = claims["period_end"].max()
     report.check()
