@@ -133,6 +133,24 @@ def test_transaction_dates_written_both_ways():
     assert any("written both day first" in note for note in report.notes)
 
 
+def test_events_values_with_currency_and_percent_signs():
+    """Test an events file's order values: '€99' and 'EUR 10' load as 99 and 10 in
+    EUR, '12.5%' is rejected with its row and column (it loaded as 12.5)."""
+    events = (
+        "person,timestamp,event,value\n"
+        "a@x.com,2024-01-01T10:00:00Z,order,€99\n"
+        "b@x.com,2024-01-02T10:00:00Z,order,12.5%\n"
+        "c@x.com,2024-01-03T10:00:00Z,order,EUR 10\n"
+    ).encode()
+    data = load_files([("ev.csv", events)])
+    report = data.reports[0]
+    assert (report.rows_loaded, report.rows_rejected) == (2, 1)
+    assert [(p.row, p.column) for p in report.problems] == [(3, "value")]
+    assert "not an amount" in report.problems[0].message
+    assert data.orders["net_value"].tolist() == [99.0, 10.0]
+    assert data.orders["currency"].tolist() == ["EUR", "EUR"]
+
+
 def test_whitespace_log_without_header():
     """Test the CDNOW layout: ids keep no leading zeros, YYYYMMDD dates."""
     data = load("cdnow_like.txt")

@@ -13,9 +13,11 @@ from pipeline.ingest.values import (
     normalise_email,
     normalise_phone,
     order_notes,
+    parse_amounts,
     parse_numbers,
     parse_percent,
     parse_timestamps,
+    written_currency,
 )
 
 
@@ -138,6 +140,20 @@ def test_dates_written_both_ways_are_read_as_most_need_and_the_rest_rejected():
     ]
     assert order_notes(parse_timestamps(column[:1])[0], "Date", None) == [
         AMBIGUOUS_NOTE.format(column="Date")
+    ]
+
+
+def test_amounts_refuse_percentages_and_name_their_currency():
+    """Test a money column: 12.5% is no amount (it read as 12.5), symbols only one
+    currency uses and ISO codes name it, '$' names none (several currencies)."""
+    cells = pd.Series(["12.5%", "€99", "EUR 12", "12.00 USD", "$1,234.50", None, "£5"])
+    values, bad = parse_amounts(cells)
+    assert values.tolist()[1:5] == [99.0, 12.0, 12.0, 1234.5]
+    assert values.isna().tolist() == [True, False, False, False, False, True, False]
+    assert bad.tolist() == [True, False, False, False, False, False, False]
+    assert parse_numbers(cells)[0][0] == 12.5  # (a rate column still reads it)
+    assert written_currency(cells).tolist() == [
+        pd.NA, "EUR", "EUR", "USD", pd.NA, pd.NA, "GBP"
     ]
 
 

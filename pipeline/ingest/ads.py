@@ -28,7 +28,7 @@ import pandas as pd
 from pipeline.channels import AD_PLATFORM_CHANNELS, GOOGLE_ADS_CHANNELS
 from pipeline.ingest import raw
 from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
-from pipeline.ingest.values import parse_numbers, parse_timestamps
+from pipeline.ingest.values import parse_amounts, parse_numbers, parse_timestamps
 from pipeline.ingest.vendor_common import column_getter, safe_score, table_of
 from pipeline.model import (
     CLAIM_COLUMNS,
@@ -232,7 +232,7 @@ def _finish(
             file=source.name,
         )
     date, bad_date = parse_timestamps(table[cols["date"]], dayfirst=context.dayfirst)
-    spend, bad_spend = parse_numbers(table[spent])
+    spend, bad_spend = parse_amounts(table[spent])
     rejected = pd.Series(False, index=table.index)
     for mask, column, message in (
         (bad_date | date.isna(), cols["date"], "no readable date"),

@@ -49,8 +49,9 @@ from pipeline.ingest.persons import (
 )
 from pipeline.ingest.values import (
     order_notes,
-    parse_numbers,
+    parse_amounts,
     parse_timestamps,
+    written_currency,
 )
 from pipeline.model import EVENT_TYPES, TS, FileReport, Problem, file_column
 
@@ -252,8 +253,11 @@ def events_from_table(
     if not keep.all():
         events = _rows(events, keep, list(events.columns))
     currency = None
+    if parsed.currency is not None:
+        currency = parsed.currency[keep & is_order]
     if fields.given("currency"):
-        currency = fields("currency")[keep & is_order].str.strip().str.upper()
+        given = fields("currency")[keep & is_order].str.strip().str.upper()
+        currency = given if currency is None else given.fillna(currency)
     orders = _orders(events, is_order[keep], currency, file)
 
     if len(events):
@@ -279,7 +283,12 @@ def _parsed(fields: _Fields, context: ReadContext) -> Parsed:
         times = pool.submit(
             parse_timestamps, columns["timestamp"], dayfirst=context.dayfirst
         )
-        values = pool.submit(parse_numbers, columns["value"])
+        values = pool.submit(parse_amounts, columns["value"])
+        named = (
+            pool.submit(written_currency, columns["value"])
+            if fields.given("value")
+            else None
+        )
         texts = {
             name: pool.submit(fields.stripped, name)
             for name in TEXT_FIELDS
@@ -292,7 +301,8 @@ def _parsed(fields: _Fields, context: ReadContext) -> Parsed:
             name: texts[name].result() if name in texts else blank
             for name in TEXT_FIELDS
         }
-    return Parsed(ts, event, known, value, bad_value, stripped)
+    currency = None if named is None else named.result()
+    return Parsed(ts, event, known, value, bad_value, stripped, currency)
 
 
 def _rejected(
@@ -314,7 +324,11 @@ def _rejected(
             "no readable time: write it as ISO 8601 (2024-03-05T14:30:00Z)",
         ),
         (~parsed.known.to_numpy(), "event", ""),  # each row's value is quoted
-        (parsed.bad_value.to_numpy(), "value", "the value is not a number"),
+        (
+            parsed.bad_value.to_numpy(),
+            "value",
+            "the value is not an amount (a number, with or without its currency)",
+        ),
         (
             negative_order,
             "value",

@@ -28,7 +28,12 @@ import pyarrow.compute as pc
 from pipeline.ingest import raw
 from pipeline.ingest.base import SourceFile
 from pipeline.ingest.persons import arrow_text
-from pipeline.ingest.values import finite, parse_numbers, parse_timestamps
+from pipeline.ingest.values import (
+    finite,
+    parse_amounts,
+    parse_timestamps,
+    written_currency,
+)
 from pipeline.model import EVENT_TYPES
 
 DICTIONARY_FIELDS = ("event",)
@@ -60,6 +65,8 @@ class Parsed:
     value: pd.Series
     bad_value: pd.Series
     texts: dict[str, pd.Series]
+    currency: pd.Series | None = None
+    """The currency each written value names (``€99``), when values are text."""
 
 
 def same_text(new: object, old: object) -> bool:
@@ -228,7 +235,7 @@ def _parsed(
             if field in text
         }
         ts = _times(table.column(columns["timestamp"]), index, dayfirst)
-        value, bad_value = _values(table, columns.get("value"), index)
+        value, bad_value, currency = _values(table, columns.get("value"), index)
         texts = {field: future.result() for field, future in trimmed.items()}
         event, known, text["event"] = events.result()
 
@@ -238,7 +245,7 @@ def _parsed(
         if field not in ("timestamp", "value")  # parsed: only ``parsed`` has them
     }
     frame = pd.DataFrame(written, index=index, copy=False)
-    parsed = Parsed(ts, event, known, value, bad_value, texts)
+    parsed = Parsed(ts, event, known, value, bad_value, texts, currency)
     return frame, parsed
 
 
@@ -286,12 +293,14 @@ def _times(column: pa.ChunkedArray, index: pd.Index, dayfirst) -> pd.Series:
 
 def _values(
     table: pa.Table, column: str | None, index: pd.Index
-) -> tuple[pd.Series, pd.Series]:
-    """Each row's value (``NaN`` when blank) and whether it failed to read."""
+) -> tuple[pd.Series, pd.Series, pd.Series | None]:
+    """Each row's value (``NaN`` when blank), whether it failed to read, and the
+    currency it names when values are written as text."""
     if column is None:
-        return pd.Series(np.nan, index=index), pd.Series(False, index=index)
+        return pd.Series(np.nan, index=index), pd.Series(False, index=index), None
     values = table.column(column)
     if pa.types.is_floating(values.type):
         numbers = pd.Series(values.to_numpy(), index=index)
-        return finite(numbers, pd.Series(False, index=index))
-    return parse_numbers(_text(values, index))
+        return *finite(numbers, pd.Series(False, index=index)), None
+    text = _text(values, index)
+    return *parse_amounts(text), written_currency(text)

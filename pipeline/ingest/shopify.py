@@ -43,6 +43,7 @@ from pipeline.ingest.identity import person_key, platform_ids
 from pipeline.ingest.values import (
     normalise_email,
     normalise_phone,
+    parse_amounts,
     parse_booleans,
     parse_numbers,
     parse_timestamps,
@@ -282,8 +283,8 @@ def read_orders(source: SourceFile, context: ReadContext) -> ReadResult:
 
     created = _get(first, cols, "created at")
     ts, bad_ts = parse_timestamps(created, dayfirst=context.dayfirst)
-    total, bad_total = parse_numbers(_get(first, cols, "total"))
-    refunded, bad_refund = parse_numbers(_get(first, cols, "refunded amount"))
+    total, bad_total = parse_amounts(_get(first, cols, "total"))
+    refunded, bad_refund = parse_amounts(_get(first, cols, "refunded amount"))
     reject = bad_ts | ts.isna() | bad_total | bad_refund
     for mask, col, message in (
         (bad_ts | ts.isna(), "created at", "no readable order time"),

@@ -28,6 +28,7 @@ from pipeline.ingest.identity import person_key
 from pipeline.ingest.values import (
     ambiguous_dayfirst,
     order_notes,
+    parse_amounts,
     parse_numbers,
     parse_timestamps,
 )
@@ -185,7 +186,7 @@ def read(source: SourceFile, context: ReadContext) -> ReadResult:
         dayfirst=context.dayfirst,
         assume_tz=context.timezone or "UTC",
     )
-    value, bad_value = parse_numbers(frame[roles["value"]])
+    value, bad_value = parse_amounts(frame[roles["value"]])
     if context.dayfirst is None and ambiguous_dayfirst(frame[roles["date"]]):
         report.meta["ambiguous_dates"] = roles["date"]
     report.notes.extend(order_notes(ts, roles["date"], context.dayfirst))

@@ -52,6 +52,10 @@ MISSING_TEXT: frozenset[str] = frozenset(
 """Cell texts (lower case, trimmed) that mean "no value"."""
 
 _CURRENCY = r"[$€£¥₹₩₽₺₪₫฿₱₦₴₸¢]|\b[A-Z]{3}\b|\b(?:US|CA|AU|NZ|HK|S)\$|\bkr\b|\bzł\b"
+UNIQUE_SYMBOLS = {"€": "EUR", "£": "GBP", "₹": "INR", "₩": "KRW", "₽": "RUB",
+                  "₺": "TRY", "₪": "ILS", "₫": "VND", "฿": "THB", "₱": "PHP",
+                  "₦": "NGN", "₴": "UAH", "₸": "KZT"}
+"""Currency symbols that name one currency (``$`` and ``¥`` name several)."""
 _SPACES = "\u00a0\u202f\u2009\u2007 '’"
 
 
@@ -158,6 +162,43 @@ def parse_numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """
     values, bad = _parsed_numbers(s)
     return finite(values, bad)
+
+
+def parse_amounts(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse a column of money amounts: as :func:`parse_numbers`, but a percentage
+    (``12.5%``) is not an amount, so its cell is ``bad``.
+
+    Parameters
+    ----------
+    s
+        The column as text (or already numeric).
+
+    Returns
+    -------
+    values, bad : pandas.Series
+        As :func:`parse_numbers`; percent cells are ``NaN`` and ``bad``.
+    """
+    values, bad = parse_numbers(s)
+    if pd.api.types.is_numeric_dtype(s.dtype) or not bad.index.size:
+        return values, bad
+    percent = _as_text(s).str.endswith("%").fillna(False).astype(bool)
+    if not percent.any():
+        return values, bad
+    return values.mask(percent), bad | percent
+
+
+def written_currency(s: pd.Series) -> pd.Series:
+    """The currency each amount names: an ISO code (``EUR 12``, ``12.00 USD``) or a
+    symbol only one currency uses (``€``, ``£``, ``₹``); ``NA`` otherwise (``$`` is
+    many currencies' symbol).
+    """
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return pd.Series(pd.NA, index=s.index, dtype="string")
+    text = _as_text(s.dropna())  # (events files leave most values blank)
+    code = text.str.extract(r"(?:^|[\s\d])([A-Z]{3})(?:$|[\s\d])", expand=False)
+    symbol = text.str.extract(f"([{''.join(UNIQUE_SYMBOLS)}])", expand=False)
+    named = code.fillna(symbol.map(UNIQUE_SYMBOLS))
+    return named.astype("string").reindex(s.index)
 
 
 def finite(values: pd.Series, bad: pd.Series) -> tuple[pd.Series, pd.Series]:
