@@ -2,7 +2,7 @@
 
 A mapping names the table's columns for the model's fields, or gives a constant::
 
-    {"person": "Email", "timestamp": "Signup date", "event": "signup",
+    {"person": "Email", "timestamp": "Signup date", "event": "=signup",
      "channel": "Source", "value": "=0"}
 
 ``person``, ``timestamp`` and ``event`` are required; ``channel``, ``source``,
@@ -26,6 +26,12 @@ from pipeline.ingest.events_csv import FIELDS, REQUIRED, events_from_table
 from pipeline.model import EVENT_TYPES, FileReport, InputError
 
 logger = logging.getLogger(__name__)
+
+EXAMPLE = '{"person": "Email", "timestamp": "Date", "event": "=order"}'
+"""A whole mapping, as messages show it: two columns and a constant event."""
+
+MAX_COLUMNS_NAMED = 20
+"""How many of a table's columns a message lists."""
 
 
 def mapping_candidates(source: SourceFile) -> list[str]:
@@ -68,7 +74,7 @@ def load_mapping(path: str) -> dict:
     except (OSError, json.JSONDecodeError) as exc:
         raise InputError(
             f"the mapping cannot be read ({exc}): write it as a JSON object such as "
-            '{"person": "Email", "timestamp": "Date", "event": "order"}',
+            f"{EXAMPLE} (a value starting with = is a constant)",
             file=path,
         ) from exc
     validate_mapping(mapping, file=path)
@@ -94,9 +100,80 @@ def validate_mapping(mapping: object, file: str | None = None) -> None:
     if missing:
         raise InputError(
             f"the mapping needs {', '.join(missing)}: name a column (or a constant "
-            'such as "event": "order")',
+            'such as "event": "=order")',
             file=file,
         )
+
+
+def named_columns(mapping: dict) -> dict[str, str]:
+    """The columns a mapping names, by field; constants left out.
+
+    A value starting with ``=`` is a constant, and so is an event type given for
+    ``event`` (the same test :func:`pipeline.ingest.detect.detect` applies when it
+    hands a table to the mapping).
+    """
+    return {
+        field: target
+        for field, target in mapping.items()
+        if isinstance(target, str)
+        and not target.startswith("=")
+        and not (field == "event" and target in EVENT_TYPES)
+    }
+
+
+def misfit_message(
+    mapping: dict, columns: list[str], fitted: list[str] | None = None
+) -> str | None:
+    """Why a mapping does not fit a table with ``columns``, and what to do.
+
+    Parameters
+    ----------
+    mapping
+        The user's mapping.
+    columns
+        The table's columns, as its header writes them.
+    fitted
+        The files the mapping did fit, if any: a run takes one mapping, so a
+        table of another layout needs a run of its own.
+
+    Returns
+    -------
+    str or None
+        ``"the mapping's column 'Emial' (person) is not in the file; its columns
+        are: Email, Joined. ..."``; ``None`` when every named column is there.
+    """
+    have = {c.strip().lower() for c in columns}
+    absent = [
+        f"{target!r} ({field})"
+        for field, target in named_columns(mapping).items()
+        if target.strip().lower() not in have
+    ]
+    if not absent:
+        return None
+    shown = ", ".join(columns[:MAX_COLUMNS_NAMED]) + (
+        f" and {len(columns) - MAX_COLUMNS_NAMED} more"
+        if len(columns) > MAX_COLUMNS_NAMED
+        else ""
+    )
+    head = (
+        f"the mapping's column {absent[0]} is not in the file"
+        if len(absent) == 1
+        else f"the mapping's columns {', '.join(absent)} are not in the file"
+    )
+    if fitted:
+        todo = (
+            f"The mapping fits {fitted[0]}"
+            + (f" and {len(fitted) - 1} more" if len(fitted) > 1 else "")
+            + ", and a run takes one mapping: give this file in a run of its own, "
+            "with a mapping of its columns"
+        )
+    else:
+        todo = (
+            "Correct the mapping to name the file's own columns (case does not "
+            "matter; a value starting with = is a constant, such as "
+            '"event": "=signup") and run again'
+        )
+    return f"{head}; its columns are: {shown}. {todo}"
 
 
 def split_mapping(
