@@ -3,7 +3,8 @@
 Each command lives in its own module under :mod:`pipeline.commands`, which defines
 ``add_parser(subparsers)`` and ``run(args) -> int``. Output meant for other tools
 (``--json``) goes to standard output; messages go to standard error.
-Exit status 2 means no input could be used.
+Exit status 2 means no input could be used (no file read, or no row of any file
+loaded), or, from ``argparse``, that an option's value was refused.
 """
 
 from __future__ import annotations
@@ -14,7 +15,12 @@ import logging
 import sys
 
 COMMANDS: tuple[str, ...] = (
-    "stages", "inspect", "clv", "attribution", "sample", "report"
+    "stages",
+    "inspect",
+    "clv",
+    "attribution",
+    "sample",
+    "report",
 )
 
 

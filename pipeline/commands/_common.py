@@ -8,16 +8,25 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 import sys
 import zoneinfo
+from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.ingest import read_paths
-from pipeline.ingest.checks import plural
-from pipeline.model import Dataset, InputError
+from pipeline.ingest.checks import HEADER_ONLY, plural
+from pipeline.model import Dataset, FileReport, InputError
 from pipeline.rules import StageRules
 
 MAX_PROBLEMS_SHOWN = 5
+MAX_FILES_NAMED = 5
+
+AS_OF_DEFAULT = (
+    "the latest day, in the store's time zone, of any dated event, order or "
+    "sign-up not after today (today when nothing is dated)"
+)
+"""What ``--as-of`` is when not given: ``StageEngine.default_as_of``."""
 
 
 def err(message: str) -> None:
@@ -33,6 +42,46 @@ def iso_date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a date: write it as YYYY-MM-DD, e.g. 2024-12-31"
         ) from None
+
+
+def number_in_range(
+    cast: type[int] | type[float],
+    allowed: Callable[[float], bool],
+    wanted: str,
+    example: str,
+) -> Callable[[str], float]:
+    """An ``argparse`` type: a number that ``allowed`` accepts.
+
+    Parameters
+    ----------
+    cast
+        ``int`` for a whole number, ``float`` for any finite number.
+    allowed
+        Whether a parsed value is in range.
+    wanted
+        What the option takes, for the message: ``"a number of days, 1 or more"``.
+    example
+        A value that is allowed, for the message.
+
+    Returns
+    -------
+    callable
+        The type function; its errors say what was given, what the option takes
+        and an example (``argparse`` puts the option's name in front).
+    """
+
+    def parse(text: str) -> float:
+        try:
+            value = cast(text)
+        except ValueError:
+            value = None
+        if value is None or not math.isfinite(value) or not allowed(value):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} cannot be used: give {wanted}, e.g. {example}"
+            )
+        return value
+
+    return parse
 
 
 def timezone_name(text: str) -> str:
@@ -90,31 +139,97 @@ def writes_over_an_input(out: str | None, inputs: list[str]) -> bool:
 
 
 def report_problems(dataset: Dataset, limit: int = MAX_PROBLEMS_SHOWN) -> int:
-    """Write each file's rejected rows and problems to standard error.
+    """Write each file's rejected rows, problems and notes to standard error.
 
     One line per file with problems (``FILE (KIND): R of N rows rejected``), then up
     to ``limit`` problems as ``  row 39, column 'Total': message`` and a count of
-    the rest. Returns the number of files with problems.
+    the rest; then each file's notes on the whole file as ``note: FILE: note`` (a
+    header and no rows, dates that could be day or month first). Returns the number
+    of files with problems.
     """
     files = 0
     for report in dataset.reports:
-        if not (report.rows_rejected or report.problems):
-            continue
-        files += 1
-        err(
-            f"{report.file} ({report.kind}): {report.rows_rejected:,} of "
-            f"{plural(report.rows_read, 'row')} rejected"
-        )
-        for problem in report.problems[:limit]:
-            where = ", ".join(
-                part
-                for part in (
-                    f"row {problem.row}" if problem.row is not None else "",
-                    f"column {problem.column!r}" if problem.column else "",
-                )
-                if part
-            )
-            err(f"  {where}: {problem.message}" if where else f"  {problem.message}")
-        if len(report.problems) > limit:
-            err(f"  … and {len(report.problems) - limit} more")
+        if report.rows_rejected or report.problems:
+            files += 1
+            file_problems(report, limit)
+        for note in report.notes:
+            err(f"note: {report.file}: {note}")
     return files
+
+
+def file_problems(report: FileReport, limit: int) -> None:
+    """Write one file's rejected-row count and its first ``limit`` problems."""
+    err(
+        f"{report.file} ({report.kind}): {report.rows_rejected:,} of "
+        f"{plural(report.rows_read, 'row')} rejected"
+    )
+    for problem in report.problems[:limit]:
+        err(f"  {where(problem.row, problem.column)}{problem.message}")
+    if len(report.problems) > limit:
+        err(f"  … and {len(report.problems) - limit} more")
+
+
+def where(row: int | None, column: str | None) -> str:
+    """``"row 39, column 'Total': "``, or less, or nothing for a whole-file problem."""
+    parts = [
+        part
+        for part in (
+            f"row {row}" if row is not None else "",
+            f"column {column!r}" if column else "",
+        )
+        if part
+    ]
+    return ", ".join(parts) + ": " if parts else ""
+
+
+INSPECT_HINT = "`python -m pipeline inspect FILE...` shows where every row went."
+"""What the analysing commands add when nothing loaded."""
+
+
+def nothing_loaded(dataset: Dataset, hint: str = INSPECT_HINT) -> str | None:
+    """Why no row of any file could be used; ``None`` when some row loaded.
+
+    A file read without rows (only a header, or a report cut inside its header)
+    or with every row rejected, excluded or a duplicate loads nothing; when no file
+    loaded a row there is nothing to analyse, and the commands exit with status 2.
+    Each file's reason says what to do; ``hint`` ends the message (``inspect``
+    itself has already shown every row).
+    """
+    if any(report.rows_loaded for report in dataset.reports):
+        return None
+    reasons = [
+        f"{report.file}: {why_no_row_loaded(report).rstrip('.')}."
+        for report in dataset.reports[:MAX_FILES_NAMED]
+    ]
+    more = len(dataset.reports) - MAX_FILES_NAMED
+    if more > 0:
+        reasons.append(f"And {plural(more, 'more file')}.")
+    return " ".join(["no row of any file could be used.", *reasons, hint]).strip()
+
+
+def why_no_row_loaded(report: FileReport) -> str:
+    """Why one file loaded no row, in a clause that says what to do when it can."""
+    header_only = [note for note in report.notes if HEADER_ONLY in note]
+    first = report.problems[0] if report.problems else None
+    if header_only:
+        return header_only[0]
+    if report.rows_read == 0 or report.meta.get("failed"):
+        return first.message if first else "the file holds no rows"
+    parts = []
+    if report.rows_rejected:
+        share = "all" if report.rows_rejected == report.rows_read else "some"
+        parts.append(f"{share} {plural(report.rows_rejected, 'row')} rejected")
+    if report.rows_excluded:
+        why = ", ".join(sorted(report.excluded_by))
+        parts.append(
+            f"{plural(report.rows_excluded, 'row')} excluded"
+            + (f" ({why})" if why else " by a rule")
+        )
+    if report.rows_duplicate:
+        parts.append(
+            f"{plural(report.rows_duplicate, 'row')} duplicate rows of another file"
+        )
+    reason = ", ".join(parts) or "no row loaded"
+    if first is not None:
+        reason += f"; the first, {where(first.row, first.column)}{first.message}"
+    return reason

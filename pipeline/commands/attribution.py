@@ -24,13 +24,32 @@ import pandas as pd
 
 from pipeline.attribution.analysis import Analysis, analyse_dataset, analyse_paths
 from pipeline.attribution.journeys import JourneySettings
+from pipeline.attribution.klaviyo import Overstatement
 from pipeline.attribution.models import MODEL_NAMES, ModelSettings
 from pipeline.clv_currency import CurrencyChoice, in_one_currency
-from pipeline.commands._common import report_problems
-from pipeline.ingest import load_files, read_paths
+from pipeline.commands._common import (
+    err,
+    nothing_loaded,
+    number_in_range,
+    readable_files,
+    report_problems,
+    timezone_name,
+)
+from pipeline.ingest import load_files
 from pipeline.model import InputError
 
 log = logging.getLogger(__name__)
+
+LOOKBACK_DAYS = number_in_range(
+    float, lambda v: v >= 1, "a number of days, 1 or more", "30"
+)
+HALF_LIFE_DAYS = number_in_range(
+    float, lambda v: v > 0, "a number of days above 0", "7"
+)
+REPLICATES = number_in_range(
+    int, lambda v: v >= 0, "a whole number, 0 (no intervals) or more", "100"
+)
+SEED = number_in_range(int, lambda v: v >= 0, "a whole number, 0 or more", "0")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -47,9 +66,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--lookback-days",
-        type=float,
+        type=LOOKBACK_DAYS,
         default=30.0,
-        help="touches this many days before a conversion count (30)",
+        metavar="DAYS",
+        help="touches this many days before a conversion count, 1 or more (30)",
     )
     p.add_argument(
         "--models",
@@ -59,7 +79,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="MODEL",
         help=f"models to run: {', '.join(MODEL_NAMES)}",
     )
-    p.add_argument("--timezone", default=None, help="the store's IANA time zone")
+    p.add_argument(
+        "--timezone",
+        type=timezone_name,
+        default=None,
+        metavar="TZ",
+        help="the store's IANA time zone",
+    )
     p.add_argument("--opens", action="store_true", help="count email opens as touches")
     p.add_argument(
         "--first-purchase-only",
@@ -80,8 +106,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--half-life-days",
-        type=float,
+        type=HALF_LIFE_DAYS,
         default=7.0,
+        metavar="DAYS",
         help="time decay: a touch this many days before the order gets half the "
         "weight of one at the order (default 7)",
     )
@@ -93,13 +120,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--bootstrap",
-        type=int,
+        type=REPLICATES,
         default=100,
         metavar="N",
         help="bootstrap replicates for intervals (0: none; default 100)",
     )
     p.add_argument(
-        "--seed", type=int, default=0, help="bootstrap random seed (default 0)"
+        "--seed", type=SEED, default=0, help="bootstrap random seed (default 0)"
     )
     p.add_argument(
         "--reference",
@@ -119,9 +146,17 @@ def analysis_of(
     Returns the analysis (``None`` when nothing could be used) and the currency
     choice (``None`` when aggregated paths were analysed). Each file's problems
     and the currencies left out are written to standard error.
+
+    Raises
+    ------
+    InputError
+        When no file could be read, or no row of any file loaded.
     """
-    dataset = load_files(read_paths(args.files), timezone=args.timezone)
+    dataset = load_files(readable_files(args.files), timezone=args.timezone)
     report_problems(dataset)
+    reason = nothing_loaded(dataset)
+    if reason:
+        raise InputError(reason)
     settings = ModelSettings(
         half_life_days=args.half_life_days,
         markov_order=args.markov_order,
@@ -136,7 +171,7 @@ def analysis_of(
     if len(dataset.purchases()) or (dataset.events["event"] == "order").any():
         dataset, choice = in_one_currency(dataset, getattr(args, "currency", None))
         for line in choice.warnings():
-            sys.stderr.write(f"note: {line}\n")
+            err(f"note: {line}")
         journeys = JourneySettings(
             lookback_days=args.lookback_days,
             opens_as_touches=args.opens,
@@ -160,17 +195,17 @@ def analysis_of(
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the command; exit status 2 when no file could be used."""
+    """Run the command; exit status 2 when no input could be used: no row of any
+    file loaded, or no purchase and no conversion path."""
     try:
         analysis, choice = analysis_of(args)
     except (InputError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        err(f"error: {exc}")
         return 2
     if analysis is None:
-        print(
+        err(
             "error: no purchases and no conversion paths in the files; upload Shopify "
-            "orders with GA4/Klaviyo events, or a path;total_conversions file",
-            file=sys.stderr,
+            "orders with GA4/Klaviyo events, or a path;total_conversions file"
         )
         return 2
     out = analysis.to_json()
@@ -192,11 +227,24 @@ def run(args: argparse.Namespace) -> int:
         f"{' ' + out['currency'] if out.get('currency') else ''}, "
         f"coverage {out['coverage'] or 0:.1%}\n\n{table.to_string()}\n"
     )
-    if "klaviyo" in out:
-        k = out["klaviyo"]
-        sys.stdout.write(
-            f"\nKlaviyo claims {k['claimed_revenue']:,.2f} of {k['total_revenue']:,.2f}"
-            f" ({k['claimed_opens_only_revenue']:,.2f} on opens alone); "
-            f"overstatement x{k['overstatement'] or 0:.2f}\n"
-        )
+    if analysis.klaviyo is not None:
+        sys.stdout.write(f"\n{klaviyo_line(out['klaviyo'], analysis.klaviyo)}\n")
     return 0
+
+
+def klaviyo_line(claim: dict, klaviyo: Overstatement) -> str:
+    """Klaviyo's claim in one sentence, and its overstatement against the reference
+    model: "not measured" when that model credits no revenue to Email or SMS."""
+    ratio = claim["overstatement"]
+    reference = klaviyo.reference_model
+    overstated = (
+        f"overstatement x{ratio:.2f} against the {reference} model"
+        if ratio is not None
+        else f"overstatement not measured: the {reference} model credits no revenue "
+        "to Email or SMS"
+    )
+    return (
+        f"Klaviyo claims {claim['claimed_revenue']:,.2f} of "
+        f"{claim['total_revenue']:,.2f} ({claim['claimed_opens_only_revenue']:,.2f} "
+        f"on opens alone); {overstated}"
+    )

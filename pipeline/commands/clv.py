@@ -17,7 +17,7 @@ prediction. ``--json`` prints at least::
 ``customers`` and ``holdout`` count the calibration customers only; ``holdout`` is in
 repeat purchase-days and ``null`` without ``--calibration-end``; a model that was not
 fitted has ``null`` parameters and its reason in ``status``. Exit status 2 only when
-no input could be used.
+no input could be used: no row of any file loaded, or no purchase with a customer.
 """
 
 from __future__ import annotations
@@ -33,10 +33,35 @@ from pipeline.clv_currency import in_one_currency
 from pipeline.clv_fit import ClvModels, customer_table, fit_models, population_figures
 from pipeline.clv_models import BGNBD_PARAMS, GG_PARAMS
 from pipeline.clv_validation import holdout_report
-from pipeline.commands._common import report_problems
+from pipeline.commands._common import (
+    err,
+    iso_date,
+    nothing_loaded,
+    number_in_range,
+    readable_files,
+    report_problems,
+    timezone_name,
+)
+from pipeline.ingest import load_files
 from pipeline.model import InputError, json_safe
 
 log = logging.getLogger(__name__)
+
+HORIZON_DAYS = number_in_range(
+    float, lambda v: v > 0, "a number of days above 0", "365"
+)
+DISCOUNT_RATE = number_in_range(
+    float,
+    lambda v: 0 <= v < 1,
+    "an annual rate as a fraction, from 0 up to (not including) 1",
+    "0.10 for 10 %",
+)
+MARGIN = number_in_range(
+    float,
+    lambda v: 0 < v <= 1,
+    "the share of spend kept as profit, above 0 and at most 1",
+    "0.35 for 35 %",
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -47,47 +72,87 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description=" ".join(__doc__.split("\n\n")[:2]).replace("``", ""),
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="orders or transactions")
-    p.add_argument("--calibration-end", metavar="DATE", help="last day of the fit "
-                   "(inclusive, store's time zone); later purchases form the holdout")
-    p.add_argument("--holdout-end", metavar="DATE", help="last day of the holdout "
-                   "(inclusive); default the last purchase")
-    p.add_argument("--time-unit", choices=sorted(TIME_UNITS), default="days",
-                   help="unit of recency, age and the rate parameter (weeks = days/7)")
-    p.add_argument("--timezone", metavar="TZ", help="store time zone, e.g. "
-                   "America/Los_Angeles (default: inferred)")
-    p.add_argument("--horizon-days", type=float, default=365.0,
-                   help="horizon of expected purchases and CLV (default 365)")
-    p.add_argument("--discount-rate", type=float, default=0.10,
-                   help="annual discount rate for CLV (default 0.10)")
-    p.add_argument("--margin", type=float, default=1.0,
-                   help="profit margin applied to spend (default 1.0 = revenue)")
-    p.add_argument("--currency", metavar="CODE", help="analyse the purchases in this "
-                   "currency (ISO code, or 'none' for orders without one); default: "
-                   "the currency with the most purchases")
+    p.add_argument(
+        "--calibration-end",
+        type=iso_date,
+        metavar="YYYY-MM-DD",
+        help="last day of the fit (inclusive, store's time zone); later "
+        "purchases form the holdout",
+    )
+    p.add_argument(
+        "--holdout-end",
+        type=iso_date,
+        metavar="YYYY-MM-DD",
+        help="last day of the holdout (inclusive); default the last purchase",
+    )
+    p.add_argument(
+        "--time-unit",
+        choices=sorted(TIME_UNITS),
+        default="days",
+        help="unit of recency, age and the rate parameter (weeks = days/7)",
+    )
+    p.add_argument(
+        "--timezone",
+        type=timezone_name,
+        metavar="TZ",
+        help="store time zone, e.g. America/Los_Angeles (default: inferred)",
+    )
+    p.add_argument(
+        "--horizon-days",
+        type=HORIZON_DAYS,
+        metavar="DAYS",
+        default=365.0,
+        help="horizon of expected purchases and CLV (default 365)",
+    )
+    p.add_argument(
+        "--discount-rate",
+        type=DISCOUNT_RATE,
+        metavar="RATE",
+        default=0.10,
+        help="annual discount rate for CLV, 0 to below 1 (default 0.10)",
+    )
+    p.add_argument(
+        "--margin",
+        type=MARGIN,
+        metavar="SHARE",
+        default=1.0,
+        help="profit margin applied to spend, above 0 and at most 1 "
+        "(default 1.0 = revenue)",
+    )
+    p.add_argument(
+        "--currency",
+        metavar="CODE",
+        help="analyse the purchases in this "
+        "currency (ISO code, or 'none' for orders without one); default: "
+        "the currency with the most purchases",
+    )
     p.add_argument("--json", action="store_true", help="print JSON to standard output")
     p.add_argument("--out", metavar="CSV", help="write the customer table to this file")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the command; 0 on success, 2 when no input could be used."""
-    from pipeline.ingest import load_files, read_paths
-
+    """Run the command; 0 on success, 2 when no input could be used: no row of any
+    file loaded, or no purchase with a customer."""
     try:
-        dataset = load_files(read_paths(args.files), timezone=args.timezone)
+        dataset = load_files(readable_files(args.files), timezone=args.timezone)
     except (InputError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        err(f"error: {exc}")
         return 2
     report_problems(dataset)
+    reason = nothing_loaded(dataset)
+    if reason:
+        err(f"error: {reason}")
+        return 2
     try:
         dataset, choice = in_one_currency(dataset, args.currency)
         for line in choice.warnings():
-            print(f"note: {line}", file=sys.stderr)
+            err(f"note: {line}")
         summary = purchase_summary(
             dataset, args.calibration_end, args.holdout_end, args.time_unit
         )
     except (InputError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        err(f"error: {exc}")
         return 2
 
     fits = fit_models(summary)
@@ -112,9 +177,10 @@ def run(args: argparse.Namespace) -> int:
         log.info("wrote %d customers to %s", len(table), args.out)
 
     if args.json:
-        print(json.dumps(json_safe(result), indent=2, allow_nan=False))
+        sys.stdout.write(json.dumps(json_safe(result), indent=2, allow_nan=False))
     else:
-        print(text_report(result))
+        sys.stdout.write(text_report(result))
+    sys.stdout.write("\n")
     return 0
 
 

@@ -11,8 +11,13 @@ each source's people match another source. ``--json`` prints::
      "people": n,
      "matched": [{"from", "to", "people", "matched"}]}
 
-Exit status 2 only when no input could be used; ``--json`` then still prints the
-object above, with each file's report (its problems say why it could not be used),
+Notes on a whole file (a header and no rows, dates that could be day or month
+first) are printed after the text table, or on standard error with ``--json``, whose
+object keeps exactly the keys above.
+
+Exit status 2 only when no row of any input could be used: no file could be read,
+or none loaded a row (a header and no rows, every row rejected). The report is still
+printed, each file's problems saying why it could not be used; ``--json`` then has
 ``"people": 0`` and no matches.
 """
 
@@ -23,9 +28,16 @@ import json
 import logging
 import sys
 
-from pipeline.ingest import load_files, match_rates, read_paths
+from pipeline.commands._common import err, nothing_loaded, timezone_name, where
+from pipeline.ingest import (
+    load_files,
+    match_rates,
+    nothing_used_message,
+    read_paths,
+    unrecognised_files,
+)
 from pipeline.ingest.detect import supported_kinds
-from pipeline.ingest.mapping import load_mapping
+from pipeline.ingest.mapping import candidates_in_upload, load_mapping, misfit_message
 from pipeline.model import Dataset, FileReport, InputError, Problem, json_safe
 from pipeline.timezones import zone_label
 
@@ -42,7 +54,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="export files")
     p.add_argument("--mapping", help="column mapping JSON for tables of no known kind")
-    p.add_argument("--timezone", help="store time zone (default: inferred, else UTC)")
+    p.add_argument(
+        "--timezone",
+        type=timezone_name,
+        metavar="TZ",
+        help="store time zone (default: inferred, else UTC)",
+    )
     p.add_argument(
         "--dayfirst",
         choices=("yes", "no"),
@@ -69,7 +86,7 @@ def readable_files(
         try:
             files.extend(read_paths([path]))
         except (InputError, OSError) as exc:
-            sys.stderr.write(f"error: {exc}\n")
+            err(f"error: {exc}")
             message = "the file cannot be read: check the path and its permissions"
             missing.append(
                 FileReport(
@@ -104,41 +121,94 @@ def by_row(report: dict) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``inspect``; 2 when no input could be used."""
-    missing: list[FileReport] = []
+    """Run ``inspect``; 2 when no row of any input could be used.
+
+    The report is printed either way: ``--json`` on standard output with the notes
+    on whole files on standard error, the text table with its notes on standard
+    output.
+    """
     try:
         mapping = load_mapping(args.mapping) if args.mapping else None
         files, missing = readable_files(args.files)
-        dayfirst = None if args.dayfirst is None else args.dayfirst == "yes"
+    except InputError as exc:
+        err(f"error: {exc}")
+        print_report(args, failed_summary(getattr(exc, "reports", [])), None, [])
+        return 2
+    dayfirst = None if args.dayfirst is None else args.dayfirst == "yes"
+    try:
         dataset = load_files(
             files, timezone=args.timezone, mapping=mapping, dayfirst=dayfirst
         )
     except InputError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        if args.json:
-            # still account for every file, so tools reading the JSON see why
-            reports = [*missing, *getattr(exc, "reports", [])]
-            failed = json_safe(
-                {
-                    "files": [by_row(r.to_dict()) for r in reports],
-                    "people": 0,
-                    "matched": [],
-                }
-            )
-            sys.stdout.write(json.dumps(failed, indent=2, allow_nan=False) + "\n")
+        reports = getattr(exc, "reports", None)
+        if reports is None:
+            raise
+        if mapping:
+            explain_mapping_misfits(reports, files, mapping)
+        err(f"error: {nothing_used_message(reports)}")
+        notes = [f"{r.file}: {note}" for r in reports for note in r.notes]
+        print_report(args, failed_summary([*missing, *reports]), None, notes)
         return 2
     dataset.reports[:0] = missing
+    if mapping:
+        explain_mapping_misfits(dataset.reports, files, mapping)
 
-    out = summary(dataset)
-    if args.json:
-        sys.stdout.write(json.dumps(out, indent=2, allow_nan=False) + "\n")
-    else:
-        sys.stdout.write(readable(out, dataset) + "\n")
+    print_report(args, summary(dataset), dataset.timezone, dataset.notes)
+    reason = nothing_loaded(dataset, hint="")
+    if reason:
+        err(f"error: {reason}")
+        return 2
     return 0
 
 
-def readable(out: dict, dataset: Dataset) -> str:
-    """A plain-text table of the summary, for people."""
+def failed_summary(reports: list[FileReport]) -> dict:
+    """The ``--json`` object of a run that could use no file: each file's report
+    (its problems say why), no people and no matches."""
+    return json_safe(
+        {
+            "files": [by_row(r.to_dict()) for r in reports],
+            "people": 0,
+            "matched": [],
+        }
+    )
+
+
+def print_report(
+    args: argparse.Namespace, out: dict, timezone: str | None, notes: list[str]
+) -> None:
+    """Print the report: JSON on standard output and the notes on standard error,
+    or the text table with its notes on standard output (none without files)."""
+    if args.json:
+        sys.stdout.write(json.dumps(out, indent=2, allow_nan=False) + "\n")
+        for note in notes:
+            err(f"note: {note}")
+    elif out["files"]:
+        sys.stdout.write(readable(out, timezone, notes) + "\n")
+
+
+def explain_mapping_misfits(
+    reports: list[FileReport], files: list[tuple[str, bytes]], mapping: dict
+) -> None:
+    """Say, in each table of no known kind, which of the mapping's columns it lacks.
+
+    Such a table is one the mapping was meant for, or one of another layout when
+    the mapping fitted other files; its problem then names the missing columns
+    and the file's own, instead of offering a mapping that was given.
+    """
+    fitted = [r.file for r in reports if r.kind == "mapped"]
+    unknown = set(unrecognised_files(reports))
+    for report in reports:
+        if report.file not in unknown:
+            continue
+        columns = candidates_in_upload(files, report.file)
+        message = misfit_message(mapping, columns, fitted) if columns else None
+        if message:
+            report.problems[0] = Problem(None, None, message)
+
+
+def readable(out: dict, timezone: str | None, notes: list[str]) -> str:
+    """A plain-text table of the summary, for people; no time zone when no file was
+    used."""
     head = ("kind", "read", "loaded", "excluded", "duplicate", "rejected", "file")
     rows = [head]
     for f in out["files"]:
@@ -159,24 +229,14 @@ def readable(out: dict, dataset: Dataset) -> str:
     ]
     for f in out["files"]:
         for p in f["problems"][:20]:
-            where = ", ".join(
-                x
-                for x in (
-                    f"row {p['row']}" if p["row"] is not None else "",
-                    f"column {p['column']!r}" if p["column"] else "",
-                )
-                if x
-            )
-            lines.append(
-                f"  {f['file']}: {where + ': ' if where else ''}{p['message']}"
-            )
+            lines.append(f"  {f['file']}: {where(p['row'], p['column'])}{p['message']}")
         if len(f["problems"]) > 20:
             lines.append(f"  {f['file']}: ... {len(f['problems']) - 20} more problems")
-    zone = zone_label(dataset.timezone)
-    lines.append(f"people: {out['people']:,}   store time zone: {zone}")
+    zone = f"   store time zone: {zone_label(timezone)}" if timezone else ""
+    lines.append(f"people: {out['people']:,}{zone}")
     for m in out["matched"]:
         lines.append(
             f"  {m['from']} -> {m['to']}: {m['matched']:,} of {m['people']:,} people"
         )
-    lines.extend(f"note: {n}" for n in dataset.notes)
+    lines.extend(f"note: {n}" for n in notes)
     return "\n".join(lines)

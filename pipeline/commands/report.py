@@ -20,8 +20,12 @@ from typing import Any
 from pipeline import exports, report, scoring
 from pipeline.clv_currency import choose_currency
 from pipeline.commands._common import (
+    AS_OF_DEFAULT,
+    err,
     iso_date,
+    nothing_loaded,
     readable_files,
+    report_problems,
     stage_rules,
     timezone_name,
     writes_over_an_input,
@@ -50,24 +54,48 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "Klaviyo, Meta and Google upload files of a segment.",
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="export files")
-    parser.add_argument("--out", required=True, metavar="REPORT_HTML",
-                        help="where to write the HTML report")
-    parser.add_argument("--rules", metavar="RULES_JSON",
-                        help="stage rules as JSON (the app's preset file)")
-    parser.add_argument("--as-of", type=iso_date, metavar="YYYY-MM-DD",
-                        help="the day evaluated; default: the latest event's day")
-    parser.add_argument("--timezone", type=timezone_name, metavar="TZ",
-                        help="the store's time zone; default: from the data")
-    parser.add_argument("--currency", metavar="CODE",
-                        help="currency of the customer-value and attribution "
-                        "sections (default: the one with the most purchases; "
-                        "'none' for orders without a currency); other currencies "
-                        "are left out and named, never added")
-    parser.add_argument("--exports-dir", metavar="DIR",
-                        help="also write the four export files into this folder")
-    parser.add_argument("--segment", default="open_leads",
-                        choices=list(exports.SEGMENTS),
-                        help="the leads exported (default: open_leads)")
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="REPORT_HTML",
+        help="where to write the HTML report",
+    )
+    parser.add_argument(
+        "--rules",
+        metavar="RULES_JSON",
+        help="stage rules as JSON (the app's preset file)",
+    )
+    parser.add_argument(
+        "--as-of",
+        type=iso_date,
+        metavar="YYYY-MM-DD",
+        help=f"the day evaluated; default: {AS_OF_DEFAULT}",
+    )
+    parser.add_argument(
+        "--timezone",
+        type=timezone_name,
+        metavar="TZ",
+        help="the store's time zone; default: from the data",
+    )
+    parser.add_argument(
+        "--currency",
+        metavar="CODE",
+        help="currency of the customer-value and attribution "
+        "sections (default: the one with the most purchases; "
+        "'none' for orders without a currency); other currencies "
+        "are left out and named, never added",
+    )
+    parser.add_argument(
+        "--exports-dir",
+        metavar="DIR",
+        help="also write the four export files into this folder",
+    )
+    parser.add_argument(
+        "--segment",
+        default="open_leads",
+        choices=list(exports.SEGMENTS),
+        help="the leads exported (default: open_leads)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 
@@ -83,8 +111,9 @@ def _write_exports(dataset, engine, leads, rules, as_of, segment, folder: Path) 
         sys.stderr.write(f"note: no lead score: {exc}\n")
         scores = None
     values, _ = scoring.predicted_values(dataset, leads)
-    table = exports.segment(exports.lead_table(leads, dataset.people, scores, values),
-                            segment)
+    table = exports.segment(
+        exports.lead_table(leads, dataset.people, scores, values), segment
+    )
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for make in EXPORTERS:
@@ -95,18 +124,25 @@ def _write_exports(dataset, engine, leads, rules, as_of, segment, folder: Path) 
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``report``; 0 on success, 2 when no input could be used."""
+    """Run ``report``; 0 on success, 2 when no row of any input could be used."""
     out = Path(args.out)
     if writes_over_an_input(args.out, args.files):
-        sys.stderr.write(f"--out {args.out!r} is one of the inputs: choose another "
-                         "file name (inputs are never overwritten)\n")
+        sys.stderr.write(
+            f"--out {args.out!r} is one of the inputs: choose another "
+            "file name (inputs are never overwritten)\n"
+        )
         return 2
     try:
         rules = stage_rules(args.rules)
         files = readable_files(args.files)
         dataset = load_files(files, timezone=args.timezone)
     except InputError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        err(f"error: {exc}")
+        return 2
+    report_problems(dataset)
+    reason = nothing_loaded(dataset)
+    if reason:
+        err(f"error: {reason}")
         return 2
 
     currency = getattr(args, "currency", None)
@@ -120,21 +156,32 @@ def run(args: argparse.Namespace) -> int:
     as_of = args.as_of or engine.default_as_of
     leads = engine.leads(rules, as_of)
     html = report.view_report(
-        dataset, leads, as_of, tuple(name for name, _ in files), rules_text="",
+        dataset,
+        leads,
+        as_of,
+        tuple(name for name, _ in files),
+        rules_text="",
         currency=currency,
     )
     out.write_text(html, encoding="utf-8")
     log.info("wrote the report to %s", out)
 
-    summary: dict[str, Any] = {"as_of": as_of.isoformat(), "report": str(out),
-                               "exports": []}
+    summary: dict[str, Any] = {
+        "as_of": as_of.isoformat(),
+        "report": str(out),
+        "exports": [],
+    }
     if args.exports_dir:
-        written = _write_exports(dataset, engine, leads, rules, as_of, args.segment,
-                                 Path(args.exports_dir))
+        written = _write_exports(
+            dataset, engine, leads, rules, as_of, args.segment, Path(args.exports_dir)
+        )
         summary["exports"] = [
-            {"file": e.file_name, "rows": e.rows,
-             "excluded_no_consent": e.excluded_no_consent,
-             "excluded_no_identifier": e.excluded_no_identifier}
+            {
+                "file": e.file_name,
+                "rows": e.rows,
+                "excluded_no_consent": e.excluded_no_consent,
+                "excluded_no_identifier": e.excluded_no_identifier,
+            }
             for e in written
         ]
     if args.json:

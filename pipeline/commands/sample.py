@@ -8,13 +8,21 @@ N events in the generic events CSV layout, for benchmarks.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 from pathlib import Path
 
+from pipeline.commands._common import err, iso_date, number_in_range, timezone_name
 from pipeline.model import InputError
 from pipeline.samplegen import generate, synthetic_events
 
 log = logging.getLogger(__name__)
+
+MIN_BRAND_LEADS = 10
+"""The fewest leads the sample brand's simulation takes."""
+
+COUNT = number_in_range(int, lambda v: v >= 1, "a whole number, 1 or more", "3000")
+SEED = number_in_range(int, lambda v: v >= 0, "a whole number, 0 or more", "7")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -26,13 +34,32 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "exports plus its ground truth under truth/.",
     )
     p.add_argument("--out", required=True, type=Path, help="folder to write into")
-    p.add_argument("--leads", type=int, default=3000, help="identified leads (3000)")
-    p.add_argument("--seed", type=int, default=7, help="random seed (7)")
-    p.add_argument("--end-date", default="2026-11-30", help="last simulated day")
-    p.add_argument("--timezone", default="America/New_York", help="store time zone")
+    p.add_argument(
+        "--leads",
+        type=COUNT,
+        default=3000,
+        metavar="N",
+        help=f"identified leads, {MIN_BRAND_LEADS} or more for the brand (3000)",
+    )
+    p.add_argument("--seed", type=SEED, default=7, help="random seed (7)")
+    p.add_argument(
+        "--end-date",
+        type=iso_date,
+        default=dt.date(2026, 11, 30),
+        metavar="YYYY-MM-DD",
+        help="last simulated day (2026-11-30)",
+    )
+    p.add_argument(
+        "--timezone",
+        type=timezone_name,
+        default="America/New_York",
+        metavar="TZ",
+        help="store time zone (America/New_York)",
+    )
     p.add_argument(
         "--events",
-        type=int,
+        type=COUNT,
+        metavar="N",
         default=None,
         help="write synthetic_events.csv with this many events (benchmarks) "
         "instead of the sample brand",
@@ -42,16 +69,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the files; return 0, or 2 when the arguments cannot be used."""
+    if args.events is None and args.leads < MIN_BRAND_LEADS:
+        err(
+            f"error: --leads {args.leads}: the sample brand needs at least "
+            f"{MIN_BRAND_LEADS} leads (n_leads); with --events fewer are allowed"
+        )
+        return 2
     try:
         args.out.mkdir(parents=True, exist_ok=True)
         if args.events is not None:
             path = _write_events(args)
             log.info("wrote %s", path)
             return 0
-        brand = generate(args.leads, args.seed, args.end_date, args.timezone)
+        end = args.end_date.isoformat()
+        brand = generate(args.leads, args.seed, end, args.timezone)
         brand.write(args.out)
-    except (InputError, ValueError) as exc:
-        log.error("sample: %s", exc)
+    except (InputError, ValueError, OSError) as exc:
+        err(f"error: {exc}")
         return 2
     return 0
 

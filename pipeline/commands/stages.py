@@ -3,7 +3,7 @@
 Prints the stage counts (``--json``: one object for other tools, see :func:`summary`)
 and can write every lead's stage, rule and entry times to a CSV (``--leads-out``).
 Problems with single files or rows go to standard error and the run goes on; the
-exit status is 2 only when no input could be used.
+exit status is 2 only when no row of any input could be used.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from typing import Any
 import pandas as pd
 
 from pipeline.commands._common import (
+    AS_OF_DEFAULT,
     err,
     iso_date,
+    nothing_loaded,
     readable_files,
     report_problems,
     stage_rules,
@@ -33,6 +35,7 @@ from pipeline.stages import COUNT_KEYS, StageEngine, stage_counts
 
 log = logging.getLogger(__name__)
 
+
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register the ``stages`` command."""
     parser = subparsers.add_parser(
@@ -43,15 +46,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="export files")
     parser.add_argument(
-        "--rules", metavar="RULES_JSON",
+        "--rules",
+        metavar="RULES_JSON",
         help="stage rules as JSON (the app's preset file); defaults otherwise",
     )
     parser.add_argument(
-        "--as-of", type=iso_date, metavar="YYYY-MM-DD",
-        help="the day evaluated (store time zone); default: the latest event's day",
+        "--as-of",
+        type=iso_date,
+        metavar="YYYY-MM-DD",
+        help=f"the day evaluated (store time zone); default: {AS_OF_DEFAULT}",
     )
     parser.add_argument(
-        "--timezone", type=timezone_name, metavar="TZ",
+        "--timezone",
+        type=timezone_name,
+        metavar="TZ",
         help="the store's time zone; default: from Shopify's offsets, else UTC",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -90,10 +98,12 @@ def _table(as_of: dt.date, counts: dict[str, int], total: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``stages``; 0 on success, 2 when no input could be used."""
+    """Run ``stages``; 0 on success, 2 when no row of any input could be used."""
     if writes_over_an_input(args.leads_out, args.files):
-        err(f"--leads-out {args.leads_out!r} is one of the inputs: choose another "
-            "file name (inputs are never overwritten)")
+        err(
+            f"--leads-out {args.leads_out!r} is one of the inputs: choose another "
+            "file name (inputs are never overwritten)"
+        )
         return 2
     try:
         rules = stage_rules(args.rules)
@@ -102,6 +112,10 @@ def run(args: argparse.Namespace) -> int:
         err(f"error: {exc}")
         return 2
     report_problems(dataset)
+    reason = nothing_loaded(dataset)
+    if reason:
+        err(f"error: {reason}")
+        return 2
     for note in coverage_warnings(dataset):
         err(f"note: {note}")
 
