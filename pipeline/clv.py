@@ -188,7 +188,8 @@ def summary_table(
     ]
     if holdout_end_day is not None:
         columns += [per.holdout_frequency, per.holdout_orders, per.holdout_value]
-    return per.select(*columns)
+    # (in one order every run: a fit's sums, and so its last digits, depend on it)
+    return per.select(*columns).order_by("person_id")
 
 
 def repeat_by_day_table(
