@@ -443,3 +443,36 @@ def test_as_of_default_in_help_matches_the_readme(capsys, command):
     assert f"default: {AS_OF_DEFAULT}" in help_text
     assert "latest event's day" not in help_text
     assert AS_OF_DEFAULT in one_line((ROOT / "README.md").read_text())
+
+
+# -- reading options on every command that reads exports -----------------------------
+
+
+@pytest.mark.parametrize("command", ["stages", "clv", "attribution", "report"])
+def test_analyses_take_the_mapping_and_the_day_order(capsys, tmp_path, command):
+    """Test that --mapping and --dayfirst reach the analyses as they reach inspect
+    (only inspect took them: a mapped table or an ambiguous day could not be
+    analysed): the mapped table loads as orders and the day-order note is gone."""
+    table = write(
+        tmp_path / "signups.csv",
+        "Email,Joined,Amount\na@x.com,01/02/2024,10\nb@x.com,05/01/2024,20\n"
+        "a@x.com,02/03/2024,15\n",
+    )
+    mapping = write(
+        tmp_path / "map.json",
+        '{"person": "Email", "timestamp": "Joined", "event": "=order", '
+        '"value": "Amount"}',
+    )
+    extra = ["--out", tmp_path / "r.html"] if command == "report" else []
+    extra += ["--bootstrap", "0"] if command == "attribution" else []
+    status, _, err = run(capsys, command, table, *extra)
+    assert status == 2 and "could not be recognised" in err
+    status, _, err = run(capsys, command, table, "--mapping", mapping, *extra)
+    assert "could not be recognised" not in err
+    assert "could be day or month first" in err
+    status, out, err = run(
+        capsys, command, table, "--mapping", mapping, "--dayfirst", "yes", *extra
+    )
+    assert "day or month first" not in err
+    if command == "stages":
+        assert status == 0 and "Stages as of 2024-03-02 (2 leads)" in out

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pipeline.ingest import read_paths
 from pipeline.ingest.checks import HEADER_ONLY, plural
+from pipeline.ingest.mapping import load_mapping
 from pipeline.model import Dataset, FileReport, InputError
 from pipeline.rules import StageRules
 
@@ -113,6 +114,44 @@ def readable_files(paths: list[str]) -> list[tuple[str, bytes]]:
     if not files:
         raise InputError("none of the files exists: check the paths")
     return files
+
+
+def add_reading_options(parser: argparse.ArgumentParser) -> None:
+    """The options that say how to read the inputs: ``--mapping`` and ``--dayfirst``.
+
+    Every command that reads exports takes them, so that a table of no known kind,
+    or a column of dates no value can order, is read the same way by ``inspect``
+    and by the analyses.
+    """
+    parser.add_argument(
+        "--mapping",
+        metavar="MAPPING_JSON",
+        help="column mapping JSON for tables of no known kind, e.g. "
+        '{"person": "Email", "timestamp": "Date", "event": "=order"}',
+    )
+    parser.add_argument(
+        "--dayfirst",
+        choices=("yes", "no"),
+        help="how a/b/yyyy dates are written when the values cannot tell",
+    )
+
+
+def reading_settings(args: argparse.Namespace) -> dict:
+    """``load_files``' keywords from the command's options (time zone, mapping, day
+    order).
+
+    Raises
+    ------
+    InputError
+        When the mapping file cannot be read.
+    """
+    dayfirst = getattr(args, "dayfirst", None)
+    mapping = getattr(args, "mapping", None)
+    return {
+        "timezone": args.timezone,
+        "mapping": load_mapping(mapping) if mapping else None,
+        "dayfirst": None if dayfirst is None else dayfirst == "yes",
+    }
 
 
 def stage_rules(path: str | None) -> StageRules:

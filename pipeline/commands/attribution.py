@@ -28,10 +28,12 @@ from pipeline.attribution.klaviyo import Overstatement
 from pipeline.attribution.models import MODEL_NAMES, ModelSettings
 from pipeline.clv_currency import CurrencyChoice, in_one_currency
 from pipeline.commands._common import (
+    add_reading_options,
     err,
     nothing_loaded,
     number_in_range,
     readable_files,
+    reading_settings,
     report_problems,
     timezone_name,
 )
@@ -86,6 +88,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="TZ",
         help="the store's IANA time zone",
     )
+    add_reading_options(p)
     p.add_argument("--opens", action="store_true", help="count email opens as touches")
     p.add_argument(
         "--first-purchase-only",
@@ -152,7 +155,7 @@ def analysis_of(
     InputError
         When no file could be read, or no row of any file loaded.
     """
-    dataset = load_files(readable_files(args.files), timezone=args.timezone)
+    dataset = load_files(readable_files(args.files), **reading_settings(args))
     report_problems(dataset)
     reason = nothing_loaded(dataset)
     if reason:

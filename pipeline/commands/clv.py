@@ -34,11 +34,13 @@ from pipeline.clv_fit import ClvModels, customer_table, fit_models, population_f
 from pipeline.clv_models import BGNBD_PARAMS, GG_PARAMS
 from pipeline.clv_validation import holdout_report
 from pipeline.commands._common import (
+    add_reading_options,
     err,
     iso_date,
     nothing_loaded,
     number_in_range,
     readable_files,
+    reading_settings,
     report_problems,
     timezone_name,
 )
@@ -97,6 +99,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="TZ",
         help="store time zone, e.g. America/Los_Angeles (default: inferred)",
     )
+    add_reading_options(p)
     p.add_argument(
         "--horizon-days",
         type=HORIZON_DAYS,
@@ -135,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the command; 0 on success, 2 when no input could be used: no row of any
     file loaded, or no purchase with a customer."""
     try:
-        dataset = load_files(readable_files(args.files), timezone=args.timezone)
+        dataset = load_files(readable_files(args.files), **reading_settings(args))
     except (InputError, ValueError) as exc:
         err(f"error: {exc}")
         return 2

@@ -28,7 +28,13 @@ import json
 import logging
 import sys
 
-from pipeline.commands._common import err, nothing_loaded, timezone_name, where
+from pipeline.commands._common import (
+    add_reading_options,
+    err,
+    nothing_loaded,
+    timezone_name,
+    where,
+)
 from pipeline.ingest import (
     load_files,
     match_rates,
@@ -53,18 +59,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         epilog="Kinds of file understood: " + supported_kinds() + ".",
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="export files")
-    p.add_argument("--mapping", help="column mapping JSON for tables of no known kind")
     p.add_argument(
         "--timezone",
         type=timezone_name,
         metavar="TZ",
         help="store time zone (default: inferred, else UTC)",
     )
-    p.add_argument(
-        "--dayfirst",
-        choices=("yes", "no"),
-        help="how a/b/yyyy dates are written when the values cannot tell",
-    )
+    add_reading_options(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run)
 

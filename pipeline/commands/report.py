@@ -21,10 +21,12 @@ from pipeline import exports, report, scoring
 from pipeline.clv_currency import choose_currency
 from pipeline.commands._common import (
     AS_OF_DEFAULT,
+    add_reading_options,
     err,
     iso_date,
     nothing_loaded,
     readable_files,
+    reading_settings,
     report_problems,
     stage_rules,
     timezone_name,
@@ -77,6 +79,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="TZ",
         help="the store's time zone; default: from the data",
     )
+    add_reading_options(parser)
     parser.add_argument(
         "--currency",
         metavar="CODE",
@@ -135,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         rules = stage_rules(args.rules)
         files = readable_files(args.files)
-        dataset = load_files(files, timezone=args.timezone)
+        dataset = load_files(files, **reading_settings(args))
     except InputError as exc:
         err(f"error: {exc}")
         return 2

@@ -19,10 +19,12 @@ import pandas as pd
 
 from pipeline.commands._common import (
     AS_OF_DEFAULT,
+    add_reading_options,
     err,
     iso_date,
     nothing_loaded,
     readable_files,
+    reading_settings,
     report_problems,
     stage_rules,
     timezone_name,
@@ -62,6 +64,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="TZ",
         help="the store's time zone; default: from Shopify's offsets, else UTC",
     )
+    add_reading_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
         "--leads-out", metavar="LEADS_CSV", help="write every lead's stage to a CSV"
@@ -107,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         rules = stage_rules(args.rules)
-        dataset = load_files(readable_files(args.files), timezone=args.timezone)
+        dataset = load_files(readable_files(args.files), **reading_settings(args))
     except InputError as exc:
         err(f"error: {exc}")
         return 2
