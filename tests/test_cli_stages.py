@@ -149,7 +149,7 @@ def test_json_never_holds_nan(capsys, monkeypatch):
     report = FileReport(file="x.csv", kind="events_csv", rows_read=2, rows_loaded=2,
                         date_min=pd.Timestamp("2024-05-01", tz="UTC"))
     data = Dataset(events=conform(events, EVENT_COLUMNS), reports=[report])
-    monkeypatch.setattr(stages_command, "load_files", lambda files, timezone: data)
+    monkeypatch.setattr(stages_command, "load_files", lambda files, **settings: data)
     monkeypatch.setattr(common, "read_paths", lambda paths: [("x.csv", b"")])
     status, result, _ = run_json(capsys, "x.csv")
     assert status == 0
