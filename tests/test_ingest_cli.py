@@ -154,3 +154,24 @@ def test_a_folder_is_named_as_a_folder(capsys, tmp_path):
     assert main(["inspect", str(tmp_path), "--json"]) == 2
     err = capsys.readouterr().err
     assert f"{tmp_path}': this is a folder: give the files in it" in err
+
+
+def test_inspect_text_says_which_rule_excluded_rows(capsys, real_dir):
+    """Test the text table names the rules behind 'excluded': the first apparel
+    orders file's 862 line-item rows of its 5 test, 152 voided, 171 cancelled and
+    450 refunded orders (README), each order counted in its first group, and the
+    BigQuery file's 26 events of unused types."""
+    files = [
+        real_dir / "shopify" / "apparel_orders_2020_2023.csv",
+        real_dir / "ga4" / "bigquery_flattened_events_test_property.csv",
+    ]
+    assert main(["inspect", *map(str, files)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "  apparel_orders_2020_2023.csv: excluded by a rule: 24 cancelled, "
+        "601 refunded, 5 test, 232 voided"
+    ) in out
+    assert (
+        "  bigquery_flattened_events_test_property.csv: excluded by a rule: 26 GA4 "
+        "event type not used"
+    ) in out

@@ -154,7 +154,8 @@ def run(args: argparse.Namespace) -> int:
     if mapping:
         explain_mapping_misfits(dataset.reports, files, mapping)
 
-    print_report(args, summary(dataset), dataset.timezone, dataset.notes)
+    excluded = {r.file: r.excluded_by for r in dataset.reports if r.excluded_by}
+    print_report(args, summary(dataset), dataset.timezone, dataset.notes, excluded)
     reason = nothing_loaded(dataset, hint="")
     if reason:
         err(f"error: {reason}")
@@ -175,16 +176,21 @@ def failed_summary(reports: list[FileReport]) -> dict:
 
 
 def print_report(
-    args: argparse.Namespace, out: dict, timezone: str | None, notes: list[str]
+    args: argparse.Namespace,
+    out: dict,
+    timezone: str | None,
+    notes: list[str],
+    excluded: dict[str, dict[str, int]] | None = None,
 ) -> None:
     """Print the report: JSON on standard output and the notes on standard error,
-    or the text table with its notes on standard output (none without files)."""
+    or the text table with its notes, and why rows were excluded, on standard
+    output (none without files)."""
     if args.json:
         sys.stdout.write(json.dumps(out, indent=2, allow_nan=False) + "\n")
         for note in notes:
             err(f"note: {note}")
     elif out["files"]:
-        sys.stdout.write(readable(out, timezone, notes) + "\n")
+        sys.stdout.write(readable(out, timezone, notes, excluded or {}) + "\n")
 
 
 def explain_mapping_misfits(
@@ -207,9 +213,14 @@ def explain_mapping_misfits(
             report.problems[0] = Problem(None, None, message)
 
 
-def readable(out: dict, timezone: str | None, notes: list[str]) -> str:
-    """A plain-text table of the summary, for people; no time zone when no file was
-    used."""
+def readable(
+    out: dict,
+    timezone: str | None,
+    notes: list[str],
+    excluded: dict[str, dict[str, int]] | None = None,
+) -> str:
+    """A plain-text table of the summary, for people: each file's problems and the
+    rules that excluded its rows; no time zone when no file was used."""
     head = ("kind", "read", "loaded", "excluded", "duplicate", "rejected", "file")
     rows = [head]
     for f in out["files"]:
@@ -233,6 +244,10 @@ def readable(out: dict, timezone: str | None, notes: list[str]) -> str:
             lines.append(f"  {f['file']}: {where(p['row'], p['column'])}{p['message']}")
         if len(f["problems"]) > 20:
             lines.append(f"  {f['file']}: ... {len(f['problems']) - 20} more problems")
+        rules = (excluded or {}).get(f["file"])
+        if rules:
+            why = ", ".join(f"{n:,} {rule}" for rule, n in rules.items())
+            lines.append(f"  {f['file']}: excluded by a rule: {why}")
     zone = f"   store time zone: {zone_label(timezone)}" if timezone else ""
     lines.append(f"people: {out['people']:,}{zone}")
     for m in out["matched"]:
