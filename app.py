@@ -6,6 +6,7 @@ reads the current view from :func:`pages.common.current_view`.
 """
 
 from pathlib import Path
+from urllib.parse import urlparse
 
 import streamlit as st
 
@@ -20,11 +21,23 @@ PAGES = [
     ("pages/leads.py", "Leads and exports", ":material/ios_share:"),
 ]
 
+
+def addressed_title() -> str:
+    """The title of the page the address names (the first page's at the root).
+
+    Used when no upload can be used and the run stops before ``st.navigation``,
+    so that the page still shows its own title.
+    """
+    last = urlparse(st.context.url or "").path.rstrip("/").rsplit("/", 1)[-1]
+    titles = {Path(path).stem: title for path, title, _ in PAGES}
+    return titles.get(last, PAGES[0][1])
+
+
 st.set_page_config(
     page_title="Pipeline Lens", page_icon=":material/insights:", layout="wide"
 )
 
-common.sidebar()
+common.sidebar(addressed_title())
 
 present = [(path, title, icon) for path, title, icon in PAGES if (HERE / path).exists()]
 navigation = st.navigation(

@@ -23,10 +23,11 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from pages.column_mapping import DAYFIRST_KEY, MAPPING_KEY, mapping_form
+from pages.column_mapping import DAYFIRST_KEY, MAPPING_KEY, mapping_step
 from pages.sidebar_rules import load_preset, restore_default_rules, rules_from_widgets
+from pipeline.data_check import unusable_reasons
 from pipeline.ingest import load_files, unrecognised_files
-from pipeline.model import Dataset, InputError
+from pipeline.model import Dataset, FileReport, InputError, Problem
 from pipeline.rules import StageRules
 from pipeline.stages import StageEngine
 
@@ -36,7 +37,14 @@ FILES_KEY = "_lens_files"
 DATA_KEY = "_lens_data_key"
 INFERRED_ZONE = "inferred from the data"
 SAMPLE_SUFFIXES = {
-    ".csv", ".gz", ".zip", ".json", ".ndjson", ".parquet", ".xlsx", ".tsv"
+    ".csv",
+    ".gz",
+    ".zip",
+    ".json",
+    ".ndjson",
+    ".parquet",
+    ".xlsx",
+    ".tsv",
 }
 UPLOAD_HELP = (
     "Shopify orders, customers and abandoned checkouts; GA4 reports or its BigQuery "
@@ -77,27 +85,33 @@ def cached_dataset(
     timezone: str | None,
     mapping_json: str | None = None,
     dayfirst: bool | None = None,
-) -> tuple[Dataset | None, str | None]:
+) -> tuple[Dataset | None, list[FileReport]]:
     """Load uploaded files once per distinct content and settings.
 
-    Returns the dataset, or ``None``, the message saying why nothing could be used
-    and the files of no known kind (which a column mapping could read); the failure
-    is cached too, so a file that cannot be read is not parsed again on every page.
+    Returns the dataset, or ``None`` and every file's report saying why it could
+    not be used (:func:`pipeline.ingest.unrecognised_files` tells which a column
+    mapping could read); the failure is cached too, so a file that cannot be read
+    is not parsed again on every page.
     """
     mapping = json.loads(mapping_json) if mapping_json else None
     try:
         return load_files(
             list(files), timezone=timezone, mapping=mapping, dayfirst=dayfirst
-        ), None, []
+        ), []
     except InputError as exc:
-        return None, str(exc), unrecognised_files(getattr(exc, "reports", []))
+        whole = FileReport(exc.file or "the upload", "unreadable")
+        whole.problems.append(Problem(None, None, exc.reason))
+        return None, getattr(exc, "reports", None) or [whole]
 
 
 def timezone_choice() -> str | None:
     """The store time zone the user picked in the sidebar, or ``None`` to infer it."""
     zones = [INFERRED_ZONE, *sorted(available_timezones())]
     zone = st.sidebar.selectbox(
-        "Store time zone", zones, key="timezone", bind="query-params",
+        "Store time zone",
+        zones,
+        key="timezone",
+        bind="query-params",
         help="Days, weeks and 'as of' are counted in this zone. By default it is "
         "inferred from Shopify's UTC offsets (else UTC).",
     )
@@ -141,11 +155,19 @@ def clear_uploads() -> None:
     st.session_state[FILES_KEY] = ()
 
 
-def sidebar() -> None:
-    """Draw the sidebar and store the resulting :class:`View` in the session."""
+def sidebar(title: str = "Pipeline Lens") -> None:
+    """Draw the sidebar and store the resulting :class:`View` in the session.
+
+    When no upload can be used, the page shows its ``title`` and every file's
+    reason with what to do, the sidebar keeps its uploads and stage rules so that
+    the user can fix the upload, and the run stops there.
+    """
     st.sidebar.title("Pipeline Lens")
     uploads = st.sidebar.file_uploader(
-        "Upload exports", accept_multiple_files=True, key="uploads", help=UPLOAD_HELP,
+        "Upload exports",
+        accept_multiple_files=True,
+        key="uploads",
+        help=UPLOAD_HELP,
         on_change=store_uploads,
     )
     if FILES_KEY not in st.session_state and uploads:
@@ -171,19 +193,22 @@ def sidebar() -> None:
         st.sidebar.caption("Showing the demo brand. Upload your exports to see yours.")
 
     mapping = st.session_state.get(MAPPING_KEY)
-    dataset, failure, unknown = cached_dataset(
+    dayfirst = st.session_state.get(DAYFIRST_KEY)
+    dataset, failed = cached_dataset(
         files,
         timezone_choice(),
         json.dumps(mapping, sort_keys=True) if mapping else None,
-        st.session_state.get(DAYFIRST_KEY),
+        dayfirst,
     )
     if dataset is None:
-        st.error(failure)
-        if unknown and not is_sample:
-            mapping_form(files, unknown)
+        rule_settings()
+        st.title(title)
+        nothing_usable(failed)
+        if not is_sample:
+            mapping_step(files, unrecognised_files(failed), [])
         st.stop()
     key = content_key(files)
-    if dataset.timezone != "UTC" or mapping or st.session_state.get(DAYFIRST_KEY):
+    if dataset.timezone != "UTC" or mapping or dayfirst is not None:
         settings = f"{dataset.timezone}|{json.dumps(mapping, sort_keys=True)}|"
         settings += str(st.session_state.get(DAYFIRST_KEY))
         key = f"{key}-{hashlib.blake2b(settings.encode(), digest_size=6).hexdigest()}"
@@ -197,26 +222,59 @@ def sidebar() -> None:
             st.session_state["as_of"] = engine.default_as_of
     st.session_state[DATA_KEY] = (key, engine.default_as_of)
     as_of = st.sidebar.date_input(
-        "As of", value=engine.default_as_of, key="as_of", bind="query-params",
+        "As of",
+        value=engine.default_as_of,
+        key="as_of",
+        bind="query-params",
         help="Stages are evaluated at the end of this day (store time zone).",
     )
+    rules = rule_settings()
+
+    leads = engine.leads(rules, as_of)
+    st.session_state[VIEW_KEY] = View(
+        dataset, engine, rules, as_of, leads, is_sample, tuple(n for n, _ in files), key
+    )
+
+
+def rule_settings() -> StageRules:
+    """The sidebar's stage rules, rule presets and restore button: the rules set."""
     rules_box = st.sidebar.container()
     presets = st.sidebar.expander("Rule presets")
     load_preset(presets)
     rules = rules_from_widgets(rules_box)
     presets.download_button(
-        "Save rules preset", rules.to_json(), file_name="stage_rules.json",
-        mime="application/json", key="preset_save",
+        "Save rules preset",
+        rules.to_json(),
+        file_name="stage_rules.json",
+        mime="application/json",
+        key="preset_save",
     )
     st.sidebar.button(
-        "Restore default rules", key="restore_defaults", on_click=restore_default_rules,
+        "Restore default rules",
+        key="restore_defaults",
+        on_click=restore_default_rules,
         disabled=rules == StageRules(),
     )
     st.sidebar.caption("The page's address keeps these settings: copy it to share.")
+    return rules
 
-    leads = engine.leads(rules, as_of)
-    st.session_state[VIEW_KEY] = View(
-        dataset, engine, rules, as_of, leads, is_sample, tuple(n for n, _ in files), key
+
+def nothing_usable(failed: list[FileReport]) -> None:
+    """Why no upload could be used: each file's reason with what to do."""
+    if len(failed) == 1:
+        head = "The uploaded file could not be used, so there is nothing to show yet."
+    else:
+        head = (
+            f"None of the {len(failed)} uploaded files could be used, so there is "
+            "nothing to show yet."
+        )
+    lines = "\n".join(
+        f"- **{name}**: {reason}" for name, reason in unusable_reasons(failed)
+    )
+    them = "it" if len(failed) == 1 else "them"
+    st.error(
+        f"{head} Replace {them} in the sidebar, or go back to the demo brand; the "
+        f"stage rules there are kept.\n\n{lines}"
     )
 
 

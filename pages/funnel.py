@@ -8,6 +8,7 @@ formatted tables and the two larger sections from :mod:`pages.charts_funnel`,
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from pages import charts_funnel as charts
@@ -57,7 +58,7 @@ if leads.empty:
 
 for note in data_coverage.coverage_warnings(view.dataset):
     st.warning(note)
-no_data = data_coverage.stages_without_data(view.dataset)
+no_data = data_coverage.unmeasured_stages(view.dataset, view.rules)
 orders_end = data_coverage.order_data_end(view.dataset)
 past_orders = orders_end is not None and view.as_of > orders_end
 
@@ -129,10 +130,12 @@ if missing:
             kept[day] = view.engine.leads(view.rules, day)
             bar.progress(i / len(missing), text=f"{day:%d %b %Y}")
     slot.empty()
+# Money only in one currency and once a new customer has a value.
+money = not mixed_money and np.isfinite(new_customer.value)
 figures = velocity.velocity_figures(
     leads,
     view.as_of,
-    None if mixed_money else new_customer.value,
+    new_customer.value if money else None,
     horizon,
     WEEKS,
     tz,
@@ -143,13 +146,19 @@ ttc = figures.time_to_customer
 value = figures.value
 
 columns = st.columns(4)
+switched_off = data_coverage.stages_switched_off(view.rules)
 for column, stage in zip(columns, funnel.OPEN_STAGES, strict=False):
     column.metric(
         f"Win probability: {STAGE_LABELS[stage].lower()}",
-        fmt_pct(win.loc[stage, "win_probability"]),
+        "off" if stage in switched_off else fmt_pct(win.loc[stage, "win_probability"]),
         help=f"Leads entering this stage who become customers within {horizon} "
         f"days (Kaplan-Meier). 95 % interval "
-        f"{fmt_interval(win.loc[stage, 'low'], win.loc[stage, 'high'])}.",
+        f"{fmt_interval(win.loc[stage, 'low'], win.loc[stage, 'high'])}."
+        + (
+            " Every rule of this stage is switched off."
+            if stage in switched_off
+            else ""
+        ),
     )
 columns[3].metric(
     "Median days, capture to customer",
@@ -202,7 +211,6 @@ st.caption(
     "is below its win probability at entry."
 )
 sections.value_summary(value, new_customer, currencies, currency)
-money = not mixed_money
 show_table(
     tables.stage_value_table(value.by_stage, money, currency),
     hide_index=True,

@@ -8,12 +8,14 @@ import streamlit as st
 from pages import column_mapping, common
 from pages.common import current_view
 from pages.tables import show_table
+from pipeline.data_check import data_check_verdict, short_kind
+from pipeline.data_coverage import channel_report_files, stages_switched_off
 from pipeline.formatting import MISSING, fmt_int, fmt_pct
 from pipeline.funnel import CUSTOMER_KINDS, customer_kinds
 from pipeline.ingest import match_matrix, match_rates, unrecognised_files
 from pipeline.ingest.base import REGISTRY
 from pipeline.model import STAGES
-from pipeline.timezones import local_date, zone_label
+from pipeline.timezones import report_days, zone_label
 
 STAGE_NEEDS = {
     "engaged": (
@@ -45,17 +47,16 @@ STAGE_KINDS = {
 }
 
 
-def plural(count: int, noun: str) -> str:
-    """``plural(1, "row") == "1 row"``, ``plural(3, "row") == "3 rows"``."""
-    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
-
-
-def kind_label(kind: str) -> str:
-    """A file kind as words: the reader's description, else the name spaced."""
-    reader = REGISTRY.get(kind)
-    if reader is not None and reader.description:
-        return reader.description
-    return kind.replace("_", " ")
+def kind_help(kinds: list[str]) -> str:
+    """The Kind column's tooltip: each short kind name with its full description."""
+    described = {
+        short_kind(kind): REGISTRY[kind].description
+        for kind in kinds
+        if kind in REGISTRY and REGISTRY[kind].description
+    }
+    return "Found from each file's columns and values, never its name. " + "; ".join(
+        f"{name}: {text}" for name, text in described.items()
+    )
 
 
 def fmt_date(day: object) -> str:
@@ -63,12 +64,24 @@ def fmt_date(day: object) -> str:
     return MISSING if day is None else str(day)
 
 
+def channel_report_text() -> str:
+    """Why awareness is empty when the only traffic uploaded is GA4 reports."""
+    if not channel_report_files(data):
+        return ""
+    return (
+        "GA4 report uploaded: it counts traffic by channel, not per visitor, so no "
+        "visitor can be counted here (its channel totals are kept, not used in the "
+        "stages). Add the GA4 BigQuery export to count visitors"
+    )
+
+
 def empty_upload_text(stage: str) -> str:
     """Why a stage is empty when a file that fills it has a header and no rows."""
     empty = [
         r.file
         for r in data.reports
-        if r.kind in STAGE_KINDS.get(stage, ()) and not r.meta.get("failed")
+        if r.kind in STAGE_KINDS.get(stage, ())
+        and not r.meta.get("failed")
         and r.rows_read == 0
     ]
     if not empty:
@@ -94,9 +107,9 @@ files = pd.DataFrame(
     [
         {
             "File": r.file,
-            "Kind": kind_label(r.kind),
-            "From": fmt_date(local_date(r.date_min, zone)),
-            "To": fmt_date(local_date(r.date_max, zone)),
+            "Kind": short_kind(r.kind),
+            "From": fmt_date(report_days(r, zone)[0]),
+            "To": fmt_date(report_days(r, zone)[1]),
             "Rows read": r.rows_read,
             "Loaded": r.rows_loaded,
             "Excluded": r.rows_excluded,
@@ -106,10 +119,33 @@ files = pd.DataFrame(
         for r in data.reports
     ]
 )
+# Widths that keep every column in view at 1280 px, the kinds and dates whole, and
+# every file in view, with no scroll bar taking room.
+count_columns = {
+    name: st.column_config.NumberColumn(format="localized", width=width)
+    for name, width in [
+        ("Rows read", 76),
+        ("Loaded", 60),
+        ("Excluded", 68),
+        ("Duplicate", 72),
+        ("Rejected", 67),
+    ]
+}
 show_table(
-    files, hide_index=True, width="stretch", key="overview_files",
-    # (a kind's full name shows on hover: the counts stay in view)
-    column_config={"Kind": st.column_config.TextColumn(width="medium")},
+    files,
+    hide_index=True,
+    width="stretch",
+    height="content",
+    key="overview_files",
+    column_config={
+        "File": st.column_config.TextColumn(width=165),
+        "Kind": st.column_config.TextColumn(
+            width=130, help=kind_help([r.kind for r in data.reports])
+        ),
+        "From": st.column_config.TextColumn(width=84),
+        "To": st.column_config.TextColumn(width=84),
+    }
+    | count_columns,
 )
 st.caption(
     f"Store time zone: {zone_label(zone)}. Days, weeks, the From and To dates and "
@@ -122,13 +158,22 @@ st.subheader("Leads by stage")
 counts = view.leads["stage"].value_counts().reindex(list(STAGES), fill_value=0)
 columns = st.columns(len(STAGES))
 present = set(data.events["event"].dropna().unique())
+switched_off = stages_switched_off(view.rules)
 for column, stage in zip(columns, STAGES, strict=True):
     needs, missing_text = STAGE_NEEDS.get(stage, ((), ""))
+    label = stage.replace("_", " ")
     if counts[stage] == 0 and needs and not present.intersection(needs):
-        column.metric(stage.replace("_", " "), "—")
-        column.caption(empty_upload_text(stage) or missing_text)
+        column.metric(label, "—")
+        reason = channel_report_text() if stage == "awareness" else ""
+        column.caption(reason or empty_upload_text(stage) or missing_text)
+    elif stage in switched_off:
+        column.metric(label, "off")
+        column.caption(
+            f"every {label} rule is switched off in the sidebar: no lead can be in "
+            "this stage, and no conversion through it is measured"
+        )
     else:
-        column.metric(stage.replace("_", " "), f"{counts[stage]:,}")
+        column.metric(label, f"{counts[stage]:,}")
 kinds = customer_kinds(view.leads)
 st.caption(
     "Customers: "
@@ -148,8 +193,12 @@ for report in failed:
     st.error(f"{report.file}: {report.problems[0].message}")
 problems = pd.DataFrame(
     [
-        {"File": r.file, "Row": r_row, "Column": p.column or MISSING,
-         "Problem": p.message}
+        {
+            "File": r.file,
+            "Row": r_row,
+            "Column": p.column or MISSING,
+            "Problem": p.message,
+        }
         for r in data.reports
         if not r.meta.get("failed")
         for p in r.problems
@@ -164,17 +213,10 @@ if len(problems):
         for p in r.problems
     ]
     problems = problems.iloc[sorted(range(len(order)), key=order.__getitem__)]
-    rejected = sum(r.rows_rejected for r in data.reports)
-    st.error(
-        f"{plural(len(problems), 'row')} flagged ({plural(rejected, 'row')} "
-        f"{'was' if rejected == 1 else 'were'} rejected; flagged rows that were not "
-        "rejected are loaded but doubtful): see each below, sorted by file and row."
-    )
+level, verdict = data_check_verdict(data.reports, flagged=len(problems))
+{"success": st.success, "warning": st.warning, "error": st.error}[level](verdict)
+if len(problems):
     show_table(problems, hide_index=True, width="stretch", key="overview_problems")
-else:
-    st.success(
-        "Every row read was loaded, excluded by a rule or counted as a duplicate."
-    )
 
 excluded = pd.DataFrame(
     [
@@ -202,15 +244,16 @@ if len(purchases):
         "have no email or phone; they count as revenue but not as leads."
     )
 
-rates = match_matrix(match_rates(data), kind_label)
+rates = match_matrix(match_rates(data), short_kind)
 if len(rates):
     st.markdown(
         "**People matched between sources** (email, then phone, then ids): the share "
         "of each row's people also found in the column's source"
     )
     show_table(
-        rates.style.format(fmt_pct, subset=list(rates.columns[1:]), na_rep=MISSING)
-        .format(fmt_int, subset=["People"]),
+        rates.style.format(
+            fmt_pct, subset=list(rates.columns[1:]), na_rep=MISSING
+        ).format(fmt_int, subset=["People"]),
         width="stretch",
         key="overview_matches",
     )
@@ -219,18 +262,15 @@ if len(rates):
 # which way round ambiguous dates are. The answers stay in this session and the
 # uploads are read again with them at once (pages.column_mapping).
 unknown = unrecognised_files(data.reports)
-if unknown and not view.is_sample:
-    column_mapping.mapping_form(
-        tuple(st.session_state.get(common.FILES_KEY) or ()), unknown
+mapped = [r.file for r in data.reports if r.kind == "mapped"]
+if not view.is_sample:
+    column_mapping.mapping_step(
+        tuple(st.session_state.get(common.FILES_KEY) or ()), unknown, mapped
     )
-
-ambiguous = [r for r in data.reports if r.meta.get("ambiguous_dates")]
-if ambiguous and not view.is_sample:
-    st.subheader("How are dates written?")
-    names = ", ".join(f"{r.file} ({r.meta['ambiguous_dates']})" for r in ambiguous)
-    answer = st.radio(
-        f"Dates such as 01/02/2024 in {names} could be either; no value tells.",
-        ["month first (01/02 = 2 January)", "day first (01/02 = 1 February)"],
-        key="dates_dayfirst",
+    column_mapping.date_order_step(
+        {
+            r.file: r.meta["ambiguous_dates"]
+            for r in data.reports
+            if r.meta.get("ambiguous_dates")
+        }
     )
-    column_mapping.use_dayfirst(True if answer.startswith("day") else None)

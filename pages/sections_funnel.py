@@ -34,9 +34,7 @@ def time_to_customer(figures: Velocity) -> None:
             key="funnel_time_to_customer",
         )
         if np.isfinite(ttc.median_days):
-            interval = fmt_interval(
-                ttc.median_low, ttc.median_high, fmt_days, digits=0
-            )
+            interval = fmt_interval(ttc.median_low, ttc.median_high, fmt_days, digits=0)
             st.markdown(
                 "Half of captured leads buy within "
                 f"**{fmt_days(ttc.median_days, 0)}** (95 % interval {interval})."
@@ -63,10 +61,12 @@ def value_summary(
 ) -> None:
     """What a new customer is worth, pipeline value, expected customers and change.
 
-    With orders in several ``currencies`` pipeline value is shown in expected
-    customers, never in money added up across currencies.
+    With orders in several ``currencies``, or no value for a new customer yet (no
+    purchase by the 'as of' day), pipeline value is shown in expected customers,
+    never in money added up across currencies or priced at nothing.
     """
     mixed_money = len(currencies) > 1
+    priced = np.isfinite(new_customer.value)
     if mixed_money:
         st.warning(
             f"Orders are in several currencies ({', '.join(currencies)}): pipeline "
@@ -77,26 +77,30 @@ def value_summary(
     else:
         st.warning(new_customer_sentence(new_customer, currency))
     mom = value.month_over_month
-    money = not mixed_money
+    money = not mixed_money and priced
     expected = fmt_number(value.by_stage["expected_customers"].sum(), 1)
-    value_help = None
+    left, middle, right = st.columns(3)
     if money:
         value_range = fmt_interval(
             value.low, value.high, fmt_money, currency=currency, digits=0
         )
-        value_help = (
-            f"Approximate 95 % range from the win-probability intervals: {value_range}."
-        )
-    left, middle, right = st.columns(3)
-    if money:
         left.metric(
-            "Pipeline value", fmt_money(value.total, currency, 0), help=value_help
+            "Pipeline value",
+            fmt_money(value.total, currency, 0),
+            help="Approximate 95 % range from the win-probability intervals: "
+            f"{value_range}.",
         )
     else:
+        why = (
+            "the orders are in several currencies, and amounts in different "
+            "currencies are never added up"
+            if mixed_money
+            else "a new customer has no value yet (no purchase by the 'as of' day)"
+        )
         left.metric(
-            "Pipeline value", "–",
-            help="Not computed: the orders are in several currencies, and amounts in "
-            "different currencies are never added up. Expected new customers are.",
+            "Pipeline value",
+            "–",
+            help=f"Not computed: {why}. Expected new customers are.",
         )
     middle.metric("Expected new customers", expected)
     right.metric(

@@ -55,7 +55,7 @@ class CustomerModels:
         return self.fits is not None and self.fits.usable
 
 
-def customer_models(dataset: Dataset, as_of: dt.date) -> CustomerModels:
+def customer_models(dataset: Dataset, as_of: dt.date | None) -> CustomerModels:
     """Fit BG/NBD and Gamma-Gamma on the purchases up to ``as_of`` (inclusive).
 
     The calibration ends at ``as_of`` or at the last purchase day, whichever is
@@ -67,7 +67,7 @@ def customer_models(dataset: Dataset, as_of: dt.date) -> CustomerModels:
     dataset
         The loaded data.
     as_of
-        The local day the leads are evaluated at.
+        The local day the leads are evaluated at (``None``: every purchase).
 
     Returns
     -------
@@ -81,7 +81,7 @@ def customer_models(dataset: Dataset, as_of: dt.date) -> CustomerModels:
         return CustomerModels(None, None, "there are no purchases with a customer")
     local = dated["ts"].dt.tz_convert(dataset.timezone or "UTC")
     first, last = local.min().date(), local.max().date()
-    end = min(last, pd.Timestamp(as_of).date())
+    end = last if as_of is None else min(last, pd.Timestamp(as_of).date())
     if end < first:
         return CustomerModels(
             None, None, f"the first purchase ({first}) is after the 'as of' day"
@@ -141,22 +141,37 @@ def expected_new_customer_value(
     """
     if models.summary is None or models.summary.customers.empty:
         return NewCustomerValue(
-            float("nan"), float("nan"), 0.0, False,
-            f"No customer value: {models.reason or 'no purchases'}.",
+            float("nan"),
+            float("nan"),
+            0.0,
+            False,
+            "A new customer's value is not available yet: it is priced on the "
+            "purchases up to the 'as of' day, and "
+            f"{models.reason or 'there are none'}.",
         )
     first = float(models.summary.customers["first_value"].mean())
     if not models.usable:
         return NewCustomerValue(
-            margin * first, first, 0.0, False,
+            margin * first,
+            first,
+            0.0,
+            False,
             "Average first purchase only, without future purchases (the customer "
             f"models could not be fitted: {models.reason}).",
         )
     value = clv_fit.new_customer_value(
-        models.fits, first, horizon_days, annual_discount, margin,
+        models.fits,
+        first,
+        horizon_days,
+        annual_discount,
+        margin,
         models.summary.unit_days,
     )
     return NewCustomerValue(
-        value, first, value - margin * first, True,
+        value,
+        first,
+        value - margin * first,
+        True,
         f"Average first purchase plus the purchases BG/NBD and Gamma-Gamma predict "
         f"over the next {horizon_days:,.0f} days, discounted at "
         f"{annual_discount:.0%} a year.",

@@ -4,8 +4,11 @@
 intent, no orders, carts running past the last order, undated captures, several
 currencies), each with what to upload. :func:`stages_without_data` and
 :func:`step_without_data` name the stages that no uploaded event can fill, so that a
-conversion into or out of them reads "not measured" instead of 0 %.
-:func:`order_data_end` is the last day anyone can be seen to buy.
+conversion into or out of them reads "not measured" instead of 0 %;
+:func:`stages_switched_off` names the stages whose every rule is switched off, for
+the same reason. :func:`channel_report_files` names the GA4 reports, whose traffic
+is by channel, not per visitor. :func:`order_data_end` is the last day anyone can be
+seen to buy.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import datetime as dt
 import pandas as pd
 
 from pipeline.model import Dataset
+from pipeline.rules import StageRules
 
 ENGAGEMENT_EVENTS = ("email_open", "email_click", "product_view", "wishlist_add")
 """Events that can fill the engaged stage."""
@@ -61,9 +65,9 @@ def coverage_warnings(dataset: Dataset) -> list[str]:
         )
 
     orders = dataset.orders
-    order_times = orders["ts"] if len(orders) else events.loc[
-        events["event"] == "order", "ts"
-    ]
+    order_times = (
+        orders["ts"] if len(orders) else events.loc[events["event"] == "order", "ts"]
+    )
     last_order = _last(order_times)
     if last_order is None:
         notes.append(
@@ -112,6 +116,28 @@ MISSING_STAGE_TEXT: dict[str, str] = {
 }
 """What a conversion cell says when a stage of its step has no data source."""
 
+CHANNEL_ONLY_TEXT = "no per-visitor traffic (a GA4 report counts by channel only)"
+"""What an awareness cell says when the traffic uploaded is a GA4 report's."""
+
+SWITCHED_OFF_TEXT = "not measured (rules switched off)"
+"""What a conversion cell says when every rule of a stage of its step is off."""
+
+CHANNEL_REPORT_KINDS = ("ga4_report", "ga4_exploration")
+"""GA4 exports of traffic by channel (and week), with no visitor in them."""
+
+
+def channel_report_files(dataset: Dataset) -> list[str]:
+    """The GA4 reports that were read: traffic by channel, not per visitor.
+
+    Their rows are kept as channel aggregates (:attr:`Dataset.aggregates`); no
+    visitor in them can be counted in the awareness stage or followed further.
+    """
+    return [
+        r.file
+        for r in dataset.reports
+        if r.kind in CHANNEL_REPORT_KINDS and not r.meta.get("failed")
+    ]
+
 
 def stages_without_data(dataset: Dataset) -> dict[str, str]:
     """Stages that no uploaded event can fill, each with the words that say so.
@@ -133,11 +159,50 @@ def stages_without_data(dataset: Dataset) -> dict[str, str]:
         "customer": ("order",),
         "repeat": ("order",),
     }
+    texts = dict(MISSING_STAGE_TEXT)
+    if channel_report_files(dataset):
+        texts["awareness"] = CHANNEL_ONLY_TEXT
     return {
-        stage: MISSING_STAGE_TEXT[stage]
+        stage: texts[stage]
         for stage, events in needs.items()
         if not kinds & set(events)
     }
+
+
+def stages_switched_off(rules: StageRules) -> dict[str, str]:
+    """Stages whose every rule is switched off, each with the words that say so.
+
+    No lead can enter such a stage, so a conversion into or out of it would read as
+    a measured 0 % (or 100 %): pages write these words instead.
+
+    Returns
+    -------
+    dict
+        Stage name (``engaged``, ``purchase_intent``) -> :data:`SWITCHED_OFF_TEXT`,
+        for stages with rules, all of them off, only.
+    """
+    stages: dict[str, bool] = {}
+    for rule in rules.rules.values():
+        stages[rule.stage] = stages.get(rule.stage, False) or rule.enabled
+    return {stage: SWITCHED_OFF_TEXT for stage, on in stages.items() if not on}
+
+
+def unmeasured_stages(
+    dataset: Dataset, rules: StageRules | None = None
+) -> dict[str, str]:
+    """Stages no conversion can be measured into or out of, with the words why.
+
+    :func:`stages_without_data`, and with ``rules``, :func:`stages_switched_off`
+    for the other stages (a stage with no data says so even when it is off, since
+    switching its rules on would not fill it).
+    """
+    off = stages_switched_off(rules) if rules is not None else {}
+    return off | stages_without_data(dataset)
+
+
+def not_measured(gap: str) -> str:
+    """A gap as a clause: ``"not measured (no orders uploaded)"``, never twice."""
+    return gap if gap.startswith("not measured") else f"not measured ({gap})"
 
 
 def step_without_data(
@@ -166,9 +231,11 @@ def order_data_end(dataset: Dataset) -> dt.date | None:
     """
     tz = dataset.timezone or "UTC"
     orders = dataset.orders
-    times = orders["ts"] if len(orders) else dataset.events.loc[
-        dataset.events["event"] == "order", "ts"
-    ]
+    times = (
+        orders["ts"]
+        if len(orders)
+        else dataset.events.loc[dataset.events["event"] == "order", "ts"]
+    )
     times = pd.to_datetime(times, utc=True).dropna()
     times = times[times <= pd.Timestamp.now(tz="UTC")]
     if times.empty:

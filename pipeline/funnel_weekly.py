@@ -17,7 +17,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from pipeline.data_coverage import step_without_data
+from pipeline.data_coverage import not_measured, step_without_data
 from pipeline.funnel import ENTRY_COLUMNS
 from pipeline.model import STAGES
 
@@ -62,8 +62,11 @@ def weekly_conversion(leads: pd.DataFrame, timezone: str = "UTC") -> pd.DataFram
         week = monday.dt.date
         parts.append(
             pd.DataFrame(
-                {"week": week.to_numpy(), "stage": stage,
-                 "advanced": advanced[dated.to_numpy()]}
+                {
+                    "week": week.to_numpy(),
+                    "stage": stage,
+                    "advanced": advanced[dated.to_numpy()],
+                }
             )
         )
     columns = ["week", "stage", "entered", "advanced", "share_advanced"]
@@ -166,6 +169,7 @@ def value_weeks_with_orders(
     covered = weekly["week_end"] <= pd.Timestamp(orders_end)
     return weekly[covered], int((~covered).sum())
 
+
 STEP_LABELS = {
     ("captured", "engaged"): "Captured → engaged",
     ("engaged", "purchase_intent"): "Engaged → purchase intent",
@@ -193,7 +197,8 @@ def weekly_change_sentences(
     trailing_weeks
         The number of weeks the trailing rate pooled.
     missing
-        :func:`pipeline.data_coverage.stages_without_data`: a step into or out
+        :func:`pipeline.data_coverage.stages_without_data` (and
+        :func:`~pipeline.data_coverage.stages_switched_off`): a step into or out
         of such a stage is said not to be measured instead of "0 of N moved on".
     orders_end, as_of
         :func:`pipeline.data_coverage.order_data_end` and the day evaluated: when
@@ -206,7 +211,7 @@ def weekly_change_sentences(
         step = STEP_LABELS.get((row.from_stage, row.to_stage), row.from_stage)
         gap = step_without_data(row.from_stage, row.to_stage, missing)
         if gap is not None:
-            lines.append(f"{step}: not measured ({gap}).")
+            lines.append(f"{step}: {not_measured(gap)}.")
             continue
         if orders_end is not None and as_of is not None and as_of > orders_end:
             lines.append(
@@ -217,21 +222,22 @@ def weekly_change_sentences(
             continue
         this = (
             f"{row.week_converted:,} of {row.week_at_risk:,} moved on this week "
-            f"({100 * row.week_rate:.1f} %)" if row.week_at_risk else
-            "nobody was open in the stage this week"
+            f"({100 * row.week_rate:.1f} %)"
+            if row.week_at_risk
+            else "nobody was open in the stage this week"
         )
         before = (
             f"{100 * row.trailing_rate:.1f} % a week over the {trailing_weeks} "
             "weeks before"
-            if np.isfinite(row.trailing_rate) else "no earlier weeks to compare"
+            if np.isfinite(row.trailing_rate)
+            else "no earlier weeks to compare"
         )
         if not np.isfinite(row.p_value):
             verdict = "no test possible (too few leads or no movement)"
         elif row.differs:
             way = "higher" if row.week_rate > row.trailing_rate else "lower"
             verdict = (
-                f"this week is {way}, beyond chance (p = {row.p_value:.3f} < "
-                f"{alpha:g})"
+                f"this week is {way}, beyond chance (p = {row.p_value:.3f} < {alpha:g})"
             )
         else:
             verdict = (

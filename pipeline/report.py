@@ -18,11 +18,12 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from pipeline.data_coverage import stages_without_data
+from pipeline.data_coverage import unmeasured_stages
 from pipeline.model import Dataset
 from pipeline.report_funnel import funnel_section, velocity_section
 from pipeline.report_html import Section, render_report
 from pipeline.report_money import attribution_section, customer_value_section
+from pipeline.rules import StageRules
 
 log = logging.getLogger(__name__)
 
@@ -55,18 +56,21 @@ def view_sections(
     leads: pd.DataFrame,
     as_of: dt.date,
     currency: str | None = None,
+    rules: StageRules | None = None,
 ) -> list[Section]:
     """The report's four sections for one view, each built if it can be.
 
     ``currency`` chooses the currency of the customer-value and attribution
     sections (default: the one with the most purchases); velocity follows the
-    Funnel page, which counts expected customers when orders mix currencies.
+    Funnel page, which counts expected customers when orders mix currencies. With
+    ``rules``, a stage whose rules are all off reads "not measured", as on the page.
     """
+    gaps = unmeasured_stages(dataset, rules)
     return [
+        safe_section("Funnel", lambda: funnel_section(leads, gaps)),
         safe_section(
-            "Funnel", lambda: funnel_section(leads, stages_without_data(dataset))
+            "Velocity", lambda: velocity_section(dataset, leads, as_of, gaps=gaps)
         ),
-        safe_section("Velocity", lambda: velocity_section(dataset, leads, as_of)),
         safe_section(
             "Customer value", lambda: customer_value_section(dataset, currency)
         ),
@@ -81,6 +85,7 @@ def view_report(
     file_names: tuple[str, ...] = (),
     rules_text: str = "",
     currency: str | None = None,
+    rules: StageRules | None = None,
 ) -> str:
     """The client report of one view: its sections rendered to self-contained HTML.
 
@@ -95,6 +100,9 @@ def view_report(
     currency
         The currency of the customer-value and attribution sections (default: the
         one with the most purchases); other currencies are named and left out.
+    rules
+        The stage rules of the view: a stage whose rules are all off reads "not
+        measured (rules switched off)", as on the Funnel page.
 
     Returns
     -------
@@ -105,5 +113,5 @@ def view_report(
     subtitle = f"As of {as_of:%Y-%m-%d}. Data: {sources}."
     if rules_text:
         subtitle += f" Stage rules: {rules_text}."
-    sections = view_sections(dataset, leads, as_of, currency)
+    sections = view_sections(dataset, leads, as_of, currency, rules)
     return render_report(sections, "Pipeline report", subtitle)

@@ -20,7 +20,11 @@ from pipeline.clv_pricing import (
     customer_models,
     expected_new_customer_value,
 )
-from pipeline.data_coverage import stages_without_data, step_without_data
+from pipeline.data_coverage import (
+    not_measured,
+    stages_without_data,
+    step_without_data,
+)
 from pipeline.formatting import (
     fmt_days,
     fmt_int,
@@ -92,7 +96,9 @@ def funnel_section(
                 (step_without_data(stage, after, no_data or {}) if after else None)
                 or fmt_pct(rate)
                 for stage, after, rate in zip(
-                    funnel["stage"], [*funnel["stage"][1:], None], funnel["conversion"],
+                    funnel["stage"],
+                    [*funnel["stage"][1:], None],
+                    funnel["conversion"],
                     strict=True,
                 )
             ],
@@ -139,8 +145,13 @@ def view_velocity(
         new_customer = new_customer_value(dataset, as_of)
     mixed = len(order_currencies(dataset)) > 1
     return velocity_figures(
-        leads, as_of, None if mixed else new_customer.value, horizon_days,
-        VALUE_WEEKS, dataset.timezone or "UTC", stages_at=None,
+        leads,
+        as_of,
+        None if mixed else new_customer.value,
+        horizon_days,
+        VALUE_WEEKS,
+        dataset.timezone or "UTC",
+        stages_at=None,
     )
 
 
@@ -155,8 +166,15 @@ def new_customer_sentence(new_customer: NewCustomerValue, currency: str | None) 
     """What a new customer is worth and how it was priced, as the Funnel page says it.
 
     With the customer models, the first purchase and the predicted later value;
-    otherwise the value alone. Either way followed by ``new_customer.how``.
+    otherwise the value alone. Either way followed by ``new_customer.how``. Without
+    a value (no purchase by the 'as of' day), why not, and how pipeline value is
+    counted instead.
     """
+    if not np.isfinite(new_customer.value):
+        return (
+            f"{new_customer.how} Until a first purchase is in the data, pipeline "
+            "value is counted in expected new customers, not money."
+        )
     if new_customer.from_models:
         return (
             f"A new customer is worth {fmt_money(new_customer.value, currency)}: "
@@ -169,6 +187,7 @@ def new_customer_sentence(new_customer: NewCustomerValue, currency: str | None) 
         + new_customer.how
     )
 
+
 def km_chart(ttc) -> alt.LayerChart:
     """The share of captured leads who became customers, with its 95 % band."""
     curve = ttc.curve.assign(
@@ -178,13 +197,17 @@ def km_chart(ttc) -> alt.LayerChart:
     )
     base = alt.Chart(curve).encode(x=alt.X("days:Q", title="Days since capture"))
     band = base.mark_area(opacity=0.25, interpolate="step-after").encode(
-        y=alt.Y("converted_low:Q", title="Became customers (share of captured)",
-                axis=alt.Axis(format="%")),
+        y=alt.Y(
+            "converted_low:Q",
+            title="Became customers (share of captured)",
+            axis=alt.Axis(format="%"),
+        ),
         y2="converted_high:Q",
     )
     line = base.mark_line(interpolate="step-after").encode(y="converted:Q")
     return alt.layer(band, line).properties(
-        width=560, height=220,
+        width=560,
+        height=220,
         title=alt.Title(
             "Lead-to-customer time (Kaplan-Meier)",
             subtitle=f"{fmt_int(ttc.converted)} of {fmt_int(ttc.leads)} captured "
@@ -202,10 +225,16 @@ def _win_sentence(win: pd.DataFrame, no_data: dict[str, str], days: str) -> str:
         "'as of' day): "
         + "; ".join(
             f"{STAGE_LABELS[stage].lower()} "
-            + (f"not measured ({no_data[stage]})" if stage in no_data else (
-                f"{fmt_pct(win.loc[stage, 'win_probability'])} (95 % interval "
-                f"{fmt_interval(win.loc[stage, 'low'], win.loc[stage, 'high'])})"))
-            for stage in OPEN_STAGES if stage in win.index
+            + (
+                not_measured(no_data[stage])
+                if stage in no_data
+                else (
+                    f"{fmt_pct(win.loc[stage, 'win_probability'])} (95 % interval "
+                    f"{fmt_interval(win.loc[stage, 'low'], win.loc[stage, 'high'])})"
+                )
+            )
+            for stage in OPEN_STAGES
+            if stage in win.index
         )
         + "."
     )
@@ -217,7 +246,8 @@ def _median_sentence(ttc: TimeToCustomer) -> str:
         bounds = (ttc.median_low, ttc.median_high)
         interval = (
             f" (95 % interval {fmt_interval(*bounds, fmt_days, digits=0)})"
-            if any(np.isfinite(b) for b in bounds) else ""
+            if any(np.isfinite(b) for b in bounds)
+            else ""
         )
         return (
             f"Median days, capture to customer (Kaplan-Meier): {median_text(ttc)}"
@@ -239,7 +269,7 @@ def _value_sentences(
     days: str,
 ) -> list[str]:
     """Pipeline value and what a new customer is worth; expected customers only
-    when the orders are in several currencies."""
+    when the orders are in several currencies or a new customer has no value yet."""
     currency = currencies[0] if len(currencies) == 1 else None
     expected = float(value.by_stage["expected_customers"].sum())
     if len(currencies) > 1:
@@ -247,6 +277,11 @@ def _value_sentences(
             f"Orders are in several currencies ({', '.join(currencies)}), which are "
             "never added up: pipeline value is shown in expected new customers, "
             f"{fmt_number(expected, 1)}, not money."
+        ]
+    if not np.isfinite(new_customer.value):
+        return [
+            new_customer_sentence(new_customer, currency),
+            f"{fmt_number(expected, 1)} expected new customers within {days}.",
         ]
     return [
         new_customer_sentence(new_customer, currency),
@@ -264,9 +299,11 @@ def _velocity_tables(
     no_data: dict[str, str],
     days: str,
     currencies: list[str],
+    priced: bool = True,
 ) -> list[tuple[str, pd.DataFrame]]:
-    """Win probability by stage, shares converted by day and value by stage."""
-    mixed = len(currencies) > 1
+    """Win probability by stage, shares converted by day and value by stage (in
+    money only in one currency and when a new customer is ``priced``)."""
+    mixed = len(currencies) > 1 or not priced
     currency = currencies[0] if len(currencies) == 1 else None
     value = velocity.value
     win_table = pd.DataFrame(
@@ -275,13 +312,16 @@ def _velocity_tables(
             "Open leads who entered": velocity.win["leads"].map(fmt_int),
             "Of those, customers by now": velocity.win["converted"].map(fmt_int),
             f"Win probability within {days}": [
-                no_data.get(stage) or fmt_pct(p) for stage, p in
-                zip(velocity.win["stage"], velocity.win["win_probability"],
-                    strict=True)
+                no_data.get(stage) or fmt_pct(p)
+                for stage, p in zip(
+                    velocity.win["stage"], velocity.win["win_probability"], strict=True
+                )
             ],
             "95 % interval": [
-                fmt_interval(lo, hi) for lo, hi in
-                zip(velocity.win["low"], velocity.win["high"], strict=True)
+                fmt_interval(lo, hi)
+                for lo, hi in zip(
+                    velocity.win["low"], velocity.win["high"], strict=True
+                )
             ],
         }
     )
@@ -290,8 +330,10 @@ def _velocity_tables(
         {
             "Within": by["days"].map(lambda d: fmt_days(d, 0)),
             "Became customers": by["share"].map(fmt_pct),
-            "95 % interval": [fmt_interval(lo, hi) for lo, hi in
-                              zip(by["low"], by["high"], strict=True)],
+            "95 % interval": [
+                fmt_interval(lo, hi)
+                for lo, hi in zip(by["low"], by["high"], strict=True)
+            ],
         }
     )
     stage_value = pd.DataFrame(
@@ -299,19 +341,27 @@ def _velocity_tables(
             "Open stage": value.by_stage["stage"].map(STAGE_LABELS),
             "Open leads": value.by_stage["open_leads"].map(fmt_int),
             "Mean win probability (given days in stage)": value.by_stage[
-                "win_probability"].map(fmt_pct),
+                "win_probability"
+            ].map(fmt_pct),
             "Expected customers": value.by_stage["expected_customers"].map(
-                lambda v: fmt_number(v, 1)),
+                lambda v: fmt_number(v, 1)
+            ),
         }
-        | ({} if mixed else {
-            f"Value ({currency})" if currency else "Value": value.by_stage[
-                "value"].map(lambda v: fmt_money(v, currency, 0)),
-            "Approx. 95 % range": [
-                fmt_interval(lo, hi, fmt_money, currency=currency, digits=0)
-                for lo, hi in zip(value.by_stage["low"], value.by_stage["high"],
-                                  strict=True)
-            ],
-        })
+        | (
+            {}
+            if mixed
+            else {
+                f"Value ({currency})" if currency else "Value": value.by_stage[
+                    "value"
+                ].map(lambda v: fmt_money(v, currency, 0)),
+                "Approx. 95 % range": [
+                    fmt_interval(lo, hi, fmt_money, currency=currency, digits=0)
+                    for lo, hi in zip(
+                        value.by_stage["low"], value.by_stage["high"], strict=True
+                    )
+                ],
+            }
+        )
     )
     return [
         ("Win probability by stage", win_table),
@@ -325,6 +375,7 @@ def velocity_section(
     leads: pd.DataFrame,
     as_of: dt.date,
     horizon_days: float = WIN_HORIZON_DAYS,
+    gaps: dict[str, str] | None = None,
 ) -> Section:
     """Win probabilities, time to customer and pipeline value, as the Funnel page.
 
@@ -333,7 +384,9 @@ def velocity_section(
     the page agree for the same view: Kaplan-Meier win probabilities within
     ``horizon_days`` with 95 % intervals, the KM median capture-to-customer time
     (or "not reached" with the shares converted by 7 to 365 days), and the
-    pipeline value with its approximate 95 % range.
+    pipeline value with its approximate 95 % range. ``gaps`` names the stages that
+    cannot be measured (:func:`pipeline.data_coverage.unmeasured_stages`; by
+    default the stages without data).
     """
     needed = {"entered_captured", "entered_customer", "stage"}
     if not needed <= set(leads.columns):
@@ -341,7 +394,7 @@ def velocity_section(
     currencies = order_currencies(dataset)
     new_customer = new_customer_value(dataset, as_of)
     velocity = view_velocity(dataset, leads, as_of, new_customer, horizon_days)
-    no_data = stages_without_data(dataset)
+    no_data = stages_without_data(dataset) if gaps is None else gaps
     ttc = velocity.time_to_customer
     days = f"{horizon_days:,.0f} days"
 
@@ -351,5 +404,6 @@ def velocity_section(
         *_value_sentences(velocity.value, new_customer, currencies, days),
     ]
     charts = [] if ttc.curve.empty else [("Lead-to-customer time", km_chart(ttc))]
-    tables = _velocity_tables(velocity, no_data, days, currencies)
+    priced = bool(np.isfinite(new_customer.value))
+    tables = _velocity_tables(velocity, no_data, days, currencies, priced)
     return Section("Velocity", summary, charts, tables)

@@ -59,8 +59,7 @@ def test_store_time_zone_setting_changes_the_dataset_zone():
 def test_unknown_file_beside_a_known_one_is_mapped_on_the_overview():
     """Test that the Overview offers the mapping for the unknown file, and uses it."""
     events = (
-        b"person,timestamp,event,value\n"
-        b"cy@example.com,2024-05-03T09:00:00Z,order,40\n"
+        b"person,timestamp,event,value\ncy@example.com,2024-05-03T09:00:00Z,order,40\n"
     )
     at = AppTest.from_file(APP, default_timeout=120)
     at.session_state["_lens_files"] = (
@@ -81,7 +80,10 @@ def test_unknown_file_beside_a_known_one_is_mapped_on_the_overview():
     assert not at.exception
     mapping = at.session_state["_lens_mapping"]
     assert mapping == {
-        "person": "foo", "timestamp": "bar", "event": "=order", "value": "baz"
+        "person": "foo",
+        "timestamp": "bar",
+        "event": "=order",
+        "value": "baz",
     }
 
     # AppTest reruns only the page after the first run of a st.navigation app, so
@@ -93,3 +95,106 @@ def test_unknown_file_beside_a_known_one_is_mapped_on_the_overview():
     assert not again.exception
     orders = again.session_state["_lens_view"].dataset.orders
     assert sorted(orders["net_value"]) == [3.0, 12.5, 40.0]
+
+
+NEW_USER = (
+    b"Email,Joined,Source,Amount\n"
+    b"a@example.com,01/02/2024,web,10\nb@example.com,03/02/2024,web,20\n"
+    b"c@example.com,05/02/2024,ad,30\nd@example.com,07/02/2024,ad,40\n"
+)
+"""A new user's table of no known kind, its dates either day or month first."""
+
+
+def test_the_form_starts_from_the_headers_not_the_first_column():
+    """Test the new user's `Email,Joined,Source,Amount`: the person, time, channel
+    and value start at the columns their headers name and the event is left empty
+    (before, every select started at Email, so Time and Event read Email)."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["_lens_files"] = (("signups.csv", NEW_USER),)
+    at.run()
+    assert not at.exception, at.exception
+    chosen = {s.key: s.value for s in at.selectbox if s.key.startswith("mapf_")}
+    assert chosen == {
+        "mapf_person": "Email",
+        "mapf_timestamp": "Joined",
+        "mapf_event": None,
+        "mapf_channel": "Source",
+        "mapf_value": "Amount",
+    }
+
+    # using the form without an event says what is missing and maps nothing
+    next(b for b in at.button if b.label == "Use this mapping").click()
+    at.run()
+    assert "_lens_mapping" not in at.session_state
+    assert any(e.value.startswith("Choose the columns of the person") for e in at.error)
+
+
+def test_an_applied_mapping_and_the_date_order_stay_on_the_page():
+    """Test the new-user defect: once the mapping was used and the dates answered
+    day first, the whole "Map columns" section (its Save button too) and the date
+    question disappeared. Now the mapping shows under "Mapped files" with Save,
+    Change (the form, set to the mapping) and Clear, and the date question keeps
+    its answer, which can be changed."""
+    mapping = {
+        "person": "Email",
+        "timestamp": "Joined",
+        "event": "=signup",
+        "channel": "Source",
+    }
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["_lens_files"] = (("signups.csv", NEW_USER),)
+    at.session_state["_lens_mapping"] = mapping
+    at.session_state["_lens_dayfirst"] = True
+    at.run()
+    assert not at.exception, at.exception
+    report = at.session_state["_lens_view"].dataset.reports[0]
+    assert (report.kind, report.rows_loaded) == ("mapped", 4)
+    assert str(report.date_min.date()) == "2024-02-01"  # 01/02 read day first
+
+    (expander,) = [e for e in at.expander if e.label.startswith("Mapped files")]
+    assert expander.label == "Mapped files: signups.csv"
+    applied = next(d.value for d in at.dataframe if "Field" in d.value.columns)
+    assert applied.to_dict("list") == {
+        "Field": ["Person", "Time", "Event", "Channel"],
+        "Column": ["Email", "Joined", "always signup", "Source"],
+    }
+    saved = at.get("download_button")
+    assert any(b.proto.label == "Save this mapping" for b in saved)
+    chosen = {s.key: s.value for s in at.selectbox if s.key.startswith("mapf_")}
+    assert chosen["mapf_event"] == "always signup"
+    assert chosen["mapf_value"] == "(none)"
+
+    dates = at.radio(key="dates_dayfirst")
+    assert dates.value == "day first (01/02 = 1 February)"
+    assert "signups.csv" not in dates.label  # (named while unanswered only)
+    assert "are read day first, as you answered" in dates.label
+
+    at.button(key="map_clear").click()
+    at.run()
+    assert "_lens_mapping" not in at.session_state
+
+
+def test_no_usable_upload_keeps_the_page_and_the_sidebar():
+    """Test the new-user defect: an empty .csv and a random binary .csv showed only
+    "none of the 2 files could be used (...)", lower-case, without what to do, and
+    no title or stage rules. Now the page keeps its title, says why in a sentence,
+    gives each file's whole reason, and the sidebar keeps the rules."""
+    noise = bytes(range(256)) * 12
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["_lens_files"] = (("zero.csv", b""), ("random.csv", noise))
+    at.query_params["rule_engaged_opens_min_count"] = "5"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Overview"
+    (error,) = at.error
+    text = error.value
+    assert text.startswith(
+        "None of the 2 uploaded files could be used, so there is nothing to show yet."
+    )
+    assert "- **zero.csv**: the file is empty: export it again and upload the new " in (
+        text
+    )
+    assert "- **random.csv**: the file is neither text nor a supported format" in text
+    assert "export it again in one of these formats." in text
+    assert at.sidebar.slider(key="rule_engaged_opens_min_count").value == 5
+    assert at.sidebar.checkbox(key="rule_intent_cart_enabled").value is True

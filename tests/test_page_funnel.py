@@ -54,9 +54,13 @@ def test_funnel_page_shows_the_pipeline_figures(funnel_page):
     view = at.session_state["_lens_view"]
     tz = view.dataset.timezone
     assert [m.label for m in at.metric] == [
-        "Win probability: captured", "Win probability: engaged",
-        "Win probability: purchase intent", "Median days, capture to customer",
-        "Pipeline value", "Expected new customers", "Change over 30 days",
+        "Win probability: captured",
+        "Win probability: engaged",
+        "Win probability: purchase intent",
+        "Median days, capture to customer",
+        "Pipeline value",
+        "Expected new customers",
+        "Change over 30 days",
     ]
     win = win_probability_by_stage(view.leads, view.as_of, 90, timezone=tz)
     win = win.set_index("stage")["win_probability"]
@@ -206,3 +210,59 @@ def test_stage_chart_puts_first_time_before_repeat():
     assert spec["encoding"]["order"]["field"] == "part_order"
     rank = dict(zip(chart.data["part"], chart.data["part_order"], strict=True))
     assert rank["all"] < rank["first-time"] < rank["repeat"]
+
+
+def test_stages_with_every_rule_off_are_not_measured():
+    """Test the new-user defect: every rule switched off by URL showed "Captured →
+    engaged 0.0 %" (interval 0.0 %–0.1 %) and "Went on to the next stage 100.0 %".
+    A stage no lead can enter is "off", its steps "not measured (rules switched
+    off)"; the customer → repeat step is still measured."""
+    from pipeline.rules import RULE_NAMES
+
+    at = AppTest.from_file(APP, default_timeout=180)
+    for name in RULE_NAMES:
+        at.query_params[f"rule_{name}_enabled"] = "false"
+    at.run()
+    at.switch_page("pages/funnel.py")
+    at.run()
+    assert not at.exception, at.exception
+    off = "not measured (rules switched off)"
+    tables = [d.value for d in at.dataframe]
+    steps = next(t for t in tables if "Went on to the next stage" in t.columns)
+    went_on = steps.set_index("Stage")["Went on to the next stage"]
+    assert went_on["Captured"] == went_on["Engaged"] == off
+    assert went_on["Purchase intent"] == off
+    assert went_on["Awareness"] == "85.7 %"  # (3,000 of the 3,500 people captured)
+    wilson = next(t for t in tables if "Step" in t.columns).set_index("Step")
+    assert wilson.loc["Captured → engaged", "Conversion"] == off
+    assert wilson.loc["Captured → engaged", "95 % interval"] == off
+    assert wilson.loc["Customer → repeat buyer", "Conversion"].endswith(" %")
+    assert metric(at, "Win probability: engaged") == "off"
+    assert metric(at, "Win probability: purchase intent") == "off"
+    lines = [m.value for m in at.markdown]
+    assert "- Captured → engaged: not measured (rules switched off)." in lines
+
+
+def test_an_as_of_before_any_purchase_says_why_a_customer_has_no_value():
+    """Test the demo brand on its first days (first purchase 2025-12-17): no
+    "A new customer is valued at –.", but why the value is not available yet, and
+    pipeline value in expected customers, not $0."""
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["as_of"] = "2025-12-02"
+    at.run()
+    at.switch_page("pages/funnel.py")
+    at.run()
+    assert not at.exception, at.exception
+    warnings = [w.value for w in at.warning]
+    assert not any("valued at" in w for w in warnings)
+    assert (
+        "A new customer's value is not available yet: it is priced on the purchases "
+        "up to the 'as of' day, and the first purchase (2025-12-17) is after the "
+        "'as of' day. Until a first purchase is in the data, pipeline value is "
+        "counted in expected new customers, not money."
+    ) in warnings
+    assert metric(at, "Pipeline value") == "–"
+    stage_value = next(
+        d.value for d in at.dataframe if "Expected customers" in d.value.columns
+    )
+    assert "Value" not in stage_value.columns

@@ -46,8 +46,13 @@ def leads_frame() -> pd.DataFrame:
             "entered_captured": [t0, t0, t0, t0, nat],
             "entered_engaged": [t0 + pd.Timedelta(days=2), nat, t0, nat, nat],
             "entered_purchase_intent": [t0 + pd.Timedelta(days=5), nat, nat, nat, nat],
-            "entered_customer": [t0 + pd.Timedelta(days=10), t0 + pd.Timedelta(days=20),
-                                 nat, nat, nat],
+            "entered_customer": [
+                t0 + pd.Timedelta(days=10),
+                t0 + pd.Timedelta(days=20),
+                nat,
+                nat,
+                nat,
+            ],
         }
     )
 
@@ -63,7 +68,11 @@ def test_funnel_figures():
     table = funnel.tables[0][1].set_index("Stage")
     assert list(table["Reached it or later"]) == ["5", "4", "3", "2", "2"]
     assert list(table["Went on to the next"]) == [
-        "80.0 %", "75.0 %", "66.7 %", "100.0 %", "–"
+        "80.0 %",
+        "75.0 %",
+        "66.7 %",
+        "100.0 %",
+        "–",
     ]
 
 
@@ -78,6 +87,65 @@ def test_funnel_steps_without_data_say_so():
     assert went_on[0] == "80.0 %"
     assert went_on[1] == went_on[2] == MISSING_STAGE_TEXT["engaged"]
     assert went_on[3:] == ["100.0 %", "–"]
+
+
+def test_view_report_says_when_every_rule_of_a_stage_is_off(monkeypatch):
+    """Test that the report of a view whose engaged rules are all off gets the
+    Funnel page's "not measured (rules switched off)" for its funnel and velocity
+    sections, and the stages without data as before."""
+    from pipeline.data_coverage import SWITCHED_OFF_TEXT, stages_without_data
+    from pipeline.ingest import load_files
+    from pipeline.rules import RULE_NAMES, StageRules
+
+    seen = {}
+    monkeypatch.setattr(
+        report, "funnel_section", lambda leads, gaps: seen.setdefault("funnel", gaps)
+    )
+    monkeypatch.setattr(
+        report,
+        "velocity_section",
+        lambda *args, gaps: seen.setdefault("velocity", gaps),
+    )
+    monkeypatch.setattr(report, "customer_value_section", lambda *args: None)
+    monkeypatch.setattr(report, "attribution_section", lambda *args: None)
+    rules = StageRules()
+    for name in RULE_NAMES:
+        if name.startswith("engaged"):
+            rules = rules.with_rule(name, enabled=False)
+    orders = load_files([real_bytes("shopify/apparel_orders_2023_2024.csv")])
+    report.view_sections(orders, leads_frame(), None, rules=rules)
+    assert seen["funnel"] == seen["velocity"]
+    # no engagement data at all: that reason wins (switching rules on would not help)
+    assert seen["funnel"] == stages_without_data(orders)
+    opens = (
+        b"person,timestamp,event,value\n"
+        b"a@example.com,2024-05-01T10:00:00Z,email_open,\n"
+        b"a@example.com,2024-05-02T10:00:00Z,order,40\n"
+    )
+    seen.clear()
+    report.view_sections(
+        load_files([("opens.csv", opens)]), leads_frame(), None, rules=rules
+    )
+    assert seen["funnel"]["engaged"] == SWITCHED_OFF_TEXT
+    assert seen["velocity"]["engaged"] == SWITCHED_OFF_TEXT
+
+
+def test_new_customer_sentence_without_a_value_says_why():
+    """Test QA's "A new customer is valued at –.": with no purchase by the 'as of'
+    day, the sentence says the value is not available yet and why."""
+    from pipeline.clv_pricing import CustomerModels, expected_new_customer_value
+
+    models = CustomerModels(
+        None, None, "the first purchase (2025-12-17) is after the 'as of' day"
+    )
+    value = expected_new_customer_value(models)
+    sentence = report_funnel.new_customer_sentence(value, "USD")
+    assert sentence == (
+        "A new customer's value is not available yet: it is priced on the purchases "
+        "up to the 'as of' day, and the first purchase (2025-12-17) is after the "
+        "'as of' day. Until a first purchase is in the data, pipeline value is "
+        "counted in expected new customers, not money."
+    )
 
 
 SAMPLE = Path(__file__).parent.parent / "sample_data"
@@ -147,8 +215,13 @@ def test_velocity_matches_the_funnel_page(sample_view, sample_velocity):
     assert list(by["Became customers"]) == [
         fmt_pct(v) for v in converted_by(page.time_to_customer)["share"]
     ]
-    assert list(by["Within"]) == ["7 days", "30 days", "90 days", "180 days",
-                                  "365 days"]
+    assert list(by["Within"]) == [
+        "7 days",
+        "30 days",
+        "90 days",
+        "180 days",
+        "365 days",
+    ]
     # No old plain figures.
     assert "Win rate" not in text and "19.2 %" not in text
     assert "80,353" not in text and "5.9 days" not in text
@@ -247,6 +320,7 @@ def test_histogram_is_pre_binned():
 
 def test_a_failing_section_becomes_a_note():
     """Test that one failing section does not sink the report."""
+
     def broken():
         raise KeyError("entered_customer")
 
@@ -313,8 +387,17 @@ def test_cli_writes_the_report_and_every_export(tmp_path, capsys):
     sample = sorted(str(p) for p in SAMPLE.glob("*.csv"))
     assert sample, "sample_data/ is empty: run python -m pipeline sample"
     out = tmp_path / "report.html"
-    status = cli.main(["report", *sample, "--out", str(out), "--exports-dir",
-                       str(tmp_path / "ex"), "--json"])
+    status = cli.main(
+        [
+            "report",
+            *sample,
+            "--out",
+            str(out),
+            "--exports-dir",
+            str(tmp_path / "ex"),
+            "--json",
+        ]
+    )
     assert status == 0
     summary = json.loads(capsys.readouterr().out)
     html = out.read_text(encoding="utf-8")
@@ -334,7 +417,8 @@ def test_cli_writes_the_report_and_every_export(tmp_path, capsys):
     # Every lead of the sheet is either in the Klaviyo file or counted as left out.
     klaviyo = by_file["klaviyo_profiles.csv"]
     accounted = (
-        klaviyo["rows"] + klaviyo["excluded_no_consent"]
+        klaviyo["rows"]
+        + klaviyo["excluded_no_consent"]
         + klaviyo["excluded_no_identifier"]
     )
     assert accounted == by_file["pipeline_leads.csv"]["rows"]

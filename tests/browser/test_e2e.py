@@ -130,8 +130,9 @@ def screenshot(page, path: Path) -> None:
         "() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight"
     )
     size = page.viewport_size
-    page.set_viewport_size({"width": size["width"], "height": min(max(height, 900),
-                                                                  9000)})
+    page.set_viewport_size(
+        {"width": size["width"], "height": min(max(height, 900), 9000)}
+    )
     page.wait_for_timeout(1200)
     wait_for_app(page, 200)
     page.screenshot(path=str(path))
@@ -236,8 +237,9 @@ def test_slider_changes_the_funnel_and_a_copied_url_reopens_it(browser, app_url)
     go_to(page, "Funnel")
     before = main_text(page)
 
-    move_rule_slider(page, "engaged: email opens", "rule_engaged_opens_min_count",
-                     2, "ArrowLeft")
+    move_rule_slider(
+        page, "engaged: email opens", "rule_engaged_opens_min_count", 2, "ArrowLeft"
+    )
     assert_no_exception(page, "after the slider")
     assert re.search(r"rule_engaged_opens_min_count=1\b", page.url), page.url
     after = main_text(page)
@@ -255,8 +257,9 @@ def test_slider_changes_the_funnel_and_a_copied_url_reopens_it(browser, app_url)
     second.close()
 
 
-def test_real_apparel_every_page_screenshots_and_downloads(browser, page, app_url,
-                                                          tmp_path):
+def test_real_apparel_every_page_screenshots_and_downloads(
+    browser, page, app_url, tmp_path
+):
     """Test the real apparel exports on every page; save screenshots; download all."""
     open_app(page, app_url)
     upload_apparel(page)
@@ -302,8 +305,9 @@ def test_presets_save_load_and_restore_defaults(page, app_url, tmp_path):
     from pipeline.rules import StageRules
 
     open_app(page, app_url)
-    move_rule_slider(page, "engaged: email opens", "rule_engaged_opens_min_count",
-                     2, "ArrowLeft")
+    move_rule_slider(
+        page, "engaged: email opens", "rule_engaged_opens_min_count", 2, "ArrowLeft"
+    )
     key = "rule_engaged_opens_min_count"
     assert slider_input(page, key).input_value() == "1"
 
@@ -324,8 +328,7 @@ def test_presets_save_load_and_restore_defaults(page, app_url, tmp_path):
     assert f"{key}=1" in page.url
 
 
-def test_a_copied_url_on_uploaded_data_reopens_after_the_same_upload(browser,
-                                                                      app_url):
+def test_a_copied_url_on_uploaded_data_reopens_after_the_same_upload(browser, app_url):
     """Test that a link made on uploaded files reopens the view once they are
     uploaded again in a new session (files never travel in the URL)."""
     key = "rule_intent_cart_window_days"
@@ -354,3 +357,35 @@ def test_a_copied_url_on_uploaded_data_reopens_after_the_same_upload(browser,
     assert main_text(other) == after
     first.close()
     second.close()
+
+
+def test_overview_tables_fit_at_1280_px(browser, app_url, tmp_path):
+    """Test the new-user defects on many real files at 1280 px: the files table cut
+    its Kind, its dates ("2026-03-2") and its last column, and the people-matched
+    table showed only its blank first column, its headings being full kind names.
+    Now no table of the Overview scrolls sideways (at the last release the files
+    table was 997 px wide and the matched table 2,027 px, in 818 px)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    context.set_default_timeout(180_000)
+    page = context.new_page()
+    open_app(page, app_url)
+    files = sorted(REAL.parent.glob("*/*.csv"))
+    page.locator(".st-key-uploads input[type=file]").set_input_files(
+        [str(p) for p in files]
+    )
+    page.wait_for_timeout(1500)
+    wait_for_app(page, 1500)
+    assert_no_exception(page, "upload")
+    assert "People matched between sources" in main_text(page)
+    widths = page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]')
+    sizes = widths.evaluate_all(
+        """tables => tables.map(t => {
+            const s = t.querySelector('.dvn-scroller');
+            return [s.scrollWidth, s.clientWidth];
+        })"""
+    )
+    assert len(sizes) == 3  # files, rows excluded by a rule, people matched
+    for scroll, client in sizes:
+        assert scroll <= client, sizes
+    screenshot(page, tmp_path / "overview_1280.png")
+    context.close()

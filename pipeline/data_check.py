@@ -1,0 +1,114 @@
+"""The Overview's data check in words: short names for file kinds, and the verdict on
+where the rows of the uploads went.
+
+:func:`short_kind` names a file kind in a table heading or cell ("Shopify orders");
+:func:`data_check_verdict` says whether every row was used, or how many rows were
+rejected and where to see why; :func:`unusable_reasons` gives each upload that
+could not be used with its whole reason and what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pipeline.model import FileReport
+
+SHORT_KINDS: dict[str, str] = {
+    "shopify_orders": "Shopify orders",
+    "shopify_checkouts": "Shopify checkouts",
+    "shopify_customers": "Shopify customers",
+    "events_csv": "Events CSV",
+    "transactions": "Transaction log",
+    "mapped": "Mapped table",
+    "ga4_report": "GA4 report",
+    "ga4_exploration": "GA4 exploration",
+    "ga4_bigquery": "GA4 BigQuery",
+    "klaviyo_profiles": "Klaviyo profiles",
+    "klaviyo_events": "Klaviyo events",
+    "klaviyo_report": "Klaviyo report",
+    "meta_ads": "Meta Ads",
+    "google_ads": "Google Ads",
+    "attribution_paths": "Conversion paths",
+    "unknown": "Unknown",
+    "unreadable": "Unreadable",
+}
+"""A file kind in two or three words, for table headings and cells."""
+
+
+def short_kind(kind: str) -> str:
+    """A file kind in a few words: ``short_kind("shopify_orders") == "Shopify orders"``.
+
+    A kind without a short name is written with its underscores as spaces.
+    """
+    return SHORT_KINDS.get(kind, kind.replace("_", " "))
+
+
+def plural(count: int, noun: str) -> str:
+    """``plural(1, "row") == "1 row"``, ``plural(3, "row") == "3 rows"``."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
+def data_check_verdict(
+    reports: Sequence[FileReport], flagged: int = 0
+) -> tuple[str, str]:
+    """What the data check says of the uploads as a whole, and how loudly.
+
+    Parameters
+    ----------
+    reports
+        Every file's report.
+    flagged
+        Rows listed in the page's problem table (rows of files that were used).
+
+    Returns
+    -------
+    tuple of str
+        The level (``"success"``, ``"warning"`` or ``"error"``) and the sentence.
+        Only when no row was rejected, no file failed and no row was flagged is it
+        a success: "Every row read was loaded, ...". Otherwise the sentence counts
+        the rejected rows by file and says where the reasons are.
+    """
+    failed = [r for r in reports if r.meta.get("failed")]
+    rejected = sum(r.rows_rejected for r in reports)
+    if not failed and not rejected and not flagged:
+        return "success", (
+            "Every row read was loaded, excluded by a rule or counted as a duplicate."
+        )
+
+    # who lost rows, and where the page shows why
+    parts = []
+    if rejected:
+        by_file = "; ".join(
+            f"all {r.rows_rejected:,} rows of {r.file}, which could not be used"
+            if r.meta.get("failed")
+            else f"{r.rows_rejected:,} of the {r.rows_read:,} rows of {r.file}"
+            for r in reports
+            if r.rows_rejected
+        )
+        was = "was" if rejected == 1 else "were"
+        parts.append(f"{plural(rejected, 'row')} {was} rejected: {by_file}.")
+    unread = [r.file for r in failed if not r.rows_rejected]
+    if unread:
+        parts.append(f"{', '.join(unread)} could not be used.")
+    if failed:
+        parts.append(
+            "Each file that could not be used is named above, with why and what to do."
+        )
+    if flagged:
+        parts.append(
+            f"The {plural(flagged, 'flagged row')} of the files used are listed below, "
+            "sorted by file and row, each with its column and reason; flagged rows "
+            "that were not rejected are loaded but doubtful."
+        )
+    level = "error" if rejected or failed else "warning"
+    return level, " ".join(parts)
+
+
+def unusable_reasons(reports: Sequence[FileReport]) -> list[tuple[str, str]]:
+    """Each upload that could not be used, with its whole reason (what to do
+    included) ending with a full stop: ``[("zero.csv", "the file is empty: ...")]``."""
+    reasons = [r.problems[0].message if r.problems else "not used" for r in reports]
+    return [
+        (r.file, reason.rstrip(".") + ".")
+        for r, reason in zip(reports, reasons, strict=True)
+    ]
