@@ -52,8 +52,10 @@ if len(currencies) > 1:
     chosen_currency = st.selectbox(
         "Currency",
         list(currencies),
-        format_func=lambda c: ("no currency in the export" if c == NO_CURRENCY else c)
-        + f" ({currencies[c]:,} orders)",
+        format_func=lambda c: (
+            ("no currency in the export" if c == NO_CURRENCY else c)
+            + f" ({currencies[c]:,} orders)"
+        ),
         key="clv_currency",
         help="Orders keep their currency and amounts in different currencies are "
         "never added up: the models are fitted on the orders in this currency only "
@@ -85,26 +87,52 @@ if last_date <= first_date:
 # Inputs.
 left, middle, right, unit_col = st.columns(4)
 horizon = left.slider(
-    "Horizon (days)", 30, 1095, 365, step=15, key="clv_horizon_days",
-    bind="query-params", help="Expected purchases and CLV over this many days.",
-)
-discount = middle.slider(
-    "Annual discount rate (%)", 0, 30, 10, key="clv_discount_pct",
+    "Horizon (days)",
+    30,
+    1095,
+    365,
+    step=15,
+    key="clv_horizon_days",
     bind="query-params",
-) / 100
-margin = right.slider(
-    "Margin (%)", 1, 100, 100, key="clv_margin_pct", bind="query-params",
-    help="Share of spend kept as profit; 100 % shows revenue.",
-) / 100
+    help="Expected purchases and CLV over this many days.",
+)
+discount = (
+    middle.slider(
+        "Annual discount rate (%)",
+        0,
+        30,
+        10,
+        key="clv_discount_pct",
+        bind="query-params",
+    )
+    / 100
+)
+margin = (
+    right.slider(
+        "Margin (%)",
+        1,
+        100,
+        100,
+        key="clv_margin_pct",
+        bind="query-params",
+        help="Share of spend kept as profit; 100 % shows revenue.",
+    )
+    / 100
+)
 time_unit = unit_col.radio(
-    "Time unit", ["days", "weeks"], horizontal=True, key="clv_time_unit",
+    "Time unit",
+    ["days", "weeks"],
+    horizontal=True,
+    key="clv_time_unit",
     help="Unit of recency, age and the BG/NBD rate; weeks are days ÷ 7.",
 )
 span = (last_date - first_date).days
 default_end = last_date - dt.timedelta(days=max(1, min(180, span // 3)))
 calibration_end = st.date_input(
-    "Calibration end for the holdout check (inclusive)", value=default_end,
-    min_value=first_date, max_value=last_date - dt.timedelta(days=1),
+    "Calibration end for the holdout check (inclusive)",
+    value=default_end,
+    min_value=first_date,
+    max_value=last_date - dt.timedelta(days=1),
     key="clv_calibration_end",
     help="The models are fitted on purchases to this date and asked to predict "
     f"the repeat purchases from the next day to {last_date}.",
@@ -129,10 +157,12 @@ def _fit(end: dt.date, holdout_end: dt.date | None):
 
 try:
     with st.spinner("Fitting BG/NBD and Gamma-Gamma…"):
-        summary, fits = _cached("fit", (last_date, None, time_unit),
-                                lambda: _fit(last_date, None))
+        summary, fits = _cached(
+            "fit", (last_date, None, time_unit), lambda: _fit(last_date, None)
+        )
         check, check_fits = _cached(
-            "fit", (calibration_end, last_date, time_unit),
+            "fit",
+            (calibration_end, last_date, time_unit),
             lambda: _fit(calibration_end, last_date),
         )
 except ValueError as exc:
@@ -181,8 +211,10 @@ params = pd.DataFrame(
 )
 show_table(
     params.style.format(
-        {"Estimate": lambda v: fmt_number(v, 4),
-         "Standard error": lambda v: fmt_number(v, 4)},
+        {
+            "Estimate": lambda v: fmt_number(v, 4),
+            "Standard error": lambda v: fmt_number(v, 4),
+        },
         na_rep=MISSING,
     ),
     hide_index=True,
@@ -221,7 +253,9 @@ if (
 # Frequency/recency and P(alive) matrices.
 st.subheader("Who will buy, and who is still active")
 grid = clv_fit.frequency_recency_grid(
-    fits, float(summary.customers["T"].max()), horizon / summary.unit_days,
+    fits,
+    float(summary.customers["T"].max()),
+    horizon / summary.unit_days,
     max_frequency=int(min(20, summary.customers["frequency"].max())),
 )
 matrix_left, matrix_right = st.columns(2)
@@ -239,8 +273,9 @@ else:
     a, b, c = st.columns(3)
     a.metric("Predicted repeat purchase-days", fmt_number(holdout.predicted))
     b.metric("Actual", fmt_int(holdout.actual))
-    c.metric("Error", fmt_pct(None if holdout.error_pct is None
-                              else holdout.error_pct / 100))
+    c.metric(
+        "Error", fmt_pct(None if holdout.error_pct is None else holdout.error_pct / 100)
+    )
     left_chart, right_chart = st.columns(2)
     left_chart.altair_chart(holdout_chart(holdout.by_frequency), width="stretch")
     right_chart.altair_chart(
@@ -256,8 +291,15 @@ money_format = {"USD": "dollar", "EUR": "euro", "JPY": "yen"}.get(
     currency or "", f"%.2f {currency}" if currency else "%.2f"
 )
 count_column = st.column_config.NumberColumn
-money_columns = ("total_value", "repeat_value", "first_value", "monetary_value",
-                 "holdout_value", "expected_spend", "clv")
+money_columns = (
+    "total_value",
+    "repeat_value",
+    "first_value",
+    "monetary_value",
+    "holdout_value",
+    "expected_spend",
+    "clv",
+)
 labels = {
     "person_id": "Customer",
     "first_purchase": "First purchase",
@@ -288,6 +330,8 @@ for name, label in labels.items():
         config[name] = count_column(label, format=money_format)
     elif name in ("p_alive", "churn_risk"):
         config[name] = count_column(label, format="percent")
+    elif name in ("recency", "T") and time_unit == "days":
+        config[name] = count_column(label, format="%d")  # (whole days)
     elif name in ("recency", "T", "expected_purchases", "predicted_holdout"):
         config[name] = count_column(label, format="%.2f")
     elif name in ("first_purchase", "last_purchase"):
@@ -300,10 +344,11 @@ if "next_purchase_date" in display:
     display["next_purchase_date"] = next_date.dt.strftime("%Y-%m-%d").where(
         next_date.notna(), f"{MISSING} (likely lapsed)"
     )
-show_table(
-    display, hide_index=True, key="clv_customers", column_config=config
-)
+show_table(display, hide_index=True, key="clv_customers", column_config=config)
 st.download_button(
-    "Download the customer table (CSV)", lambda: shown.to_csv(index=False),
-    file_name="customer_value.csv", mime="text/csv", key="clv_download",
+    "Download the customer table (CSV)",
+    lambda: shown.to_csv(index=False),
+    file_name="customer_value.csv",
+    mime="text/csv",
+    key="clv_download",
 )

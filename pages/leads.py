@@ -7,7 +7,7 @@ import streamlit as st
 from pages.charts_leads import calibration_chart, coefficient_chart
 from pages.common import current_view
 from pages.tables import show_table
-from pages.tables_leads import TEXT_LABELS, in_words
+from pages.tables_leads import TEXT_LABELS, coefficients_table, in_words
 from pipeline import exports, report, scoring
 from pipeline.formatting import fmt_int, fmt_money, fmt_number, fmt_pct
 
@@ -27,16 +27,28 @@ if identified.empty:
 # Inputs.
 left, middle, right = st.columns(3)
 segment_name = left.selectbox(
-    "Segment", list(exports.SEGMENTS), format_func=exports.SEGMENTS.get,
-    key="segment", bind="query-params",
+    "Segment",
+    list(exports.SEGMENTS),
+    format_func=exports.SEGMENTS.get,
+    key="segment",
+    bind="query-params",
 )
 horizon = middle.slider(
-    "Purchase window after the cut-off (days)", 7, 90, 30, key="score_horizon_days",
+    "Purchase window after the cut-off (days)",
+    7,
+    90,
+    30,
+    key="score_horizon_days",
     bind="query-params",
     help="The lead score predicts a purchase within this many days.",
 )
 top = right.slider(
-    "High-value list length", 10, 500, 100, step=10, key="high_value_top",
+    "High-value list length",
+    10,
+    500,
+    100,
+    step=10,
+    key="high_value_top",
     bind="query-params",
 )
 
@@ -74,13 +86,15 @@ def fit_model():
 
 model = _cached("model", model_key, fit_model)
 values, value_note = _cached(
-    "values", (rules_key, view.as_of.isoformat()),
+    "values",
+    (rules_key, view.as_of.isoformat()),
     lambda: scoring.predicted_values(view.dataset, leads),
 )
 scores = None
 if isinstance(model, scoring.LeadScoreModel):
     scores = _cached(
-        "scores", model_key,
+        "scores",
+        model_key,
         lambda: scoring.score_leads(model, view.dataset, view.as_of, stages=leads),
     )
 table = exports.lead_table(leads, view.dataset.people, scores, values)
@@ -98,16 +112,29 @@ c3.metric("SMS consent", fmt_int(counts["sms"]))
 c4.metric("No recorded consent", fmt_int(counts["neither"]))
 st.caption(value_note)
 SHOWN = [
-    "email", "phone", "stage", "customer_kind", "rule", "signup_source", "lead_score",
-    "p_win", "predicted_clv", "expected_value", "orders", "first_order_value",
-    "consent_email", "consent_sms", "person_id",
+    "email",
+    "phone",
+    "stage",
+    "customer_kind",
+    "rule",
+    "signup_source",
+    "lead_score",
+    "p_win",
+    "predicted_clv",
+    "expected_value",
+    "orders",
+    "first_order_value",
+    "consent_email",
+    "consent_sms",
+    "person_id",
 ]
 
 show_table(
     in_words(chosen.head(5000)),
     hide_index=True,
     column_order=SHOWN,
-    column_config=TEXT_LABELS | {
+    column_config=TEXT_LABELS
+    | {
         "p_win": st.column_config.NumberColumn("P(win)", format="%.1f %%"),
         "lead_score": st.column_config.ProgressColumn(
             "Lead score", min_value=0, max_value=100, format="%d"
@@ -116,7 +143,8 @@ show_table(
             f"Predicted CLV{in_currency}", format="%.2f"
         ),
         "expected_value": st.column_config.NumberColumn(
-            f"Expected value{in_currency}", format="%.2f",
+            f"Expected value{in_currency}",
+            format="%.2f",
             help="P(win) × predicted CLV",
         ),
         "first_order_value": st.column_config.NumberColumn(
@@ -132,8 +160,11 @@ if len(chosen) > 5000:
 st.subheader("Downloads")
 files = [
     ("Lead sheet (CSV)", exports.leads_csv(chosen), "download_leads"),
-    ("Klaviyo profiles (CSV)", exports.klaviyo_profiles_csv(chosen),
-     "download_klaviyo"),
+    (
+        "Klaviyo profiles (CSV)",
+        exports.klaviyo_profiles_csv(chosen),
+        "download_klaviyo",
+    ),
     ("Meta custom audience (CSV)", exports.meta_audience_csv(chosen), "download_meta"),
     (
         "Google Ads Customer Match (CSV)",
@@ -144,8 +175,13 @@ files = [
 columns = st.columns(len(files))
 for column, (label, export, key) in zip(columns, files, strict=True):
     column.download_button(
-        label, export.data, file_name=export.file_name, mime=export.mime, key=key,
-        on_click="ignore", disabled=export.rows == 0,
+        label,
+        export.data,
+        file_name=export.file_name,
+        mime=export.mime,
+        key=key,
+        on_click="ignore",
+        disabled=export.rows == 0,
     )
     note = f"{fmt_int(export.rows)} people"
     if export.excluded_no_consent:
@@ -168,7 +204,11 @@ st.caption(
 st.download_button(
     "Client report (HTML, opens offline)",
     lambda: report.view_report(
-        view.dataset, leads, view.as_of, view.file_names if not view.is_sample else ()
+        view.dataset,
+        leads,
+        view.as_of,
+        view.file_names if not view.is_sample else (),
+        rules=view.rules,
     ),
     file_name=f"pipeline_report_{view.as_of:%Y-%m-%d}.html",
     mime="text/html",
@@ -193,11 +233,22 @@ if high_value.empty:
 else:
     show_table(
         in_words(
-            high_value[["email", "phone", "p_win", "predicted_clv", "expected_value",
-                        "consent_email", "consent_sms", "person_id"]]
+            high_value[
+                [
+                    "email",
+                    "phone",
+                    "p_win",
+                    "predicted_clv",
+                    "expected_value",
+                    "consent_email",
+                    "consent_sms",
+                    "person_id",
+                ]
+            ]
         ),
         hide_index=True,
-        column_config=TEXT_LABELS | {
+        column_config=TEXT_LABELS
+        | {
             "p_win": st.column_config.NumberColumn("P(win)", format="%.1f %%"),
             "predicted_clv": st.column_config.NumberColumn(
                 f"Predicted CLV{in_currency}", format="%.2f"
@@ -242,10 +293,15 @@ if model.auc_ > 0.97:
         "export). Check the coefficients below before acting on the scores."
     )
 m1, m2 = st.columns(2)
-m1.metric("AUC on the later period", fmt_number(model.auc_, 3),
-          help="0.5 is a coin toss, 1 a perfect ranking.")
-m2.metric("Purchase rate, later period",
-          fmt_pct(model.positives_test / model.n_test if model.n_test else None))
+m1.metric(
+    "AUC on the later period",
+    fmt_number(model.auc_, 3),
+    help="0.5 is a coin toss, 1 a perfect ranking.",
+)
+m2.metric(
+    "Purchase rate, later period",
+    fmt_pct(model.positives_test / model.n_test if model.n_test else None),
+)
 
 if len(model.calibration_):
     st.altair_chart(calibration_chart(model.calibration_), width="stretch")
@@ -260,5 +316,8 @@ if coefs.empty:
     st.stop()
 st.altair_chart(coefficient_chart(coefs), width="stretch")
 show_table(
-    model.coefficients_.round(4), hide_index=True, key="coefficients_table"
+    coefficients_table(model.coefficients_),
+    hide_index=True,
+    height="content",
+    key="coefficients_table",
 )

@@ -21,6 +21,7 @@ from pipeline.formatting import (
     fmt_interval,
     fmt_money,
     fmt_number,
+    fmt_p_value,
     fmt_pct,
 )
 from pipeline.funnel import STAGE_LABELS
@@ -57,9 +58,7 @@ def conversion_table(table: pd.DataFrame, no_data: dict[str, str]) -> pd.DataFra
     )
 
 
-def win_table(
-    win: pd.DataFrame, horizon: int, no_data: dict[str, str]
-) -> pd.DataFrame:
+def win_table(win: pd.DataFrame, horizon: int, no_data: dict[str, str]) -> pd.DataFrame:
     """Win probability by open stage with its 95 % interval.
 
     ``win`` is :attr:`pipeline.velocity.Velocity.win`.
@@ -150,7 +149,7 @@ def intervals_table(
             ],
             "This week": weekly("week_rate", fmt_pct),
             "Previous 4 weeks (a week)": weekly("trailing_rate", fmt_pct),
-            "p-value": weekly("p_value", lambda v: fmt_number(v, 3)),
+            "p-value": weekly("p_value", fmt_p_value),
             "Changed?": weekly("differs", {True: "yes", False: "no"}.get),
         }
     )

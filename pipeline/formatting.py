@@ -83,6 +83,19 @@ def fmt_pct(value: object, digits: int = 1) -> str:
     return MISSING if number is None else f"{100 * number:,.{digits}f} %"
 
 
+def fmt_p_value(value: object, digits: int = 3) -> str:
+    """A p-value: ``fmt_p_value(0.0123) == "0.012"``, below 0.001 ``"< 0.001"``.
+
+    A p-value is never exactly 0, so one too small for ``digits`` decimals says
+    how small it is instead of printing 0.
+    """
+    number = _number(value)
+    if number is None:
+        return MISSING
+    floor = 10.0**-digits
+    return f"< {floor:.{digits}f}" if number < floor else f"{number:.{digits}f}"
+
+
 def fmt_days(value: object, digits: int = 1) -> str:
     """A duration: ``fmt_days(1) == "1 day"``, ``fmt_days(3.25) == "3.2 days"``."""
     number = _number(value)
@@ -94,9 +107,7 @@ def fmt_days(value: object, digits: int = 1) -> str:
     return f"{text} day" if text == "1" else f"{text} days"
 
 
-def fmt_interval(
-    low: object, high: object, formatter=fmt_pct, **kwargs: object
-) -> str:
+def fmt_interval(low: object, high: object, formatter=fmt_pct, **kwargs: object) -> str:
     """An interval written with one formatter: ``"10.0 % – 14.0 %"``."""
     if _number(low) is None or _number(high) is None:
         return MISSING
@@ -114,8 +125,10 @@ def altair_money_format(currency: str | None = "USD") -> str:
 
 def is_number(value: object) -> bool:
     """Whether ``value`` is a real number (not a bool, not NaN)."""
-    return isinstance(value, Real) and not isinstance(value, bool) and (
-        _number(value) is not None
+    return (
+        isinstance(value, Real)
+        and not isinstance(value, bool)
+        and (_number(value) is not None)
     )
 
 

@@ -12,6 +12,7 @@ from pipeline.formatting import (
     fmt_interval,
     fmt_money,
     fmt_number,
+    fmt_p_value,
     fmt_pct,
     is_days,
 )
@@ -19,8 +20,16 @@ from pipeline.formatting import (
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(12345, "12,345"), (0, "0"), (-7.6, "-8"), (None, MISSING), (math.nan, MISSING),
-     (pd.NA, MISSING), ("12", MISSING), (True, MISSING)],
+    [
+        (12345, "12,345"),
+        (0, "0"),
+        (-7.6, "-8"),
+        (None, MISSING),
+        (math.nan, MISSING),
+        (pd.NA, MISSING),
+        ("12", MISSING),
+        (True, MISSING),
+    ],
 )
 def test_fmt_int(value, expected):
     """Test counts: thousands separators, rounding, missing values as a dash."""
@@ -63,3 +72,21 @@ def test_is_days():
     assert not is_days(pd.Series(moments))
     assert not is_days(pd.Series([20240305, 20240306]))
     assert not is_days(pd.Series([pd.NaT, pd.NaT], dtype="datetime64[us]"))
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (0.0, "< 0.001"),
+        (3e-52, "< 0.001"),
+        (0.00099, "< 0.001"),
+        (0.001, "0.001"),
+        (0.0123, "0.012"),
+        (0.5, "0.500"),
+        (None, MISSING),
+        (math.nan, MISSING),
+    ],
+)
+def test_fmt_p_value(value, expected):
+    """Test p-values: three decimals, a smaller one as "< 0.001", never "0"."""
+    assert fmt_p_value(value) == expected

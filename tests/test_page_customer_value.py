@@ -29,8 +29,14 @@ def page_on_apparel_orders() -> None:
     as_of = engine.default_as_of
     rules = StageRules()
     st.session_state[common.VIEW_KEY] = common.View(
-        data, engine, rules, as_of, engine.leads(rules, as_of), False,
-        ("apparel orders",), "apparel",
+        data,
+        engine,
+        rules,
+        as_of,
+        engine.leads(rules, as_of),
+        False,
+        ("apparel orders",),
+        "apparel",
     )
     runpy.run_path(str(Path(common.__file__).with_name("customer_value.py")))
 
@@ -98,8 +104,14 @@ def page_on_files(*relatives: str) -> None:
     as_of = engine.default_as_of
     rules = StageRules()
     st.session_state[common.VIEW_KEY] = common.View(
-        data, engine, rules, as_of, engine.leads(rules, as_of), False,
-        tuple(relatives), "+".join(relatives),
+        data,
+        engine,
+        rules,
+        as_of,
+        engine.leads(rules, as_of),
+        False,
+        tuple(relatives),
+        "+".join(relatives),
     )
     runpy.run_path(str(Path(common.__file__).with_name("customer_value.py")))
 
@@ -131,7 +143,24 @@ def test_page_fits_one_currency_and_names_the_others():
     choice.set_value("BDT")
     at.run()
     assert not at.exception, at.exception
-    assert any("5,635 orders in USD left out: choose USD" in w.value
-               for w in at.warning)
+    assert any(
+        "5,635 orders in USD left out: choose USD" in w.value for w in at.warning
+    )
     # The cash-on-delivery orders name no customer: nothing to fit, and it says so.
     assert any("in this currency: choose another one" in i.value for i in at.info)
+
+
+@pytest.mark.slow
+def test_customer_table_writes_recency_and_age_in_whole_days(page):
+    """Test that with days as the unit, recency and age are whole days and read as
+    such ("412", not "412.00"); expected purchases keep their decimals."""
+    import json
+
+    table = page.dataframe[-1]
+    config = json.loads(table.proto.columns)
+    assert config["recency"]["label"] == "Recency (days)"
+    assert config["recency"]["type_config"]["format"] == "%d"
+    assert config["T"]["type_config"]["format"] == "%d"
+    assert config["expected_purchases"]["type_config"]["format"] == "%.2f"
+    customers = table.value
+    assert (customers["recency"] % 1 == 0).all() and (customers["T"] % 1 == 0).all()
