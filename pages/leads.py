@@ -88,7 +88,7 @@ model = _cached("model", model_key, fit_model)
 values, value_note = _cached(
     "values",
     (rules_key, view.as_of.isoformat()),
-    lambda: scoring.predicted_values(view.dataset, leads),
+    lambda: scoring.predicted_values(view.dataset, leads, as_of=view.as_of),
 )
 scores = None
 if isinstance(model, scoring.LeadScoreModel):

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from pipeline import clv, clv_fit, eventlayer
+from pipeline import clv_fit, clv_pricing, eventlayer
 from pipeline.model import Dataset
 from pipeline.scoring_features import (
     OPEN_STAGES,
@@ -258,36 +258,43 @@ def score_leads(
 
 
 def predicted_values(
-    dataset: Dataset, leads: pd.DataFrame, horizon_days: float = 365.0
+    dataset: Dataset,
+    leads: pd.DataFrame,
+    horizon_days: float = 365.0,
+    as_of: dt.date | None = None,
 ) -> tuple[pd.Series, str]:
     """Predicted customer value per person, and a sentence on how it was made.
 
+    The models are those the Funnel and Attribution pages price with
+    (:func:`pipeline.clv_pricing.customer_models`, fitted on the purchases up to
+    ``as_of``), so a lead here is worth what a new customer is worth there.
     Customers get their BG/NBD × Gamma-Gamma CLV over ``horizon_days``
     (:func:`pipeline.clv_fit.customer_table`); open leads get the expected value of
-    a new customer, their first order plus the CLV after it
-    (:func:`pipeline.clv_fit.new_customer_value`), at the average first-order value.
-    When the models cannot be fitted, open leads get the average first-order value
-    and customers none, and the sentence says why.
+    a new customer, the mean first purchase plus the CLV after it
+    (:func:`pipeline.clv_pricing.expected_new_customer_value`). When the models
+    cannot be fitted, open leads get the mean first purchase and customers none,
+    and the sentence says why.
+
+    Parameters
+    ----------
+    dataset, leads
+        The loaded data and the stage engine's leads.
+    horizon_days
+        How far ahead values are predicted.
+    as_of
+        The day the leads are evaluated at; ``None``: every purchase is used.
     """
-    first = pd.to_numeric(leads["first_order_value"], errors="coerce")
-    mean_first = float(first.mean()) if first.notna().any() else 0.0
     stage = leads["stage"].astype("string")
     open_ids = leads.loc[stage.isin(OPEN_STAGES).fillna(False), "person_id"]
-    try:
-        summary = clv.purchase_summary(dataset)
-        fits = clv_fit.fit_models(summary)
-    except ValueError as exc:
-        reason = f"CLV models not available ({exc})."
-        fits = None
-    if fits is None or not fits.usable:
-        reason = reason if fits is None else " ".join(fits.status())
-        values = pd.Series(mean_first, index=open_ids.to_numpy(), dtype="float64")
-        return values, f"{reason} Leads valued at the average first order."
+    models = clv_pricing.customer_models(dataset, as_of)
+    new = clv_pricing.expected_new_customer_value(models, horizon_days)
+    value = 0.0 if np.isnan(new.value) else new.value
+    lead_values = pd.Series(value, index=open_ids.to_numpy(), dtype="float64")
+    if not new.from_models:
+        return lead_values, f"{new.how} Leads valued at the average first order."
 
-    customers = clv_fit.customer_table(summary, fits, horizon_days=horizon_days)
+    customers = clv_fit.customer_table(models.summary, models.fits, horizon_days)
     customer_values = customers.set_index("person_id")["clv"].astype("float64")
-    new_value = clv_fit.new_customer_value(fits, mean_first, horizon_days=horizon_days)
-    lead_values = pd.Series(new_value, index=open_ids.to_numpy(), dtype="float64")
     values = pd.concat([customer_values, lead_values])
     values = values[~values.index.duplicated(keep="first")]
     note = (

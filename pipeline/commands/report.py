@@ -113,7 +113,7 @@ def _write_exports(dataset, engine, leads, rules, as_of, segment, folder: Path) 
     except scoring.ScoringUnavailable as exc:
         sys.stderr.write(f"note: no lead score: {exc}\n")
         scores = None
-    values, _ = scoring.predicted_values(dataset, leads)
+    values, _ = scoring.predicted_values(dataset, leads, as_of=as_of)
     table = exports.segment(
         exports.lead_table(leads, dataset.people, scores, values), segment
     )
