@@ -236,3 +236,32 @@ def weekly_share_chart(recent: pd.DataFrame) -> alt.LayerChart:
             "weeks are still open",
         ),
     )
+
+
+def awareness_chart(traffic: pd.DataFrame, metric: str) -> alt.Chart:
+    """A GA4 report's visitor count per period and channel, one line per channel.
+
+    ``traffic`` is :meth:`pipeline.awareness.AwarenessTraffic.top_channels`.
+    """
+    return (
+        alt.Chart(traffic)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("period_start:T", title="Week (or day) starting"),
+            y=alt.Y("value:Q", title=metric),
+            color=alt.Color("channel:N", title="Channel"),
+            tooltip=[
+                alt.Tooltip("channel:N", title="Channel"),
+                alt.Tooltip("period_start:T", title="From"),
+                alt.Tooltip("period_end:T", title="To"),
+                alt.Tooltip("value:Q", title=metric, format=",.0f"),
+            ],
+        )
+        .properties(
+            height=300,
+            title=chart_title(
+                f"{metric} by channel",
+                subtitle="GA4 counts visits, not people: shown beside the funnel",
+            ),
+        )
+    )

@@ -6,8 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from pages import column_mapping, common
+from pages.charts_funnel import awareness_chart
 from pages.common import current_view
 from pages.tables import show_table
+from pipeline.awareness import awareness_traffic
 from pipeline.data_check import data_check_verdict, short_kind
 from pipeline.data_coverage import channel_report_files, stages_switched_off
 from pipeline.formatting import MISSING, fmt_int, fmt_pct
@@ -70,8 +72,8 @@ def channel_report_text() -> str:
         return ""
     return (
         "GA4 report uploaded: it counts traffic by channel, not per visitor, so no "
-        "visitor can be counted here (its channel totals are kept, not used in the "
-        "stages). Add the GA4 BigQuery export to count visitors"
+        "visitor can be counted here (its traffic is shown under 'Awareness traffic "
+        "by channel'). Add the GA4 BigQuery export to count visitors"
     )
 
 
@@ -179,6 +181,25 @@ st.caption(
     "Customers: "
     + ", ".join(f"{fmt_int(n)} {CUSTOMER_KINDS[k]}" for k, n in kinds.items())
 )
+
+# Awareness traffic from GA4 reports: volume by channel, not people
+traffic = awareness_traffic(data.aggregates)
+if traffic is not None:
+    st.subheader("Awareness traffic by channel")
+    if traffic.by_period:
+        st.altair_chart(
+            awareness_chart(traffic.top_channels(), traffic.metric),
+            width="stretch",
+        )
+    totals = traffic.totals().round().astype("int64")  # (counts: shown with commas)
+    show_table(
+        totals.rename_axis("Channel").reset_index(name=traffic.metric), hide_index=True
+    )
+    st.caption(
+        f"{traffic.metric} from {traffic.source}. GA4 counts visits, not people, so "
+        "these are not added to the awareness stage, and a second report counting "
+        "the same traffic is not added to them."
+    )
 
 # Coverage notes
 if data.notes:

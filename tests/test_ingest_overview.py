@@ -153,3 +153,20 @@ def test_only_a_table_of_no_known_kind_is_offered_a_column_mapping(files, mappab
         assert "map its columns" not in error.value.lower()
     offered = [s for s in at.selectbox if s.key == "map_file"]
     assert [s.options for s in offered] == ([mappable] if mappable else [])
+
+
+def test_overview_shows_awareness_traffic_from_a_ga4_report(real_dir):
+    """Test the weekly GA4 report beside orders: the Overview draws sessions by
+    channel and week, lists each channel's total (Email 204,652 sessions, the
+    largest) and says they are not added to the awareness stage."""
+    at = uploaded(
+        real_bytes("shopify/apparel_orders_2023_2024.csv"),
+        real_bytes("ga4/apparel_traffic_acquisition_by_week_2024.csv"),
+    )
+    assert not at.exception, at.exception
+    assert "Awareness traffic by channel" in [h.value for h in at.subheader]
+    totals = next(d.value for d in at.dataframe if "Sessions" in d.value.columns)
+    assert (totals.iloc[0]["Channel"], totals.iloc[0]["Sessions"]) == ("Email", 204652)
+    assert len(totals) == 17
+    assert "not added to the awareness stage" in page_text(at)
+    assert any("Sessions by channel" in str(c.spec) for c in at.get("vega_lite_chart"))

@@ -80,8 +80,8 @@ def test_stages_with_every_rule_off_read_off():
 
 def test_a_ga4_report_is_not_called_missing_traffic(real_dir):
     """Test orders beside a GA4 traffic report: the awareness tile says the report
-    counts by channel, not per visitor (its aggregates are kept, not used in the
-    stages), instead of "no anonymous traffic uploaded: add GA4 sessions"."""
+    counts by channel, not per visitor (its traffic is drawn by channel), instead of
+    "no anonymous traffic uploaded: add GA4 sessions"."""
     at = overview(
         [
             real_bytes("shopify/apparel_orders_2023_2024.csv"),
@@ -92,8 +92,8 @@ def test_a_ga4_report_is_not_called_missing_traffic(real_dir):
     assert not any("no anonymous traffic uploaded" in c for c in captions)
     assert (
         "GA4 report uploaded: it counts traffic by channel, not per visitor, so no "
-        "visitor can be counted here (its channel totals are kept, not used in the "
-        "stages). Add the GA4 BigQuery export to count visitors"
+        "visitor can be counted here (its traffic is shown under 'Awareness traffic "
+        "by channel'). Add the GA4 BigQuery export to count visitors"
     ) in captions
 
     # the files table: short kinds, and widths that keep kinds and dates whole
