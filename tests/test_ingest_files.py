@@ -151,6 +151,25 @@ def test_events_values_with_currency_and_percent_signs():
     assert data.orders["currency"].tolist() == ["EUR", "EUR"]
 
 
+def test_a_told_day_order_reads_only_columns_the_values_cannot_order():
+    """Test --dayfirst yes on two logs: the ambiguous one is read day first, the one
+    whose 03/25/2024 shows month first keeps month first (04/02/2024 is 2 April; it
+    became 4 February and 03/25 was rejected)."""
+    ambiguous = b"customer_id,date,value\n1,01/02/2024,5\n2,03/04/2024,6\n"
+    month_first = (
+        b"customer_id,date,value\nm1,03/25/2024,10\nm2,04/02/2024,20\n"
+        b"m3,12/31/2024,30\n"
+    )
+    data = load_files([("a.csv", ambiguous), ("m.csv", month_first)], dayfirst=True)
+    assert [r.rows_rejected for r in data.reports] == [0, 0]
+    days = data.orders.groupby("source_file", observed=True)["ts"].apply(
+        lambda ts: sorted(ts.dt.strftime("%Y-%m-%d"))
+    )
+    assert days["a.csv"] == ["2024-02-01", "2024-04-03"]
+    assert days["m.csv"] == ["2024-03-25", "2024-04-02", "2024-12-31"]
+    assert not any(n for r in data.reports for n in r.notes if "first" in n)
+
+
 def test_whitespace_log_without_header():
     """Test the CDNOW layout: ids keep no leading zeros, YYYYMMDD dates."""
     data = load("cdnow_like.txt")

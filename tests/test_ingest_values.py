@@ -130,6 +130,14 @@ def test_dates_written_both_ways_are_read_as_most_need_and_the_rest_rejected():
     assert values.attrs["wrong_order"] == 1
     [note] = order_notes(values, "Date", None)
     assert "read day first, as more of them need, and the 1 date" in note
+    tie, _ = parse_timestamps(pd.Series(["25/03/2024", "03/25/2024"]))
+    assert "as many need one order as the other" in order_notes(tie, "Date", None)[0]
+    # a told order does not override values that all point one way
+    month_first = pd.Series(["03/25/2024", "04/02/2024"])
+    assert parse_timestamps(month_first, dayfirst=True)[0].tolist() == [
+        _ts("2024-03-25Z"),
+        _ts("2024-04-02Z"),
+    ]
 
     told, bad = parse_timestamps(column, dayfirst=False)
     assert bad.tolist() == [False, True, True, False]

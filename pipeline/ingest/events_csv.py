@@ -214,8 +214,11 @@ def events_from_table(
         parsed = _parsed(fields, context)
     blank = fields.nothing()
     parsed.texts = {name: parsed.texts.get(name, blank) for name in TEXT_FIELDS}
-    if context.dayfirst is None and parsed.ts.attrs.get("ambiguous_dayfirst"):
-        report.meta["ambiguous_dates"] = fields.column("timestamp")
+    unsure = parsed.ts.attrs.get("ambiguous_dayfirst") or parsed.ts.attrs.get(
+        "wrong_order"
+    )
+    if context.dayfirst is None and unsure:
+        report.meta["ambiguous_dates"] = fields.column("timestamp")  # (app asks)
     report.notes.extend(
         order_notes(parsed.ts, fields.column("timestamp"), context.dayfirst)
     )

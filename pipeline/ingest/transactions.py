@@ -187,8 +187,9 @@ def read(source: SourceFile, context: ReadContext) -> ReadResult:
         assume_tz=context.timezone or "UTC",
     )
     value, bad_value = parse_amounts(frame[roles["value"]])
-    if context.dayfirst is None and ambiguous_dayfirst(frame[roles["date"]]):
-        report.meta["ambiguous_dates"] = roles["date"]
+    unsure = ambiguous_dayfirst(frame[roles["date"]]) or ts.attrs.get("wrong_order")
+    if context.dayfirst is None and unsure:
+        report.meta["ambiguous_dates"] = roles["date"]  # (the app asks the user)
     report.notes.extend(order_notes(ts, roles["date"], context.dayfirst))
 
     reject = pd.Series(False, index=frame.index)

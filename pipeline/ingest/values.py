@@ -379,12 +379,16 @@ def order_notes(ts: pd.Series, column: str, told: bool | None) -> list[str]:
     """
     wrong = int(ts.attrs.get("wrong_order", 0))
     order = "day" if ts.attrs.get("dayfirst") else "month"
+    day_votes, month_votes = ts.attrs.get("dayfirst_votes", (0, 0))
+    tie = day_votes == month_votes
+    why = "as many need one order as the other" if tie else "as more of them need"
     if wrong and told is None:
         return [
             f"dates in column {column!r} are written both day first (such as "
             "25/03/2024) and month first (such as 03/25/2024): they were read "
-            f"{order} first, as more of them need, and the {plural(wrong, 'date')} "
-            "that cannot be read so rejected; check how the column was written"
+            f"{order} first, {why}, and the {plural(wrong, 'date')} that cannot be "
+            "read so rejected; check how the column was written, or say which way "
+            "it is (the Overview's question, or --dayfirst)"
         ]
     if wrong:
         return [
@@ -427,8 +431,10 @@ def parse_timestamps(
     s
         The column as text (or numbers for epoch values).
     dayfirst
-        How ``a/b/yyyy`` dates are written; ``None`` infers it from the values
-        (:func:`infer_dayfirst`) and reads month first when they cannot tell.
+        How ``a/b/yyyy`` dates are written when the values cannot tell: a column
+        whose values all point one way (``25/03/2024``) is read that way whatever
+        this says. ``None`` infers it from the values (:func:`infer_dayfirst`) and
+        reads month first when they cannot tell.
     assume_tz
         The time zone of times written without an offset.
 
@@ -485,8 +491,11 @@ def parse_timestamps(
     order = dayfirst
     ambiguous = False
     wrong = 0
+    votes = (0, 0)
     if todo.any():
-        if order is None:
+        votes = _dayfirst_votes(text[todo])
+        if order is None or (bool(votes[0]) != bool(votes[1])):
+            # the values decide when they agree; a told order only what they cannot
             order = infer_dayfirst(text[todo])
             ambiguous = order is None and not _numeric_date_fields(text[todo]).empty
         numeric = _parse_numeric_dates(text[todo], bool(order), assume_tz)
@@ -505,6 +514,7 @@ def parse_timestamps(
     out = out.astype(TS)
     out.attrs["ambiguous_dayfirst"] = ambiguous
     out.attrs["dayfirst"] = order
+    out.attrs["dayfirst_votes"] = votes
     out.attrs["wrong_order"] = wrong
     return out, bad
 
