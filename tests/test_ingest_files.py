@@ -170,6 +170,37 @@ def test_a_told_day_order_reads_only_columns_the_values_cannot_order():
     assert not any(n for r in data.reports for n in r.notes if "first" in n)
 
 
+def test_an_order_id_repeated_with_another_person_or_value_is_flagged():
+    """Test an events file whose order E1 appears three times: the same person and
+    value again is a plain duplicate; another person and value is a duplicate too,
+    but listed with the row it repeats (it vanished without a word)."""
+    events = (
+        b"person,timestamp,event,order_id,value\n"
+        b"A@X.com ,2024-03-01T10:00:00Z,order,E1,10\n"
+        b"b@x.com,2024-03-02T10:00:00Z,order,E2,5\n"
+        b"a@x.com,2024-03-01T10:00:00Z,order,E1,10\n"
+        b"i@x.com,2024-03-06T10:00:00Z,order,E1,20\n"
+    )
+    report = load_files([("ev.csv", events)]).reports[0]
+    assert (report.rows_loaded, report.rows_duplicate) == (2, 2)
+    assert [(p.row, p.column) for p in report.problems] == [(5, "order_id")]
+    assert report.problems[0].message.startswith(
+        "order id 'E1' is already row 2's, with another person or value"
+    )
+
+
+def test_a_date_before_1990_is_kept_and_flagged():
+    """Test a spreadsheet's blank date (1900-01-01) on an order: kept, listed with
+    its row and column, and noted; a 1997 order (CDNOW's years) is not flagged."""
+    log = b"customer_id,date,value\n1,1900-01-01,5\n2,1997-01-01,6\n"
+    data = load_files([("log.csv", log)])
+    report = data.reports[0]
+    assert (report.rows_loaded, report.rows_rejected) == (2, 0)
+    assert [(p.row, p.column) for p in report.problems] == [(2, "date")]
+    assert report.problems[0].message.startswith("dated 1900-01-01, before 1990")
+    assert "1 purchase dated before 1990: kept; check its date" in report.notes
+
+
 def test_whitespace_log_without_header():
     """Test the CDNOW layout: ids keep no leading zeros, YYYYMMDD dates."""
     data = load("cdnow_like.txt")

@@ -28,6 +28,44 @@ def future_mask(ts: pd.Series, now: pd.Timestamp | None = None) -> pd.Series:
     return ts.gt(now).fillna(False).astype(bool)
 
 
+EARLIEST = pd.Timestamp("1990-01-01", tz="UTC")
+"""Rows dated before this are flagged: no web shop sold then, and spreadsheets write
+a blank date as 1900-01-01 (or 1970-01-01, from 0)."""
+
+
+def flag_unlikely_dates(
+    report: FileReport,
+    ts: pd.Series,
+    column: str,
+    what: str = "row",
+    now: pd.Timestamp | None = None,
+) -> int:
+    """Flag rows dated in the future (:func:`flag_future`) or before
+    :data:`EARLIEST`; they stay loaded. Returns how many were flagged."""
+    count = flag_future(report, ts, column, what, now)
+    if not isinstance(ts.dtype, pd.DatetimeTZDtype):
+        ts = pd.to_datetime(ts, utc=True)
+    old = ts.lt(EARLIEST).fillna(False).astype(bool).to_numpy()
+    for row in ts.index[old]:
+        stamp = pd.Timestamp(ts.at[row]).date().isoformat()
+        report.problems.append(
+            Problem(
+                int(row),
+                column,
+                f"dated {stamp}, before {EARLIEST.year}: the {what} is kept; check "
+                "the date (a blank date saved by a spreadsheet reads 1900-01-01 or "
+                "1970-01-01)",
+            )
+        )
+    if old.any():
+        report.notes.append(
+            f"{plural(int(old.sum()), what)} dated before {EARLIEST.year}: kept; check "
+            f"{'its date' if old.sum() == 1 else 'their dates'}"
+        )
+        sort_problems(report)
+    return count + int(old.sum())
+
+
 def flag_future(
     report: FileReport,
     ts: pd.Series,

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 from pipeline.ingest import raw
 from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
-from pipeline.ingest.checks import flag_future, sort_problems
+from pipeline.ingest.checks import flag_unlikely_dates, sort_problems
 from pipeline.ingest.events_typed import (
     TEXT_FIELDS,
     Parsed,
@@ -249,6 +249,8 @@ def events_from_table(
         _rejected(parsed, nobody, order_event, fields, report)  # now listed
     report.rows_rejected += int(reject.sum())
     report.rows_duplicate += int(repeat.sum())
+    if repeat.any():
+        _flag_conflicting_repeats(report, fields, order_id, repeat, keep, parsed)
     report.rows_loaded += len(frame) - int(reject.sum()) - int(repeat.sum())
 
     person_id = person_ids(written, values, keys)
@@ -266,7 +268,7 @@ def events_from_table(
     if len(events):
         report.date_min = events["ts"].min()
         report.date_max = events["ts"].max()
-    flag_future(report, events["ts"], fields.column("timestamp"), "event")
+    flag_unlikely_dates(report, events["ts"], fields.column("timestamp"), "event")
     sort_problems(report)
     people = _people(keys, first, file, not len(rewritten(values, keys)))
     # people holds each person's first event: the merge needs no pass over events
@@ -349,6 +351,45 @@ def _rejected(
             _add_problems(report, index[mask], fields.column(name), message)
         reject |= mask
     return reject
+
+
+def _flag_conflicting_repeats(
+    report: FileReport,
+    fields: _Fields,
+    order_id: pd.Series,
+    repeat: np.ndarray,
+    keep: np.ndarray,
+    parsed: Parsed,
+) -> None:
+    """List the repeated order rows that differ from the first row of their order id
+    in person or value: counted once, as the first, so the user is told."""
+    index = fields.frame.index
+    who = fields("person").astype("string").str.strip().str.lower()
+    rows = pd.DataFrame(
+        {"id": order_id.to_numpy(), "who": who.to_numpy(), "value": parsed.value},
+        index=index,
+    )
+    first = rows[keep].drop_duplicates("id").set_index("id")
+    again = rows[repeat]
+    kept = first.reindex(again["id"])
+    same_value = np.isclose(
+        again["value"].to_numpy(dtype=float),
+        kept["value"].to_numpy(dtype=float),
+        equal_nan=True,
+    )
+    same = (again["who"].to_numpy() == kept["who"].to_numpy()) & same_value
+    first_row = pd.Series(index[keep], index=order_id[keep]).groupby(level=0).min()
+    for row, order in again.loc[~same, "id"].items():
+        report.problems.append(
+            Problem(
+                int(row),
+                fields.column("order_id"),
+                f"order id {str(order)!r} is already row "
+                f"{int(first_row[order])}'s, with another person or value: counted "
+                "once, as that row's; give each order its own id, or remove the "
+                "repeat",
+            )
+        )
 
 
 def _repeated_orders(order_id: pd.Series, is_order: np.ndarray) -> np.ndarray:

@@ -33,7 +33,7 @@ import pandas as pd
 from pipeline.ingest import raw
 from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
 from pipeline.ingest.checks import (
-    flag_future,
+    flag_unlikely_dates,
     flag_unreadable_emails,
     plural,
     rows_left_out,
@@ -397,7 +397,7 @@ def read_orders(source: SourceFile, context: ReadContext) -> ReadResult:
     report.meta["orders"] = len(orders)
     written = _get(first, cols, "financial status").str.strip()
     report.notes.extend(_value_notes(cols, written, len(orders)))
-    flag_future(report, ts, cols.get("created at", "Created at"), "order")
+    flag_unlikely_dates(report, ts, cols.get("created at", "Created at"), "order")
     sort_problems(report)
     if len(ts):
         report.date_min, report.date_max = ts.min(), ts.max()
@@ -550,7 +550,7 @@ def read_checkouts(source: SourceFile, context: ReadContext) -> ReadResult:
     ).dropna(subset=["person_id"])
     report.meta["utc_offsets"] = _offsets(created[~reject])
     report.meta["checkouts"] = len(first)
-    flag_future(report, ts, cols.get("created at", "Created at"), "checkout")
+    flag_unlikely_dates(report, ts, cols.get("created at", "Created at"), "checkout")
     sort_problems(report)
     if len(ts):
         report.date_min, report.date_max = ts.min(), ts.max()
@@ -625,7 +625,7 @@ def read_customers(source: SourceFile, context: ReadContext) -> ReadResult:
     report.meta["zero_orders"] = int((orders[~nobody] == 0).sum())
     report.meta["undated"] = int(people["first_seen"].isna().sum())
     if created_col is not None:
-        flag_future(report, people["first_seen"], created_col, "customer")
+        flag_unlikely_dates(report, people["first_seen"], created_col, "customer")
     sort_problems(report)
     if people["first_seen"].notna().any():
         report.date_min = people["first_seen"].min()

@@ -23,7 +23,7 @@ import pandas as pd
 
 from pipeline.ingest import raw
 from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
-from pipeline.ingest.checks import flag_future, sort_problems
+from pipeline.ingest.checks import flag_unlikely_dates, sort_problems
 from pipeline.ingest.identity import person_key
 from pipeline.ingest.values import (
     ambiguous_dayfirst,
@@ -246,7 +246,7 @@ def read(source: SourceFile, context: ReadContext) -> ReadResult:
         )
     if len(orders):
         report.date_min, report.date_max = orders["ts"].min(), orders["ts"].max()
-    flag_future(report, orders["ts"], roles["date"], "purchase")
+    flag_unlikely_dates(report, orders["ts"], roles["date"], "purchase")
     sort_problems(report)
     report.meta["columns"] = roles
     return ReadResult(report, events=events, orders=orders)
