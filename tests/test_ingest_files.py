@@ -437,6 +437,11 @@ def test_same_file_uploaded_twice_counts_once():
     assert (both.events["event"] == "order").sum() == 1
     assert len(both.events) == 4
     assert (both.reports[1].rows_loaded, both.reports[1].rows_duplicate) == (0, 4)
+    assert both.reports[1].notes == [
+        "every row repeats a row of another file (the same export uploaded twice?): "
+        "counted once, in the other file"
+    ]
+    assert both.reports[0].notes == []
 
 
 def test_events_file_with_ambiguous_dates_says_so():

@@ -244,7 +244,7 @@ def readable(
             lines.append(f"  {f['file']}: {where(p['row'], p['column'])}{p['message']}")
         if len(f["problems"]) > 20:
             lines.append(f"  {f['file']}: ... {len(f['problems']) - 20} more problems")
-        rules = (excluded or {}).get(f["file"])
+        rules = {k: n for k, n in (excluded or {}).get(f["file"], {}).items() if n}
         if rules:
             why = ", ".join(f"{n:,} {rule}" for rule, n in rules.items())
             lines.append(f"  {f['file']}: excluded by a rule: {why}")

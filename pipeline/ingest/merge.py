@@ -193,6 +193,11 @@ def merge(results: list[ReadResult], timezone: str | None = None) -> Dataset:
     dataset.person_sources = sources
     dataset.notes = coverage_notes(dataset, orders, offsets, timezone)
     for report in reports:
+        if report.rows_read and report.rows_duplicate == report.rows_read:
+            report.notes.append(
+                "every row repeats a row of another file (the same export uploaded "
+                "twice?): counted once, in the other file"
+            )
         dataset.notes.extend(f"{report.file}: {note}" for note in report.notes)
     return dataset
 
