@@ -78,13 +78,7 @@ def data_check_verdict(
     # who lost rows, and where the page shows why
     parts = []
     if rejected:
-        by_file = "; ".join(
-            f"all {r.rows_rejected:,} rows of {r.file}, which could not be used"
-            if r.meta.get("failed")
-            else f"{r.rows_rejected:,} of the {r.rows_read:,} rows of {r.file}"
-            for r in reports
-            if r.rows_rejected
-        )
+        by_file = "; ".join(_rejected_in(r) for r in reports if r.rows_rejected)
         was = "was" if rejected == 1 else "were"
         parts.append(f"{plural(rejected, 'row')} {was} rejected: {by_file}.")
     unread = [r.file for r in failed if not r.rows_rejected]
@@ -94,7 +88,12 @@ def data_check_verdict(
         parts.append(
             "Each file that could not be used is named above, with why and what to do."
         )
-    if flagged:
+    if flagged == 1:
+        parts.append(
+            "The flagged row of the files used is listed below with its column and "
+            "reason; if it was not rejected, it is loaded but doubtful."
+        )
+    elif flagged:
         parts.append(
             f"The {plural(flagged, 'flagged row')} of the files used are listed below, "
             "sorted by file and row, each with its column and reason; flagged rows "
@@ -102,6 +101,17 @@ def data_check_verdict(
         )
     level = "error" if rejected or failed else "warning"
     return level, " ".join(parts)
+
+
+def _rejected_in(report: FileReport) -> str:
+    """How many of a file's rows were rejected, in words."""
+    count, read = report.rows_rejected, report.rows_read
+    if count == read:
+        rows = "the only row" if count == 1 else f"all {count:,} rows"
+    else:
+        rows = f"{count:,} of the {read:,} rows"
+    failed = ", which could not be used" if report.meta.get("failed") else ""
+    return f"{rows} of {report.file}{failed}"
 
 
 def unusable_reasons(reports: Sequence[FileReport]) -> list[tuple[str, str]]:

@@ -68,3 +68,16 @@ def test_unusable_reasons_keep_what_to_do():
     assert unusable_reasons([empty]) == [
         ("zero.csv", "the file is empty: export it again and upload the new file.")
     ]
+
+
+def test_one_row_is_said_in_the_singular():
+    """Test 'the only row' and 'the flagged row ... is' for one row (the new-user
+    test saw 'all 1 rows' and 'The 1 flagged row ... are')."""
+    failed = FileReport("one.csv", "unknown", 1, 0, 0, 0, 1, meta={"failed": True})
+    level, text = data_check_verdict([failed], flagged=1)
+    assert text.startswith("1 row was rejected: the only row of one.csv, which")
+    assert "The flagged row of the files used is listed below" in text
+    used = FileReport("o.csv", "shopify_orders", 1, 0, 0, 0, 1)
+    assert data_check_verdict([used])[1].startswith(
+        "1 row was rejected: the only row of o.csv."
+    )
