@@ -13,7 +13,7 @@ import pandas as pd
 from pipeline.formatting import altair_money_format, fmt_int
 from pipeline.funnel import CUSTOMER_KINDS, STAGE_LABELS
 from pipeline.model import STAGES
-from pipeline.survival import TimeToCustomer
+from pipeline.survival import TimeToCustomer, curve_from_origin
 
 
 def chart_title(text: str, **params) -> alt.Title:
@@ -67,13 +67,9 @@ def stage_chart(bars: pd.DataFrame) -> alt.Chart:
 
 def time_to_customer_chart(ttc: TimeToCustomer) -> alt.LayerChart:
     """The share of captured leads who became customers, with its 95 % band."""
-    curve = ttc.curve.assign(
-        converted=1 - ttc.curve["survival"],
-        converted_low=1 - ttc.curve["high"],
-        converted_high=1 - ttc.curve["low"],
-    )
+    curve = curve_from_origin(ttc)
     base = alt.Chart(curve).encode(
-        x=alt.X("days:Q", title="Days since capture"),
+        x=alt.X("days:Q", title="Days since capture", axis=alt.Axis(format=",~f")),
     )
     band = base.mark_area(opacity=0.25, interpolate="step-after").encode(
         y=alt.Y(
@@ -136,6 +132,10 @@ def value_chart(
                     ("Pipeline value" + (f" ({currency})" if currency else ""))
                     if money
                     else "Expected customers"
+                ),
+                # "~f": whole numbers without padding zeros, even on a flat line
+                axis=alt.Axis(
+                    format=("$" if money and currency == "USD" else "") + ",~f"
                 ),
             ),
             tooltip=[

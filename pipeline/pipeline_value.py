@@ -36,7 +36,8 @@ class PipelineValue:
     Attributes
     ----------
     total, low, high
-        Value now and an approximate 95 % range from the win-probability intervals.
+        Value now and an approximate 95 % range from the win-probability intervals
+        (0 to every open lead won for a stage too few leads entered to estimate).
     by_stage
         ``stage, open_leads, win_probability (mean), expected_customers, value,
         low, high``.
@@ -62,8 +63,9 @@ class PipelineValue:
 
 
 def _stage_curves(leads, as_of, horizon_days, timezone):
-    """KM curve and unconditional horizon interval ratio per open stage."""
-    curves, ratios = {}, {}
+    """KM curve and the win-probability row (:func:`win_probability_by_stage`) of
+    each open stage."""
+    curves, wins = {}, {}
     table = win_probability_by_stage(leads, as_of, horizon_days, timezone=timezone)
     for row in table.itertuples():
         durations = conversion_durations(
@@ -71,11 +73,31 @@ def _stage_curves(leads, as_of, horizon_days, timezone):
         )
         km = _km(durations)
         curves[row.stage] = _curve(km) if km is not None else None
-        p = row.win_probability
-        ratios[row.stage] = (
-            (row.low / p, row.high / p) if p and np.isfinite(p) else (1.0, 1.0)
-        )
-    return curves, ratios
+        wins[row.stage] = row
+    return curves, wins
+
+
+def _value_range(
+    value: float, open_leads: int, customer_value: float, win
+) -> tuple[float, float]:
+    """An approximate 95 % range of one stage's value.
+
+    The stage's value scaled by its win probability's interval over the estimate
+    (``value * low / p`` to ``value * high / p``). When the stage has no estimate
+    (fewer than :data:`pipeline.survival.MIN_LEADS` leads entered it) each open
+    lead's chance is anywhere from 0 to 1, so the range is 0 to every open lead
+    won; with an estimate of 0 the upper bound is every open lead won at the
+    interval's upper bound.
+    """
+    if open_leads == 0:
+        return 0.0, 0.0
+    most = open_leads * customer_value
+    p = float("nan") if win is None else win.win_probability
+    if not np.isfinite(p):
+        return 0.0, most
+    if p > 0:
+        return value * win.low / p, value * win.high / p
+    return 0.0, most * win.high if np.isfinite(win.high) else most
 
 
 def _open_win_probability(
@@ -155,19 +177,19 @@ def pipeline_value(
     if customer_value is None or not np.isfinite(customer_value):
         values = pd.to_numeric(leads["first_order_value"], errors="coerce")
         customer_value = float(values.mean()) if values.notna().any() else 0.0
-    curves, ratios = _stage_curves(leads, as_of, horizon_days, timezone)
+    curves, wins = _stage_curves(leads, as_of, horizon_days, timezone)
 
     now = _open_win_probability(leads, end, curves, horizon_days, leads["stage"])
     by_stage = []
     for name in OPEN_STAGES:
         p = now.loc[now["stage"] == name, "p"]
-        low_ratio, high_ratio = ratios.get(name, (1.0, 1.0))
         value = float(p.sum() * customer_value)
+        low, high = _value_range(value, len(p), customer_value, wins.get(name))
         by_stage.append({
             "stage": name, "open_leads": len(p),
             "win_probability": float(p.mean()) if len(p) else float("nan"),
             "expected_customers": float(p.sum()), "value": value,
-            "low": value * low_ratio, "high": value * high_ratio,
+            "low": low, "high": high,
         })
     by_stage = pd.DataFrame(by_stage)
 

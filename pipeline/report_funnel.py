@@ -37,7 +37,7 @@ from pipeline.funnel import OPEN_STAGES, STAGE_LABELS, funnel_table
 from pipeline.model import STAGES, Dataset
 from pipeline.pipeline_value import PipelineValue
 from pipeline.report_html import Section
-from pipeline.survival import TimeToCustomer
+from pipeline.survival import TimeToCustomer, curve_from_origin
 from pipeline.velocity import Velocity, velocity_figures
 
 STAGE_COLORS = ["#9aa5b1", "#4c78a8", "#72b7b2", "#f58518", "#54a24b"]
@@ -190,12 +190,9 @@ def new_customer_sentence(new_customer: NewCustomerValue, currency: str | None) 
 
 def km_chart(ttc) -> alt.LayerChart:
     """The share of captured leads who became customers, with its 95 % band."""
-    curve = ttc.curve.assign(
-        converted=1 - ttc.curve["survival"],
-        converted_low=1 - ttc.curve["high"],
-        converted_high=1 - ttc.curve["low"],
-    )
-    base = alt.Chart(curve).encode(x=alt.X("days:Q", title="Days since capture"))
+    curve = curve_from_origin(ttc)
+    days = alt.X("days:Q", title="Days since capture", axis=alt.Axis(format=",~f"))
+    base = alt.Chart(curve).encode(x=days)
     band = base.mark_area(opacity=0.25, interpolate="step-after").encode(
         y=alt.Y(
             "converted_low:Q",
@@ -228,7 +225,8 @@ def _win_sentence(win: pd.DataFrame, no_data: dict[str, str], days: str) -> str:
             + (
                 not_measured(no_data[stage])
                 if stage in no_data
-                else (
+                else win.loc[stage].get("note")
+                or (
                     f"{fmt_pct(win.loc[stage, 'win_probability'])} (95 % interval "
                     f"{fmt_interval(win.loc[stage, 'low'], win.loc[stage, 'high'])})"
                 )
@@ -241,7 +239,14 @@ def _win_sentence(win: pd.DataFrame, no_data: dict[str, str], days: str) -> str:
 
 
 def _median_sentence(ttc: TimeToCustomer) -> str:
-    """The KM median capture-to-customer time, or why it is not reached."""
+    """The KM median capture-to-customer time, or why it is not reached or not
+    given (too few leads)."""
+    if ttc.note:
+        return (
+            "Median days, capture to customer (Kaplan-Meier): not given, "
+            f"{ttc.note}; {fmt_int(ttc.converted)} of {fmt_int(ttc.leads)} captured "
+            "leads bought."
+        )
     if np.isfinite(ttc.median_days):
         bounds = (ttc.median_low, ttc.median_high)
         interval = (
@@ -267,9 +272,13 @@ def _value_sentences(
     new_customer: NewCustomerValue,
     currencies: list[str],
     days: str,
+    win_notes: pd.Series | None = None,
 ) -> list[str]:
     """Pipeline value and what a new customer is worth; expected customers only
-    when the orders are in several currencies or a new customer has no value yet."""
+    when the orders are in several currencies or a new customer has no value yet.
+
+    ``win_notes`` is the win table's ``note`` by stage: a stage too few leads
+    entered is named beside the range."""
     currency = currencies[0] if len(currencies) == 1 else None
     expected = float(value.by_stage["expected_customers"].sum())
     if len(currencies) > 1:
@@ -283,11 +292,26 @@ def _value_sentences(
             new_customer_sentence(new_customer, currency),
             f"{fmt_number(expected, 1)} expected new customers within {days}.",
         ]
+    notes = win_notes if win_notes is not None else pd.Series(dtype="string")
+    open_leads = value.by_stage.set_index("stage")["open_leads"]
+    unsure = [
+        STAGE_LABELS[stage].lower()
+        for stage, note in notes.items()
+        if note and open_leads.get(stage, 0) > 0
+    ]
+    caveat = (
+        f"; too few leads to estimate the win probability of {', '.join(unsure)}, "
+        "whose open leads count from none to all won"
+        if unsure
+        else ""
+    )
+    value_range = fmt_interval(
+        value.low, value.high, fmt_money, currency=currency, digits=0
+    )
     return [
         new_customer_sentence(new_customer, currency),
         f"Pipeline value {fmt_money(value.total, currency, 0)} (approximate "
-        "95 % range "
-        f"{fmt_interval(value.low, value.high, fmt_money, currency=currency, digits=0)}"  # noqa: E501
+        f"95 % range {value_range}{caveat}"
         f"): Σ over open leads of P(customer within {days} | stage, time "
         "already in the stage) × a new customer's value; "
         f"{fmt_number(expected, 1)} expected new customers.",
@@ -312,9 +336,12 @@ def _velocity_tables(
             "Open leads who entered": velocity.win["leads"].map(fmt_int),
             "Of those, customers by now": velocity.win["converted"].map(fmt_int),
             f"Win probability within {days}": [
-                no_data.get(stage) or fmt_pct(p)
-                for stage, p in zip(
-                    velocity.win["stage"], velocity.win["win_probability"], strict=True
+                no_data.get(stage) or note or fmt_pct(p)
+                for stage, p, note in zip(
+                    velocity.win["stage"],
+                    velocity.win["win_probability"],
+                    velocity.win["note"],
+                    strict=True,
                 )
             ],
             "95 % interval": [
@@ -401,7 +428,13 @@ def velocity_section(
     summary = [
         _win_sentence(velocity.win, no_data, days),
         _median_sentence(ttc),
-        *_value_sentences(velocity.value, new_customer, currencies, days),
+        *_value_sentences(
+            velocity.value,
+            new_customer,
+            currencies,
+            days,
+            velocity.win.set_index("stage")["note"],
+        ),
     ]
     charts = [] if ttc.curve.empty else [("Lead-to-customer time", km_chart(ttc))]
     priced = bool(np.isfinite(new_customer.value))

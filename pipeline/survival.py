@@ -23,6 +23,14 @@ Kaplan, E. L. and Meier, P. (1958). "Nonparametric estimation from incomplete
 observations". *JASA* 53, 457-481.
 Wilson, E. B. (1927). "Probable inference, the law of succession, and statistical
 inference". *JASA* 22, 209-212.
+Clopper, C. J. and Pearson, E. S. (1934). "The use of confidence or fiducial limits
+illustrated in the case of the binomial". *Biometrika* 26, 404-413.
+Kalbfleisch, J. D. and Prentice, R. L. (2002). *The Statistical Analysis of Failure
+Time Data*, 2nd ed., section 1.4 (the log(-log) interval of the Kaplan-Meier curve).
+Fay, M. P., Brittain, E. H. and Proschan, M. A. (2013). "Pointwise confidence
+intervals for a survival distribution with small samples or heavy censoring".
+*Biostatistics* 14, 723-736 (why Greenwood-based intervals collapse to a point where
+the curve reaches 0 or 1).
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -50,6 +58,21 @@ TRANSITIONS: tuple[tuple[str, str], ...] = (
 )
 Z95 = 1.959963984540054
 US_PER_DAY = 86_400_000_000
+MIN_LEADS = 10
+"""The fewest leads in a cohort for a win probability, a median time or a share
+converted: below it those figures are NaN and a note says "too few leads"."""
+
+
+def too_few_leads(leads: int, min_leads: int | None = None) -> str:
+    """Why a cohort of ``leads`` gets no figure, or ``""`` when it has at least
+    ``min_leads`` (default :data:`MIN_LEADS`), or none, which has nothing to say."""
+    min_leads = MIN_LEADS if min_leads is None else min_leads
+    if 0 < leads < min_leads:
+        return (
+            f"too few leads: {leads} entered, at least {min_leads} are needed "
+            "for a figure"
+        )
+    return ""
 
 
 def _end_of(as_of: dt.date | str | pd.Timestamp, timezone: str = "UTC") -> pd.Timestamp:
@@ -111,13 +134,21 @@ def _km(durations: pd.DataFrame) -> SurvfuncRight | None:
 
 
 def _curve(km: SurvfuncRight) -> pd.DataFrame:
-    """The KM step function with log(-log) pointwise 95 % bands."""
+    """The KM step function with log(-log) pointwise 95 % bands.
+
+    Where the curve is 0 (the last leads at risk all converted) the log(-log) band
+    is a point; the upper bound there is instead the exact (Clopper-Pearson) one of
+    ``n`` of ``n`` at risk converting, ``1 - 0.025 ** (1 / n)``.
+    """
     s, se = km.surv_prob, km.surv_prob_se
     with np.errstate(all="ignore"):
         spread = Z95 * se / (s * np.log(s))
         low, high = s ** np.exp(-spread), s ** np.exp(spread)
+    # Where the curve reaches 0 its band has no width; the exact bound with the
+    # leads still at risk there says how little they tell.
+    floor = 1 - 0.025 ** (1 / np.maximum(km.n_risk, 1))
     low = np.where(s >= 1, 1.0, np.where(s <= 0, 0.0, low))
-    high = np.where(s >= 1, 1.0, np.where(s <= 0, 0.0, high))
+    high = np.where(s >= 1, 1.0, np.where(s <= 0, floor, high))
     return pd.DataFrame(
         {
             "days": km.surv_times,
@@ -126,6 +157,32 @@ def _curve(km: SurvfuncRight) -> pd.DataFrame:
             "high": np.nan_to_num(high, nan=1.0),
             "at_risk": km.n_risk,
             "events": km.n_events,
+        }
+    )
+
+
+def curve_from_origin(ttc: TimeToCustomer) -> pd.DataFrame:
+    """The curve of ``ttc`` as shares converted, drawn from day 0.
+
+    ``days, converted, converted_low, converted_high, at_risk``, starting with
+    ``(0, 0, 0, 0, leads)``: a step line needs two points, so a curve with one
+    conversion still draws, and its axis starts at 0 days.
+    """
+    curve = ttc.curve
+    origin = pd.DataFrame(
+        {"days": [0.0], "survival": [1.0], "low": [1.0], "high": [1.0],
+         "at_risk": [ttc.leads]}
+    )
+    if not curve.empty and float(curve["days"].iloc[0]) <= 0:
+        origin = origin.iloc[:0]
+    both = pd.concat([origin, curve[origin.columns]], ignore_index=True)
+    return pd.DataFrame(
+        {
+            "days": both["days"].astype(float),
+            "converted": 1 - both["survival"].astype(float),
+            "converted_low": 1 - both["high"].astype(float),
+            "converted_high": 1 - both["low"].astype(float),
+            "at_risk": both["at_risk"].astype(float),
         }
     )
 
@@ -150,9 +207,14 @@ class TimeToCustomer:
         ``days, survival, low, high, at_risk, events``: share not yet customers.
     median_days, median_low, median_high
         The median time and its 95 % interval (NaN when fewer than half convert
-        within the follow-up, or the bound is not reached).
+        within the follow-up, the bound is not reached, or the cohort has fewer
+        than :data:`MIN_LEADS` leads).
     leads, converted
         Leads in the cohort and how many became customers.
+    durations
+        :func:`conversion_durations` of the cohort, for shares by day.
+    note
+        ``"too few leads: ..."`` below :data:`MIN_LEADS` leads, else ``""``.
     """
 
     curve: pd.DataFrame
@@ -161,6 +223,10 @@ class TimeToCustomer:
     median_high: float
     leads: int
     converted: int
+    durations: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["person_id", "days", "converted"])
+    )
+    note: str = ""
 
 
 def time_to_customer(
@@ -168,8 +234,12 @@ def time_to_customer(
     as_of: dt.date | str,
     start_col: str = "entered_captured",
     timezone: str = "UTC",
+    min_leads: int | None = None,
 ) -> TimeToCustomer:
     """Lead-to-customer time as a Kaplan-Meier curve with its median and interval.
+
+    Below :data:`MIN_LEADS` leads the curve is kept but the median is NaN and
+    ``note`` says why: one of three leads buying after ten days is no median.
 
     Parameters
     ----------
@@ -181,24 +251,87 @@ def time_to_customer(
         The entry column the clock starts at.
     timezone
         The store's time zone, in which ``as_of`` is a local day.
+    min_leads
+        The fewest leads for a median (:data:`MIN_LEADS`).
     """
     durations = conversion_durations(leads, as_of, start_col, timezone=timezone)
     km = _km(durations)
+    nan = float("nan")
+    note = too_few_leads(len(durations), min_leads)
     if km is None or durations["converted"].sum() == 0:
         empty = pd.DataFrame(columns=["days", "survival", "low", "high", "at_risk"])
-        nan = float("nan")
-        return TimeToCustomer(empty, nan, nan, nan, len(durations), 0)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        median = km.quantile(0.5)
-        low, high = km.quantile_ci(0.5)
+        return TimeToCustomer(empty, nan, nan, nan, len(durations), 0, durations, note)
+    median = low = high = None
+    if not note:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            median = km.quantile(0.5)
+            low, high = km.quantile_ci(0.5)
     return TimeToCustomer(
         _curve(km),
-        float(median) if median is not None else float("nan"),
-        float(low) if low is not None else float("nan"),
-        float(high) if high is not None else float("nan"),
+        float(median) if median is not None else nan,
+        float(low) if low is not None else nan,
+        float(high) if high is not None else nan,
         len(durations),
         int(durations["converted"].sum()),
+        durations,
+        note,
+    )
+
+
+def share_converted_within(
+    durations: pd.DataFrame, days: float
+) -> tuple[float, float, float]:
+    """The share of a cohort converted within ``days``, with a 95 % interval.
+
+    Parameters
+    ----------
+    durations
+        :func:`conversion_durations` of the cohort.
+    days
+        The horizon.
+
+    Returns
+    -------
+    tuple of float
+        ``(share, low, high)``; NaNs for an empty cohort.
+
+    Notes
+    -----
+    The interval is chosen so that it never claims more than the leads tell:
+
+    - when no lead was censored before ``days`` (each converted within it or was
+      followed past it) the Kaplan-Meier estimate is the plain share ``k / n`` and
+      its interval Wilson's (1927) score interval;
+    - else, while the curve is strictly between 0 and 1, the log(-log) interval of
+      the Kaplan-Meier estimate with Greenwood's variance (Kalbfleisch and Prentice
+      2002, eq. 1.14);
+    - where the curve is 1 (no conversion yet) or 0 (every lead still at risk
+      converted) that interval is a point (Fay, Brittain and Proschan 2013); the
+      bound is then the exact Clopper-Pearson (1934) one of 0 of ``n`` (or ``n`` of
+      ``n``), ``1 - 0.025 ** (1 / n)``, with ``n`` the leads followed to ``days``
+      (or those at risk at the last conversion).
+    """
+    if durations.empty:
+        return float("nan"), float("nan"), float("nan")
+    d = durations["days"].to_numpy(dtype=float)
+    c = durations["converted"].to_numpy(dtype=bool)
+    won = c & (d <= days)
+    if not won.any():
+        return _none_converted(durations["days"], days)
+    if not (~c & (d < days)).any():
+        return _rate(int(won.sum()), len(d), 0.05)
+    curve = _curve(_km(durations))
+    at = np.array([days], dtype=float)
+    survival = float(_at(curve, at)[0])
+    if survival <= 0:
+        last = curve[curve["days"] <= days].iloc[-1]
+        at_risk = max(int(last["at_risk"]), 1)
+        return 1.0, float(0.025 ** (1 / at_risk)), 1.0
+    return (
+        1 - survival,
+        float(1 - _at(curve, at, "high")[0]),
+        float(1 - _at(curve, at, "low")[0]),
     )
 
 
@@ -208,35 +341,31 @@ def win_probability_by_stage(
     horizon_days: float = 90.0,
     stages: tuple[str, ...] = OPEN_STAGES,
     timezone: str = "UTC",
+    min_leads: int | None = None,
 ) -> pd.DataFrame:
     """P(customer within ``horizon_days`` of entering each stage), with censoring.
 
     For each stage, the cohort is every lead who entered it (before becoming a
-    customer); the Kaplan-Meier estimate gives ``1 - S(horizon)`` and its
-    log(-log) 95 % interval.
+    customer); the Kaplan-Meier estimate gives ``1 - S(horizon)`` and its 95 %
+    interval (:func:`share_converted_within`, which stays wide with few leads).
 
     Returns
     -------
     pandas.DataFrame
-        ``stage, leads, converted, win_probability, low, high, horizon_days``;
-        NaN probability for a stage nobody entered.
+        ``stage, leads, converted, win_probability, low, high, horizon_days,
+        note``; NaN probability for a stage nobody entered, and for one fewer
+        than :data:`MIN_LEADS` leads entered, whose ``note`` then says "too few
+        leads" (``""`` otherwise).
     """
     rows = []
     for stage in stages:
         durations = conversion_durations(
             leads, as_of, f"entered_{stage}", timezone=timezone
         )
-        km = _km(durations)
+        note = too_few_leads(len(durations), min_leads)
         p = low = high = float("nan")
-        if km is not None and not durations["converted"].any():
-            p, low, high = _none_converted(durations["days"], horizon_days)
-        elif km is not None:
-            curve = _curve(km)
-            day = np.array([horizon_days])
-            p = float(1 - _at(curve, day)[0])
-            low, high = float(1 - _at(curve, day, "high")[0]), float(
-                1 - _at(curve, day, "low")[0]
-            )
+        if not note:
+            p, low, high = share_converted_within(durations, horizon_days)
         rows.append(
             {
                 "stage": stage,
@@ -246,6 +375,7 @@ def win_probability_by_stage(
                 "low": low,
                 "high": high,
                 "horizon_days": horizon_days,
+                "note": note,
             }
         )
     return pd.DataFrame(rows)

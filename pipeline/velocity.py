@@ -21,7 +21,7 @@ import pandas as pd
 from pipeline.pipeline_value import PipelineValue, pipeline_value
 from pipeline.survival import (
     TimeToCustomer,
-    _at,
+    share_converted_within,
     stage_conversion_intervals,
     time_to_customer,
     win_probability_by_stage,
@@ -58,8 +58,10 @@ def converted_by(
 ) -> pd.DataFrame:
     """The share of leads who became customers within each number of days.
 
-    ``1 - S(t)`` of the Kaplan-Meier curve with its pointwise 95 % interval; NaN
-    beyond the longest follow-up (the curve says nothing there).
+    ``1 - S(t)`` of the Kaplan-Meier curve with its 95 % interval
+    (:func:`pipeline.survival.share_converted_within`, wide with few leads); NaN
+    beyond the longest follow-up (the curve says nothing there) and for a cohort of
+    fewer than :data:`pipeline.survival.MIN_LEADS` leads (``curve.note`` says so).
 
     Returns
     -------
@@ -67,14 +69,17 @@ def converted_by(
         ``days, share, low, high``.
     """
     t = np.asarray(days, dtype=float)
-    table = curve.curve
-    if table.empty:
-        nan = np.full(len(t), np.nan)
+    nan = np.full(len(t), np.nan)
+    durations = curve.durations
+    if curve.curve.empty or curve.note or durations.empty:
         return pd.DataFrame({"days": t, "share": nan, "low": nan, "high": nan})
-    beyond = t > float(table["days"].max())
+    followed = float(durations["days"].max())
+    rows = [
+        share_converted_within(durations, day) if day <= followed else (np.nan,) * 3
+        for day in t
+    ]
     share, low, high = (
-        np.where(beyond, np.nan, 1 - _at(table, t, column))
-        for column in ("survival", "high", "low")
+        np.array(column, dtype=float) for column in zip(*rows, strict=True)
     )
     return pd.DataFrame({"days": t, "share": share, "low": low, "high": high})
 

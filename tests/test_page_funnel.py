@@ -266,3 +266,23 @@ def test_an_as_of_before_any_purchase_says_why_a_customer_has_no_value():
         d.value for d in at.dataframe if "Expected customers" in d.value.columns
     )
     assert "Value" not in stage_value.columns
+
+
+def test_km_chart_of_one_conversion_draws_with_whole_day_labels():
+    """Test one conversion among three leads: the chart's data start at day 0 (a
+    step line of one point drew nothing) and the days axis is formatted ",~f"
+    (a flat domain printed "10.000000")."""
+    from pages.charts_funnel import time_to_customer_chart, value_chart
+    from pipeline.survival import time_to_customer
+    from tests.test_survival import AS_OF, three_captured
+
+    chart = time_to_customer_chart(time_to_customer(three_captured(), AS_OF))
+    spec = chart.to_dict()
+    assert [row["days"] for row in spec["datasets"][spec["data"]["name"]]] == [0, 10]
+    assert spec["layer"][0]["encoding"]["x"]["axis"]["format"] == ",~f"
+    flat = pd.DataFrame(
+        {"week_end": pd.to_datetime(["2024-01-01", "2024-01-08"]),
+         "open_leads": [0, 0], "expected_customers": [0.0, 0.0], "value": [0.0, 0.0]}
+    )
+    y = value_chart(flat, money=False, currency=None).to_dict()["encoding"]["y"]
+    assert y["axis"]["format"] == ",~f"

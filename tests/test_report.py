@@ -1,5 +1,6 @@
 """Tests for the self-contained HTML client report."""
 
+import html as html_lib
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -445,3 +446,31 @@ def test_cli_currency_choice(tmp_path, capsys):
     assert cli.main(["report", *paths, "--out", str(out), "--currency", "GBP"]) == 2
     err = capsys.readouterr().err
     assert "--currency" in err and "EUR (2)" in err and "USD (6)" in err
+
+
+NEW_USER = Path(__file__).parent / "data" / "new_user"
+
+
+def test_report_on_three_leads_says_too_few_not_certain(tmp_path, capsys):
+    """Test the new-user files (3 captured leads, 1 buys after 10 days): the report
+    said "captured 100.0 % (95 % interval 100.0 % – 100.0 %)" and "Pipeline value
+    70 (approximate 95 % range 70 – 70)"; now too few leads, and 0 to the two open
+    leads won at the mean first order of 35 each."""
+    from pipeline import cli
+
+    out = tmp_path / "r.html"
+    files = [str(NEW_USER / "kl_phone_only.csv"), str(NEW_USER / "ev_phone.csv")]
+    assert cli.main(["report", *files, "--out", str(out)]) == 0
+    capsys.readouterr()
+    markup = re.sub(r"<[^>]+>", " ", out.read_text(encoding="utf-8"))
+    text = re.sub(r"\s+", " ", html_lib.unescape(markup))
+    assert (
+        "captured too few leads: 3 entered, at least 10 are needed for a figure;"
+        in text
+    )
+    assert "100.0 % – 100.0 %" not in text
+    assert (
+        "Pipeline value 70 (approximate 95 % range 0 – 70; too few leads to "
+        "estimate the win probability of captured, whose open leads count from "
+        "none to all won)" in text
+    )

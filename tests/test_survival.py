@@ -10,13 +10,16 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy.stats import norm
 
+from pipeline import survival
 from pipeline.pipeline_value import pipeline_value
 from pipeline.survival import (
     conversion_durations,
+    curve_from_origin,
     stage_conversion_intervals,
     time_to_customer,
     win_probability_by_stage,
 )
+from pipeline.velocity import converted_by
 
 AS_OF = dt.date(2024, 1, 10)  # open leads are censored at 2024-01-11 00:00 UTC
 
@@ -34,6 +37,13 @@ def leads_table(rows: list[dict]) -> pd.DataFrame:
         )
     frame["first_order_value"] = frame.get("first_order_value", np.nan)
     return frame
+
+
+@pytest.fixture
+def any_cohort_size(monkeypatch):
+    """Figures for cohorts of any size: the hand-computed examples have 4 to 6
+    leads, fewer than :data:`pipeline.survival.MIN_LEADS`."""
+    monkeypatch.setattr(survival, "MIN_LEADS", 1)
 
 
 @pytest.fixture
@@ -67,6 +77,7 @@ def test_durations_are_censored_at_the_end_of_as_of(tiny):
     assert list(durations["converted"]) == [True, True, False, True, False, True]
 
 
+@pytest.mark.usefixtures("any_cohort_size")
 def test_time_to_customer_matches_hand_computed_kaplan_meier(tiny):
     """Test the KM steps 5/6, 2/3, 4/9, 0 at days 1, 2, 3, 5 (hand computed), the
     median of 3 days and the Greenwood log(-log) band at day 1: S = 5/6,
@@ -91,6 +102,7 @@ def test_time_to_customer_without_conversions_has_no_median():
     assert np.isnan(result.median_days) and result.converted == 0
 
 
+@pytest.mark.usefixtures("any_cohort_size")
 def test_win_probability_is_one_minus_km_at_the_horizon(tiny):
     """Test P(win within 2.5 days) = 1 - S(2.5) = 1/3 and within 10 days = 1."""
     table = win_probability_by_stage(tiny, AS_OF, horizon_days=2.5).set_index("stage")
@@ -101,6 +113,7 @@ def test_win_probability_is_one_minus_km_at_the_horizon(tiny):
     assert later.loc["captured", "win_probability"] == pytest.approx(1.0)
 
 
+@pytest.mark.usefixtures("any_cohort_size")
 def test_win_probability_when_nobody_converted_is_zero_with_an_exact_bound():
     """Test a cohort with no customer (QA: the Funnel crashed on it): P(win) is 0,
     and the upper bound is Clopper-Pearson's for 0 of the 3 leads followed 5 days
@@ -204,3 +217,85 @@ def test_pipeline_value_history_uses_stages_at(tiny):
     mom = result.month_over_month
     assert mom["value_month_ago"] == 0.0
     assert mom["change"] == pytest.approx(result.total)
+
+
+# ---- honest uncertainty with few leads (new-user test) -------------------------------
+def three_captured() -> pd.DataFrame:
+    """The new-user test's leads: three captured, one buys 10 days after capture,
+    the other two are open 9.6 and 7.6 days (tests/data/new_user/)."""
+    return leads_table(
+        [
+            {"person_id": "a", "stage": "customer",
+             "entered_captured": "2023-12-31 00:00",
+             "entered_customer": "2024-01-10 00:00", "first_order_value": 35.0},
+            {"person_id": "b", "stage": "captured",
+             "entered_captured": "2024-01-01 10:00"},
+            {"person_id": "c", "stage": "captured",
+             "entered_captured": "2024-01-03 10:00"},
+        ]
+    )
+
+
+def test_three_leads_give_no_win_probability_but_say_too_few():
+    """Test that 1 buyer of 3 leads is not "100.0 % (100.0 % - 100.0 %)": below
+    MIN_LEADS the win probability, median and shares are NaN with the reason."""
+    note = "too few leads: 3 entered, at least 10 are needed for a figure"
+    win = win_probability_by_stage(three_captured(), AS_OF).set_index("stage")
+    row = win.loc["captured"]
+    assert row["note"] == note
+    assert np.isnan([row["win_probability"], row["low"], row["high"]]).all()
+    assert win.loc["engaged", "note"] == ""  # nobody entered: nothing to say
+    ttc = time_to_customer(three_captured(), AS_OF)
+    assert ttc.note == note and np.isnan(ttc.median_days)
+    by = converted_by(ttc)
+    assert by[["share", "low", "high"]].isna().all().all()
+
+
+def test_pipeline_value_range_of_too_few_leads_is_none_to_all_won():
+    """Test the value range was "70 - 70": with no win estimate the two open leads
+    at 35 each are worth 0 to 2 x 35 = 70."""
+    value = pipeline_value(three_captured(), AS_OF, customer_value=35.0)
+    stage = value.by_stage.set_index("stage").loc["captured"]
+    assert stage["open_leads"] == 2
+    assert (stage["low"], stage["high"]) == (0.0, 70.0)
+    assert (value.low, value.high) == (0.0, 70.0)
+
+
+def test_a_curve_that_reaches_zero_keeps_a_wide_interval(any_cohort_size):
+    """Test the last lead at risk converting: S = 0 at 10 days with one lead at
+    risk; the log(-log) band was the point 100 % - 100 %, now the exact
+    Clopper-Pearson bound of 1 of 1, 0.025 ** (1 / 1) = 2.5 % to 100 %."""
+    win = win_probability_by_stage(three_captured(), AS_OF, horizon_days=30)
+    row = win.set_index("stage").loc["captured"]
+    assert row["win_probability"] == 1.0
+    assert row["low"] == pytest.approx(0.025) and row["high"] == 1.0
+    curve = time_to_customer(three_captured(), AS_OF).curve
+    assert curve["high"].iloc[-1] == pytest.approx(0.975)
+
+
+def test_nothing_censored_gives_wilson_on_the_plain_share():
+    """Test 3 of 12 leads, all followed past the horizon: P(win) = 3/12 with
+    Wilson's (1927) interval, by hand from its formula (z = 1.959964)."""
+    rows = [
+        {"person_id": f"p{i}", "stage": "customer" if i < 3 else "captured",
+         "entered_captured": "2023-10-01",
+         "entered_customer": "2023-10-05" if i < 3 else None}
+        for i in range(12)
+    ]
+    row = win_probability_by_stage(leads_table(rows), AS_OF, horizon_days=30)
+    row = row.set_index("stage").loc["captured"]
+    n, p, z = 12, 0.25, 1.959964
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z / (1 + z**2 / n) * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+    assert row["win_probability"] == pytest.approx(0.25)
+    assert row["low"] == pytest.approx(centre - half, rel=1e-5)
+    assert row["high"] == pytest.approx(centre + half, rel=1e-5)
+
+
+def test_one_conversion_draws_from_day_zero():
+    """Test the curve for the chart starts at (0 days, 0 %) so that one step
+    draws (a step line needs two points) and the axis starts at 0."""
+    curve = curve_from_origin(time_to_customer(three_captured(), AS_OF))
+    assert_allclose(curve["days"], [0, 10])
+    assert_allclose(curve["converted"], [0, 1])
+    assert_allclose(curve["converted_low"], [0, 0.025])
