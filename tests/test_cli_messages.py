@@ -476,3 +476,78 @@ def test_analyses_take_the_mapping_and_the_day_order(capsys, tmp_path, command):
     assert "day or month first" not in err
     if command == "stages":
         assert status == 0 and "Stages as of 2024-03-02 (2 leads)" in out
+
+
+# ---- output paths are checked before any input is read (new-user test) --------------
+@pytest.mark.parametrize(
+    "command, option, name",
+    [
+        ("report", "--out", "r.html"),
+        ("stages", "--leads-out", "l.csv"),
+        ("clv", "--out", "c.csv"),
+    ],
+)
+def test_an_output_file_in_a_missing_folder_stops_before_reading(
+    capsys, tmp_path, monkeypatch, command, option, name
+):
+    """Test ``--out /nonexistent/dir/r.html`` (a traceback, status 1, after the
+    whole analysis) is refused by argparse with the option, the folder and what
+    to do, before any input is read."""
+    import pipeline.commands._common as common
+
+    def never(*_):
+        raise AssertionError("an input was read")
+
+    monkeypatch.setattr(common, "read_paths", never)
+    missing = tmp_path / "nonexistent" / "dir"
+    err = usage_error(capsys, command, EVENTS, option, missing / name)
+    assert (
+        f"error: argument {option}: the folder {str(missing)!r} of "
+        f"{str(missing / name)!r} does not exist: create it first, or write into a "
+        "folder that exists"
+    ) in err
+    assert "Traceback" not in err
+
+
+def test_an_output_file_that_is_a_folder_is_refused(capsys, tmp_path):
+    """Test ``report ... --out /tmp`` (IsADirectoryError) names the folder and
+    offers a file name in it."""
+    err = usage_error(capsys, "report", EVENTS, "--out", tmp_path)
+    assert (
+        f"error: argument --out: {str(tmp_path)!r} is a folder: give a file name in "
+        f"it, e.g. {str(tmp_path / 'report.html')!r}"
+    ) in err
+
+
+def test_export_folders_must_be_folders_in_folders_that_exist(capsys, tmp_path):
+    """Test ``--exports-dir`` naming a file (FileExistsError) or a folder whose
+    parent is missing (created silently before), and ``sample --out`` a file."""
+    a_file = tmp_path / "leads.csv"
+    a_file.write_text("x\n", encoding="utf-8")
+    report = ["report", EVENTS, "--out", tmp_path / "r.html", "--exports-dir"]
+    err = usage_error(capsys, *report, a_file)
+    assert (
+        f"error: argument --exports-dir: {str(a_file)!r} is a file, not a folder: "
+        "give a folder to write into (a new one is created)"
+    ) in err
+    deep = tmp_path / "no" / "such"
+    err = usage_error(capsys, *report, deep)
+    assert (
+        f"error: argument --exports-dir: the folder {str(tmp_path / 'no')!r} of "
+        f"{str(deep)!r} does not exist: create it first, or give a folder inside "
+        "one that exists"
+    ) in err
+    assert not (tmp_path / "no").exists()
+    err = usage_error(capsys, "sample", "--out", a_file, "--leads", "10")
+    assert f"error: argument --out: {str(a_file)!r} is a file, not a folder" in err
+
+
+def test_clv_out_never_overwrites_an_input(capsys, tmp_path):
+    """Test ``clv --out`` naming one of its inputs stops with status 2, like
+    ``stages --leads-out`` and ``report --out``."""
+    status = main(["clv", EVENTS, "--out", EVENTS])
+    assert status == 2
+    assert (
+        f"--out {EVENTS!r} is one of the inputs: choose another file name (inputs "
+        "are never overwritten)"
+    ) in capsys.readouterr().err

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
+import os
 import sys
 import zoneinfo
 from collections.abc import Callable
@@ -94,6 +95,68 @@ def timezone_name(text: str) -> str:
             f"{text!r} is not a time zone: use an IANA name such as "
             "America/New_York or Europe/Berlin"
         ) from None
+    return text
+
+
+def output_file(example: str) -> Callable[[str], str]:
+    """An ``argparse`` type: a file to write, in a folder that exists.
+
+    Checked when the options are parsed, before any input is read, so that a
+    path that cannot be written stops the run at once (status 2) with the option
+    named, never with a traceback after the whole analysis.
+
+    Parameters
+    ----------
+    example
+        A file name the option takes, for the message: ``"report.html"``.
+    """
+
+    def parse(text: str) -> str:
+        path = Path(text)
+        if path.is_dir():
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is a folder: give a file name in it, e.g. "
+                f"{str(path / example)!r}"
+            )
+        folder = path.parent
+        if not folder.is_dir():
+            raise argparse.ArgumentTypeError(
+                f"the folder {str(folder)!r} of {text!r} does not exist: create it "
+                "first, or write into a folder that exists"
+            )
+        if not os.access(folder, os.W_OK):
+            raise argparse.ArgumentTypeError(
+                f"cannot write into the folder {str(folder)!r}: choose a folder "
+                "you may write to"
+            )
+        return text
+
+    return parse
+
+
+def output_folder(text: str) -> str:
+    """An ``argparse`` type: a folder to write files into.
+
+    It may exist (as a folder, not a file), or be new inside a folder that
+    exists, and is then created; checked before any input is read.
+    """
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is a file, not a folder: give a folder to write into (a new "
+            "one is created)"
+        )
+    folder = path if path.is_dir() else path.parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"the folder {str(folder)!r} of {text!r} does not exist: create it "
+            "first, or give a folder inside one that exists"
+        )
+    if not os.access(folder, os.W_OK):
+        raise argparse.ArgumentTypeError(
+            f"cannot write into the folder {str(folder)!r}: choose a folder you "
+            "may write to"
+        )
     return text
 
 

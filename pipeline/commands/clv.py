@@ -39,10 +39,12 @@ from pipeline.commands._common import (
     iso_date,
     nothing_loaded,
     number_in_range,
+    output_file,
     readable_files,
     reading_settings,
     report_problems,
     timezone_name,
+    writes_over_an_input,
 )
 from pipeline.ingest import load_files
 from pipeline.model import InputError, json_safe
@@ -130,13 +132,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "the currency with the most purchases",
     )
     p.add_argument("--json", action="store_true", help="print JSON to standard output")
-    p.add_argument("--out", metavar="CSV", help="write the customer table to this file")
+    p.add_argument(
+        "--out",
+        type=output_file("customers.csv"),
+        metavar="CSV",
+        help="write the customer table to this file (in a folder that exists)",
+    )
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the command; 0 on success, 2 when no input could be used: no row of any
     file loaded, or no purchase with a customer."""
+    if writes_over_an_input(args.out, args.files):
+        err(
+            f"--out {args.out!r} is one of the inputs: choose another file name "
+            "(inputs are never overwritten)"
+        )
+        return 2
     try:
         dataset = load_files(readable_files(args.files), **reading_settings(args))
     except (InputError, ValueError) as exc:

@@ -11,6 +11,7 @@ sections (default: the one with the most purchases).
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import logging
 import sys
@@ -25,6 +26,8 @@ from pipeline.commands._common import (
     err,
     iso_date,
     nothing_loaded,
+    output_file,
+    output_folder,
     readable_files,
     reading_settings,
     report_problems,
@@ -44,6 +47,10 @@ EXPORTERS = (
     exports.meta_audience_csv,
     exports.google_customer_match_csv,
 )
+EXPORT_FILE_NAMES = tuple(
+    inspect.signature(make).parameters["file_name"].default for make in EXPORTERS
+)
+"""The files ``--exports-dir`` receives."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -59,8 +66,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--out",
         required=True,
+        type=output_file("report.html"),
         metavar="REPORT_HTML",
-        help="where to write the HTML report",
+        help="where to write the HTML report (in a folder that exists)",
     )
     parser.add_argument(
         "--rules",
@@ -90,8 +98,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--exports-dir",
+        type=output_folder,
         metavar="DIR",
-        help="also write the four export files into this folder",
+        help="also write the four export files into this folder (created when "
+        "new, inside a folder that exists)",
     )
     parser.add_argument(
         "--segment",
@@ -133,6 +143,19 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(
             f"--out {args.out!r} is one of the inputs: choose another "
             "file name (inputs are never overwritten)\n"
+        )
+        return 2
+    overwritten = [
+        name
+        for name in EXPORT_FILE_NAMES
+        if args.exports_dir
+        and writes_over_an_input(str(Path(args.exports_dir) / name), args.files)
+    ]
+    if overwritten:
+        err(
+            f"--exports-dir {args.exports_dir!r} holds the input {overwritten[0]!r}, "
+            "which the exports would overwrite: choose another folder (inputs are "
+            "never overwritten)"
         )
         return 2
     try:

@@ -12,7 +12,13 @@ import datetime as dt
 import logging
 from pathlib import Path
 
-from pipeline.commands._common import err, iso_date, number_in_range, timezone_name
+from pipeline.commands._common import (
+    err,
+    iso_date,
+    number_in_range,
+    output_folder,
+    timezone_name,
+)
 from pipeline.model import InputError
 from pipeline.samplegen import generate, synthetic_events
 
@@ -33,7 +39,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Generate the fictional sample store: Shopify, Klaviyo and GA4 "
         "exports plus its ground truth under truth/.",
     )
-    p.add_argument("--out", required=True, type=Path, help="folder to write into")
+    p.add_argument(
+        "--out",
+        required=True,
+        type=lambda text: Path(output_folder(text)),
+        metavar="DIR",
+        help="folder to write into (created when new, inside a folder that exists)",
+    )
     p.add_argument(
         "--leads",
         type=COUNT,

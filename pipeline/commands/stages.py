@@ -23,6 +23,7 @@ from pipeline.commands._common import (
     err,
     iso_date,
     nothing_loaded,
+    output_file,
     readable_files,
     reading_settings,
     report_problems,
@@ -67,7 +68,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_reading_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
-        "--leads-out", metavar="LEADS_CSV", help="write every lead's stage to a CSV"
+        "--leads-out",
+        type=output_file("leads.csv"),
+        metavar="LEADS_CSV",
+        help="write every lead's stage to a CSV (in a folder that exists)",
     )
     parser.set_defaults(run=run)
 
