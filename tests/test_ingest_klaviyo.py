@@ -192,3 +192,36 @@ def test_klaviyo_files_load_with_their_kind(real_dir):
     dataset = load_files([(real.name, real.read_bytes())])
     assert dataset.claims["value"].notna().all()
     assert dataset.orders.empty
+
+
+# ---- phones without a country code (new-user test) ----------------------------------
+NEW_USER = Path(__file__).parent / "data" / "new_user"
+
+
+def test_a_phone_without_country_code_says_so():
+    """Test row 4 of the new-user profiles, ``4155550103``: rejected as "no email
+    or phone" before; now the true reason, with the number in international form.
+    Row 6 has no phone at all and keeps the old reason."""
+    data = load_files([("kl.csv", (NEW_USER / "kl_phone_only.csv").read_bytes())])
+    problems = {p.row: (p.column, p.message) for p in data.reports[0].problems}
+    assert problems[4] == (
+        "Phone Number",
+        "phone '4155550103' has no country code: write it in international form "
+        "(+1 415 555 0103 for a US number) or give each row's two-letter country "
+        "in a Country column",
+    )
+    assert problems[6][1] == (
+        "no email or phone: a profile needs one of them to be a person"
+    )
+
+
+def test_a_country_column_reads_phones_without_country_code():
+    """Test a Country column of two-letter codes: 4155550103 in US is
+    +14155550103 and 030 1234567 in DE is +49301234567 (phonenumbers' E.164)."""
+    text = (
+        "Phone Number,First Name,Country,Created\n"
+        "4155550103,Cat,US,2024-03-03\n030 1234567,Hans,de,2024-03-04\n"
+    )
+    data = load_files([("kl.csv", text.encode())])
+    assert data.reports[0].rows_loaded == 2 and not data.reports[0].problems
+    assert sorted(data.people["person_id"]) == ["tel:+14155550103", "tel:+49301234567"]

@@ -317,3 +317,20 @@ def test_orders_without_total_or_with_unknown_status_are_said(real_dir):
         "counted as purchases; check the Financial Status column, and exclude any "
         "that were not paid",
     ]
+
+
+def test_customer_phone_without_country_code_says_so():
+    """Test a customers-export row with only ``4155550103`` as its phone: the
+    reason is the missing country code, not "no email or phone"."""
+    header = (
+        "First Name,Last Name,Email,Accepts Email Marketing,Country Code,Phone,"
+        "Accepts SMS Marketing,Total Spent,Total Orders"
+    )
+    text = f"{header}\nCat,C,,yes,,4155550103,no,0.00,0\n"
+    data = load_files([("customers.csv", text.encode())])
+    (problem,) = data.reports[0].problems
+    assert (problem.row, problem.column) == (2, "Phone")
+    assert problem.message.startswith(
+        "phone '4155550103' has no country code: write it in international form "
+        "(+1 415 555 0103 for a US number)"
+    )

@@ -43,6 +43,7 @@ from pipeline.ingest import raw
 from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
 from pipeline.ingest.checks import flag_unreadable_emails
 from pipeline.ingest.identity import person_key, platform_ids
+from pipeline.ingest.phones import phones_in_country, unread_phone
 from pipeline.ingest.values import (
     normalise_email,
     normalise_phone,
@@ -248,6 +249,15 @@ def _consent(values: pd.Series) -> pd.Series:
     return out
 
 
+def _country_column(table: pd.DataFrame) -> pd.Series | None:
+    """A profile export's ``Country`` column (two-letter codes read phones written
+    without a country code), or ``None``."""
+    for column in table.columns:
+        if str(column).strip().lower() in ("country", "country code"):
+            return table[column]
+    return None
+
+
 def read_profiles(source: SourceFile, context: ReadContext) -> ReadResult:
     """Read a Klaviyo list/segment export into people and ``signup`` events."""
     report = FileReport(file=source.name, kind="klaviyo_profiles")
@@ -259,14 +269,16 @@ def read_profiles(source: SourceFile, context: ReadContext) -> ReadResult:
     get = column_getter(table, cols)
     email = normalise_email(get("email"))
     flag_unreadable_emails(report, get("email"), email, cols.get("email", "Email"))
-    phone = normalise_phone(get("phone"))
+    phone = phones_in_country(get("phone"), _country_column(table))
     person = person_key(email, phone, index=table.index)
 
     missing = person.isna()
     for row in missing[missing].index:
+        why = unread_phone(get("phone")[row]) if "phone" in cols else None
+        column = cols["phone"] if why else cols.get("email") or cols.get("phone")
         report.problems.append(Problem(
-            int(row), cols.get("email") or cols.get("phone"),
-            "no email or phone: a profile needs one of them to be a person"))
+            int(row), column,
+            why or "no email or phone: a profile needs one of them to be a person"))
     report.rows_rejected += int(missing.sum())
 
     created, bad_created = parse_timestamps(

@@ -40,6 +40,7 @@ from pipeline.ingest.checks import (
     sort_problems,
 )
 from pipeline.ingest.identity import person_key, platform_ids
+from pipeline.ingest.phones import unread_phone
 from pipeline.ingest.values import (
     normalise_email,
     normalise_phone,
@@ -580,11 +581,12 @@ def read_customers(source: SourceFile, context: ReadContext) -> ReadResult:
     person = person_key(email, phone, None)
     nobody = person.isna()
     for row in frame.index[nobody]:
+        why = unread_phone(phone[row])
         report.problems.append(
             Problem(
                 int(row),
-                cols.get("email", "Email"),
-                "no email or phone: the customer cannot be matched to anything",
+                cols.get("phone", "Phone") if why else cols.get("email", "Email"),
+                why or "no email or phone: the customer cannot be matched to anything",
             )
         )
     report.rows_rejected += int(nobody.sum())
