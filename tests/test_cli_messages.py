@@ -275,7 +275,7 @@ def test_a_mapping_column_not_in_the_file_is_named(capsys, tmp_path, signups):
 
 def test_one_mapping_maps_every_file_of_its_layout(capsys, tmp_path, signups):
     """Test two files of one unknown layout are both mapped; a third layout is told
-    that a run takes one mapping."""
+    to take a mapping of its own with another --mapping."""
     mapping = tmp_path / "mapping.json"
     mapping.write_text(
         json.dumps({"person": "email", "timestamp": "Joined", "event": "=signup"})
@@ -297,10 +297,44 @@ def test_one_mapping_maps_every_file_of_its_layout(capsys, tmp_path, signups):
     assert files[1]["kind"] == "unknown"
     assert files[1]["problems"][0]["message"] == (
         "the mapping's columns 'email' (person), 'Joined' (timestamp) are not in the "
-        "file; its columns are: Customer, When. The mapping fits signups_a.csv, and a "
-        "run takes one mapping: give this file in a run of its own, with a mapping "
-        "of its columns"
+        "file; its columns are: Customer, When. The mapping fits signups_a.csv: give "
+        "this file's layout a mapping of its own, naming its columns, with another "
+        "--mapping (one per layout)"
     )
+
+
+def test_two_mappings_map_two_layouts_in_one_run(capsys, tmp_path, signups):
+    """Test the new-user defect: a run took one mapping, so a second layout needed
+    a run of its own. Now --mapping is given once per layout and each table is read
+    with the mapping whose columns it has (its report keeps that mapping)."""
+    first = {"person": "email", "timestamp": "Joined", "event": "=signup"}
+    second = {"person": "Customer", "timestamp": "When", "event": "=order"}
+    paths = []
+    for name, mapping in (("first.json", first), ("second.json", second)):
+        paths.append(tmp_path / name)
+        paths[-1].write_text(json.dumps(mapping))
+    other = write(tmp_path / "other.csv", "Customer,When\ndee@x.com,2024-03-02\n")
+
+    status, out, err = run(
+        capsys,
+        "inspect", signups[0], other, "--mapping", paths[0], "--mapping", paths[1],
+        "--json",
+    )
+    files = strict_json(out)["files"]
+    assert status == 0, err
+    assert [(f["file"], f["kind"], f["rows_loaded"]) for f in files] == [
+        ("signups_a.csv", "mapped", 2),
+        ("other.csv", "mapped", 1),
+    ]
+    assert [f["problems"] for f in files] == [[], []]
+
+    status, out, _ = run(
+        capsys, "stages", signups[0], other, "--mapping", paths[0], "--mapping",
+        paths[1], "--json",
+    )
+    stages = strict_json(out)["stages"]
+    assert status == 0
+    assert (stages["captured"], stages["customer"]) == (2, 1)
 
 
 def test_the_example_of_a_broken_mapping_is_right(capsys, tmp_path):

@@ -189,8 +189,10 @@ def add_reading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--mapping",
         metavar="MAPPING_JSON",
+        action="append",
         help="column mapping JSON for tables of no known kind, e.g. "
-        '{"person": "Email", "timestamp": "Date", "event": "=order"}',
+        '{"person": "Email", "timestamp": "Date", "event": "=order"}; give it once '
+        "per layout: each table is read with the first mapping whose columns it has",
     )
     parser.add_argument(
         "--dayfirst",
@@ -209,10 +211,10 @@ def reading_settings(args: argparse.Namespace) -> dict:
         When the mapping file cannot be read.
     """
     dayfirst = getattr(args, "dayfirst", None)
-    mapping = getattr(args, "mapping", None)
+    paths = getattr(args, "mapping", None) or []
     return {
         "timezone": args.timezone,
-        "mapping": load_mapping(mapping) if mapping else None,
+        "mapping": [load_mapping(path) for path in paths] or None,
         "dayfirst": None if dayfirst is None else dayfirst == "yes",
     }
 

@@ -1,4 +1,4 @@
-"""``python -m pipeline inspect FILE... [--mapping M.json] [--timezone TZ] [--json]``
+"""``python -m pipeline inspect FILE... [--mapping M.json]... [--timezone TZ]``
 
 Reads the files as an upload would and prints where every row went: per file its
 detected kind, rows read, loaded, excluded, duplicate and rejected, with each
@@ -43,7 +43,12 @@ from pipeline.ingest import (
     unrecognised_files,
 )
 from pipeline.ingest.detect import supported_kinds
-from pipeline.ingest.mapping import candidates_in_upload, load_mapping, misfit_message
+from pipeline.ingest.mapping import (
+    candidates_in_upload,
+    load_mapping,
+    misfit_message,
+    named_columns,
+)
 from pipeline.model import Dataset, FileReport, InputError, Problem, json_safe
 from pipeline.timezones import zone_label
 
@@ -129,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     output.
     """
     try:
-        mapping = load_mapping(args.mapping) if args.mapping else None
+        mappings = [load_mapping(path) for path in args.mapping or []]
         files, missing = readable_files(args.files)
     except InputError as exc:
         err(f"error: {exc}")
@@ -138,21 +143,21 @@ def run(args: argparse.Namespace) -> int:
     dayfirst = None if args.dayfirst is None else args.dayfirst == "yes"
     try:
         dataset = load_files(
-            files, timezone=args.timezone, mapping=mapping, dayfirst=dayfirst
+            files, timezone=args.timezone, mapping=mappings, dayfirst=dayfirst
         )
     except InputError as exc:
         reports = getattr(exc, "reports", None)
         if reports is None:
             raise
-        if mapping:
-            explain_mapping_misfits(reports, files, mapping)
+        if mappings:
+            explain_mapping_misfits(reports, files, mappings)
         err(f"error: {nothing_used_message(reports)}")
         notes = [f"{r.file}: {note}" for r in reports for note in r.notes]
         print_report(args, failed_summary([*missing, *reports]), None, notes)
         return 2
     dataset.reports[:0] = missing
-    if mapping:
-        explain_mapping_misfits(dataset.reports, files, mapping)
+    if mappings:
+        explain_mapping_misfits(dataset.reports, files, mappings)
 
     excluded = {r.file: r.excluded_by for r in dataset.reports if r.excluded_by}
     print_report(args, summary(dataset), dataset.timezone, dataset.notes, excluded)
@@ -194,13 +199,14 @@ def print_report(
 
 
 def explain_mapping_misfits(
-    reports: list[FileReport], files: list[tuple[str, bytes]], mapping: dict
+    reports: list[FileReport], files: list[tuple[str, bytes]], mappings: list[dict]
 ) -> None:
     """Say, in each table of no known kind, which of the mapping's columns it lacks.
 
-    Such a table is one the mapping was meant for, or one of another layout when
-    the mapping fitted other files; its problem then names the missing columns
-    and the file's own, instead of offering a mapping that was given.
+    Such a table is one a mapping was meant for, or one of another layout when the
+    mappings fitted other files; its problem then names the columns missing from
+    the mapping that comes closest (fewest missing) and the file's own, instead of
+    offering a mapping that was given.
     """
     fitted = [r.file for r in reports if r.kind == "mapped"]
     unknown = set(unrecognised_files(reports))
@@ -208,9 +214,18 @@ def explain_mapping_misfits(
         if report.file not in unknown:
             continue
         columns = candidates_in_upload(files, report.file)
-        message = misfit_message(mapping, columns, fitted) if columns else None
+        if not columns:
+            continue
+        closest = min(mappings, key=lambda m: missing_count(m, columns))
+        message = misfit_message(closest, columns, fitted)
         if message:
             report.problems[0] = Problem(None, None, message)
+
+
+def missing_count(mapping: dict, columns: list[str]) -> int:
+    """How many of the columns a mapping names a table with ``columns`` lacks."""
+    have = {c.strip().lower() for c in columns}
+    return sum(c.strip().lower() not in have for c in named_columns(mapping).values())
 
 
 def readable(

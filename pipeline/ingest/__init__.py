@@ -29,12 +29,19 @@ import importlib
 import logging
 import mmap
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from pipeline.ingest.base import REGISTRY, ReadContext, ReadResult, SourceFile
 from pipeline.ingest.checks import note_header_only
 from pipeline.ingest.containers import MAX_BYTES, unpack_members
-from pipeline.ingest.detect import UNRECOGNISED, detect, supported_kinds
+from pipeline.ingest.detect import (
+    UNRECOGNISED,
+    detect,
+    fitting_mapping,
+    mapping_list,
+    supported_kinds,
+)
 from pipeline.ingest.merge import match_matrix, match_rates, merge
 from pipeline.ingest.raw import read_table, rows_read
 from pipeline.model import Dataset, FileReport, InputError, Problem
@@ -124,11 +131,16 @@ def read_source(source: SourceFile, context: ReadContext) -> ReadResult:
     """Detect one decoded file's kind and read it; a failure becomes its report.
 
     Never raises: a file that cannot be read returns a result with no tables and a
-    report holding the problem, every row it could count rejected.
+    report holding the problem, every row it could count rejected. A table taken by
+    a column mapping is read with the first of ``context.mappings`` that fits it
+    (``context.mapping`` when no list is given), and its reader sees that one only.
     """
     kind = "unknown"
     try:
-        kind = detect(source, context.mapping)
+        mappings = context.mappings or mapping_list(context.mapping)
+        kind = detect(source, mappings)
+        if kind == "mapped":
+            context = replace(context, mapping=fitting_mapping(source, mappings))
         result = REGISTRY[kind].read(source, context)
         result.report.kind = result.report.kind or kind
         result.report.check()
@@ -169,7 +181,7 @@ def _failed_report(
 def load_files(
     files: list[tuple[str, bytes]],
     timezone: str | None = None,
-    mapping: dict | None = None,
+    mapping: dict | list[dict] | None = None,
     dayfirst: bool | None = None,
 ) -> Dataset:
     """Read uploaded files into one dataset, accounting for every row.
@@ -184,7 +196,8 @@ def load_files(
         offsets, else UTC.
     mapping
         A column mapping for tables of no known kind (see
-        :mod:`pipeline.ingest.mapping`).
+        :mod:`pipeline.ingest.mapping`), or a list of them, one per layout: each
+        such table is read with the first mapping whose columns it has.
     dayfirst
         How ``a/b/yyyy`` dates are written; ``None`` infers it from the values.
 
@@ -202,7 +215,9 @@ def load_files(
         ``reports`` attribute holds every file's report. A member of a ``.zip``
         that cannot be used is a failed report beside the members that load.
     """
-    context = ReadContext(timezone=timezone, mapping=mapping, dayfirst=dayfirst)
+    context = ReadContext(
+        timezone=timezone, dayfirst=dayfirst, mappings=mapping_list(mapping)
+    )
     results: list[ReadResult] = []
     for name, data in _unique_names(files):
         try:

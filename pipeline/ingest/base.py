@@ -11,7 +11,7 @@ model's tables it filled (any may be ``None``) and a
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -122,14 +122,18 @@ class ReadContext:
     timezone
         The store's time zone when the user set one, else ``None``.
     mapping
-        A user's column mapping for generic tables (``{"person": "Email", ...}``).
+        The user's column mapping for this file (``{"person": "Email", ...}``): the
+        one of ``mappings`` that fits it, chosen per file before it is read.
     dayfirst
         ``True``/``False`` when the user said how dates are written; ``None`` to infer.
+    mappings
+        Every mapping the user gave, one per layout of table of no known kind.
     """
 
     timezone: str | None = None
     mapping: dict[str, Any] | None = None
     dayfirst: bool | None = None
+    mappings: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """Which reader a file goes to: every registered reader scores it; the best wins.
 
 Scores lie in [0, 1] and come from the file's header and values, never its name.
-A user's column mapping (``{"person": "Email", ...}``) takes a file whose columns
-include every column it names.
+A user's column mappings (``{"person": "Email", ...}``, one per layout) take a file
+whose columns include every column one of them names: the first that fits.
 """
 
 from __future__ import annotations
@@ -55,7 +55,33 @@ def scores(source: SourceFile) -> dict[str, float]:
     return out
 
 
-def detect(source: SourceFile, mapping: dict | None = None) -> str:
+def mapping_list(mapping: dict | list[dict] | None) -> list[dict]:
+    """A user's mappings as a list: one mapping, a list of them, or none."""
+    if mapping is None:
+        return []
+    return [mapping] if isinstance(mapping, dict) else list(mapping)
+
+
+def fitting_mapping(
+    source: SourceFile, mapping: dict | list[dict] | None
+) -> dict | None:
+    """The first of the user's mappings whose every named column the file has.
+
+    ``None`` when none fits.
+
+    Raises
+    ------
+    InputError
+        When the file's header cannot be read.
+    """
+    mappings = mapping_list(mapping)
+    if not mappings:
+        return None
+    columns = {str(c).strip().lower() for c in raw.peek(source, rows=5).columns}
+    return next((m for m in mappings if _mapping_fits(columns, m)), None)
+
+
+def detect(source: SourceFile, mapping: dict | list[dict] | None = None) -> str:
     """The kind of a file.
 
     Parameters
@@ -63,8 +89,8 @@ def detect(source: SourceFile, mapping: dict | None = None) -> str:
     source
         The decoded file.
     mapping
-        A user's column mapping; it takes the file when the file has every column
-        it names.
+        A user's column mapping, or a list of them (one per layout); one takes the
+        file when the file has every column it names (:func:`fitting_mapping`).
 
     Returns
     -------
@@ -81,7 +107,7 @@ def detect(source: SourceFile, mapping: dict | None = None) -> str:
     overlong = raw.overlong_header(source)
     if overlong is not None:
         raise overlong
-    if mapping and _mapping_fits(source, mapping):
+    if mapping and fitting_mapping(source, mapping) is not None:
         return "mapped"
     found = scores(source)
     found.pop("mapped", None)
@@ -99,9 +125,8 @@ def detect(source: SourceFile, mapping: dict | None = None) -> str:
     )
 
 
-def _mapping_fits(source: SourceFile, mapping: dict) -> bool:
-    """Whether every column the mapping names is a column of the file."""
-    columns = {str(c).strip().lower() for c in raw.peek(source, rows=5).columns}
+def _mapping_fits(columns: set[str], mapping: dict) -> bool:
+    """Whether every column the mapping names is among ``columns`` (lower case)."""
     wanted = {
         value.strip().lower()
         for key, value in mapping.items()

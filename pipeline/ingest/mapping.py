@@ -11,6 +11,8 @@ optional. A value that starts with ``=`` is a constant for every row; for ``even
 an event type that is not a column of the table is a constant too. Column names
 match case-insensitively. The app's column-mapping step builds the mapping from
 :func:`mapping_candidates`; the command line reads it from ``--mapping FILE.json``.
+A run may hold one mapping per layout (``--mapping`` given more than once): each
+table is read with the first mapping whose columns it has.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from pipeline.ingest import raw
 from pipeline.ingest.base import ReadContext, ReadResult, SourceFile, register
-from pipeline.ingest.containers import unpack
+from pipeline.ingest.containers import unpack_members
 from pipeline.ingest.events_csv import FIELDS, REQUIRED, events_from_table
 from pipeline.model import EVENT_TYPES, FileReport, InputError
 
@@ -42,7 +44,9 @@ def mapping_candidates(source: SourceFile) -> list[str]:
 def candidates_in_upload(files: list[tuple[str, bytes]], name: str) -> list[str]:
     """The mappable columns of the file ``name`` (``archive.zip/inner.csv`` too).
 
-    Returns an empty list when no upload holds a readable table of that name.
+    Returns an empty list when no upload holds a readable table of that name. The
+    members of an archive are read one by one, so a member that cannot be read
+    does not hide the others.
     """
     for upload, data in files:
         if (
@@ -52,7 +56,7 @@ def candidates_in_upload(files: list[tuple[str, bytes]], name: str) -> list[str]
         ):
             continue
         try:
-            sources = unpack(upload, data)
+            sources, _ = unpack_members(upload, data)
         except InputError:
             return []
         for source in sources:
@@ -133,8 +137,8 @@ def misfit_message(
     columns
         The table's columns, as its header writes them.
     fitted
-        The files the mapping did fit, if any: a run takes one mapping, so a
-        table of another layout needs a run of its own.
+        The files the run's mappings did fit, if any: a table of another layout
+        needs a mapping of its own, given beside them.
 
     Returns
     -------
@@ -164,8 +168,8 @@ def misfit_message(
         todo = (
             f"The mapping fits {fitted[0]}"
             + (f" and {len(fitted) - 1} more" if len(fitted) > 1 else "")
-            + ", and a run takes one mapping: give this file in a run of its own, "
-            "with a mapping of its columns"
+            + ": give this file's layout a mapping of its own, naming its columns, "
+            "with another --mapping (one per layout)"
         )
     else:
         todo = (
