@@ -150,13 +150,18 @@ switched_off = data_coverage.stages_switched_off(view.rules)
 for column, stage in zip(columns, funnel.OPEN_STAGES, strict=False):
     column.metric(
         f"Win probability: {STAGE_LABELS[stage].lower()}",
-        "off" if stage in switched_off else fmt_pct(win.loc[stage, "win_probability"]),
+        "off"
+        if stage in switched_off
+        else ("too few leads" if win.loc[stage, "note"] else None)
+        or fmt_pct(win.loc[stage, "win_probability"]),
         help=f"Leads entering this stage who become customers within {horizon} "
         f"days (Kaplan-Meier). 95 % interval "
         f"{fmt_interval(win.loc[stage, 'low'], win.loc[stage, 'high'])}."
         + (
             " Every rule of this stage is switched off."
             if stage in switched_off
+            else f" {win.loc[stage, 'note'].capitalize()}."
+            if win.loc[stage, "note"]
             else ""
         ),
     )

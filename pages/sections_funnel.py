@@ -33,6 +33,12 @@ def time_to_customer(figures: Velocity) -> None:
             width="stretch",
             key="funnel_time_to_customer",
         )
+        if ttc.note:
+            st.markdown(
+                f"No median time or shares by day: {ttc.note}. The curve above is "
+                "drawn, but so few leads cannot tell how long leads take."
+            )
+            return
         if np.isfinite(ttc.median_days):
             interval = fmt_interval(ttc.median_low, ttc.median_high, fmt_days, digits=0)
             st.markdown(

@@ -69,8 +69,10 @@ def win_table(win: pd.DataFrame, horizon: int, no_data: dict[str, str]) -> pd.Da
             "Open leads who entered": _counts(win["leads"]),
             "Of those, customers by now": _counts(win["converted"]),
             f"Win probability within {horizon} days": [
-                no_data.get(stage) or fmt_pct(p)
-                for stage, p in zip(win["stage"], win["win_probability"], strict=True)
+                no_data.get(stage) or note or fmt_pct(p)
+                for stage, p, note in zip(
+                    win["stage"], win["win_probability"], win["note"], strict=True
+                )
             ],
             "95 % interval": [
                 fmt_interval(lo, hi)

@@ -286,3 +286,28 @@ def test_km_chart_of_one_conversion_draws_with_whole_day_labels():
     )
     y = value_chart(flat, money=False, currency=None).to_dict()["encoding"]["y"]
     assert y["axis"]["format"] == ",~f"
+
+
+def test_three_captured_leads_read_too_few_leads_on_the_page():
+    """Test 3 captured leads, 1 buying after 10 days (the new-user files): the win
+    tile and table say 'too few leads', not '–' or 100 %, and the median sentence
+    says why there is none ('Fewer than half ... have bought' was not the reason)."""
+    new_user = Path(__file__).resolve().parent / "data" / "new_user"
+    files = tuple(
+        (name, (new_user / name).read_bytes())
+        for name in ("kl_phone_only.csv", "ev_phone.csv")
+    )
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["_lens_files"] = files
+    at.run()
+    at.switch_page("pages/funnel.py")
+    at.run()
+    assert not at.exception, at.exception
+    tile = next(m for m in at.metric if m.label == "Win probability: captured")
+    assert tile.value == "too few leads"
+    table = next(d.value for d in at.dataframe if "95 % interval" in d.value.columns)
+    column = next(c for c in table.columns if c.startswith("Win probability"))
+    assert table[column].iloc[0].startswith("too few leads: 3 entered")
+    text = "\n".join(m.value for m in at.markdown)
+    assert "No median time or shares by day: too few leads: 3 entered" in text
+    assert "Fewer than half of captured leads" not in text
