@@ -2,25 +2,28 @@
 kind, and which way round ambiguous dates are written.
 
 Each answer is kept in the session and the uploads are read again with it at once.
-Both stay on the page once answered, so that they can be seen and changed: the
-mapping in use under "Mapped files" (save, change or clear it), the date order
-under "How are dates written?". A column mapping saves to JSON and loads back; the
-command line takes the same file (``--mapping``).
+Both stay on the page once answered, so that they can be seen and changed: each
+mapping in use (one per layout of table) under "Mapped files" with the files it
+read (save, change or clear it), the date order under "How are dates written?". A
+column mapping saves to JSON and loads back; the command line takes the same file
+(``--mapping``, once per layout).
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from pages.tables import show_table
 from pipeline.ingest.mapping import candidates_in_upload, validate_mapping
-from pipeline.mapping_guess import guessed_mapping
-from pipeline.model import EVENT_TYPES, InputError
+from pipeline.mapping_guess import starting_mapping
+from pipeline.model import EVENT_TYPES, FileReport, InputError
 
-MAPPING_KEY = "_lens_mapping"
+MAPPING_KEY = "_lens_mappings"
+PRESET_KEY = "_lens_mapping_preset"
 DAYFIRST_KEY = "_lens_dayfirst"
 DATES_FILES_KEY = "_lens_dayfirst_files"
 NONE = "(none)"
@@ -42,10 +45,10 @@ FIELD_LABELS = {
 
 
 def mapping_step(
-    files: tuple[tuple[str, bytes], ...], unknown: list[str], mapped: list[str]
+    files: tuple[tuple[str, bytes], ...], unknown: list[str], mapped: dict[str, dict]
 ) -> None:
-    """The column-mapping step: a form for tables of no known kind, and the mapping
-    in use, which can be seen, saved, changed and cleared.
+    """The column-mapping step: a form for tables of no known kind, and each
+    mapping in use (one per layout), which can be seen, saved, changed and cleared.
 
     Parameters
     ----------
@@ -54,33 +57,51 @@ def mapping_step(
     unknown
         The files of no known kind (a mapping could read them).
     mapped
-        The files read with the mapping in use.
+        The files read with a mapping, each with the mapping it was read with.
     """
-    mapping = st.session_state.get(MAPPING_KEY)
-    names = [*unknown, *mapped] or [name for name, _ in files]
+    mappings = session_mappings()
     if unknown:
         st.subheader("Map columns")
         st.caption(
             "These files are of no kind we know. Say which column holds the person, "
-            "the time and the event, and they load as events. The mapping is kept "
-            "for this session; save it to reuse it."
+            "the time and the event, and they load as events. Each layout of table "
+            "gets a mapping of its own; the mappings are kept for this session, and "
+            "each can be saved to reuse it."
         )
-        mapping_form(files, names, mapping)
-        if mapping:
-            applied_mapping(mapping, mapped)
-    elif mapping:
-        with st.expander(f"Mapped files: {', '.join(mapped) or 'none'}"):
-            applied_mapping(mapping, mapped)
+        mapping_form(files, unknown)
+        saved_mapping_loader()
+    for index, mapping in enumerate(mappings):
+        names = [name for name, used in mapped.items() if used == mapping]
+        label = f"Mapped files: {', '.join(names) or 'none'}"
+        with st.expander(label, expanded=not names):
+            applied_mapping(mapping, names, index)
             st.markdown("**Change the mapping**")
-            mapping_form(files, names, mapping)
+            mapping_form(files, names or unknown or [n for n, _ in files], index)
 
 
-def applied_mapping(mapping: dict, mapped: list[str]) -> None:
-    """The mapping in use, field by field, with buttons to save and clear it."""
+def session_mappings() -> list[dict]:
+    """The mappings in use in this session, one per layout (a single mapping kept
+    by an older session counts as a list of one)."""
+    kept = st.session_state.get(MAPPING_KEY) or []
+    return [kept] if isinstance(kept, dict) else list(kept)
+
+
+def mapped_files(reports: list[FileReport]) -> dict[str, dict]:
+    """The files read with a column mapping, each with the mapping it was read with."""
+    return {
+        r.file: r.meta.get("mapping") or {} for r in reports if r.kind == "mapped"
+    }
+
+
+def applied_mapping(mapping: dict, mapped: list[str], index: int) -> None:
+    """One mapping in use, field by field, with buttons to save and clear it."""
     if mapped:
         st.markdown(f"Read with this mapping: {', '.join(mapped)}.")
     else:
-        st.markdown("No file could be read with this mapping: change or clear it.")
+        st.markdown(
+            "No file has every column this mapping names, so none was read with it: "
+            "change or clear it."
+        )
     rows = [
         {
             "Field": FIELD_LABELS.get(field, field),
@@ -88,120 +109,134 @@ def applied_mapping(mapping: dict, mapped: list[str]) -> None:
         }
         for field, target in mapping.items()
     ]
-    show_table(pd.DataFrame(rows), hide_index=True, key="map_applied")
+    show_table(pd.DataFrame(rows), hide_index=True, key=f"map_applied_{index}")
     buttons = st.container(horizontal=True)
+    stem = Path(mapped[0]).stem if mapped else f"mapping_{index + 1}"
     buttons.download_button(
         "Save this mapping",
         json.dumps(mapping, indent=2),
-        file_name="mapping.json",
+        file_name=f"{stem}_mapping.json",
         mime="application/json",
-        key="map_save",
+        key=f"map_save_{index}",
     )
-    buttons.button("Clear the mapping", key="map_clear", on_click=clear_mapping)
+    buttons.button(
+        "Clear the mapping",
+        key=f"map_clear_{index}",
+        on_click=clear_mapping,
+        args=(index,),
+    )
 
 
 def mapping_form(
-    files: tuple[tuple[str, bytes], ...],
-    names: list[str],
-    current: dict | None = None,
+    files: tuple[tuple[str, bytes], ...], names: list[str], index: int | None = None
 ) -> None:
     """Ask which column holds what, for the files ``names`` (``archive.zip/inner.csv``
     too).
 
-    Each field starts at the ``current`` mapping's column, else at the column its
-    header suggests (:func:`pipeline.mapping_guess.guessed_mapping`), else empty:
-    never at a column that merely comes first. The answer is kept in the session
-    (``MAPPING_KEY``) and used at once: the uploads are read again with it. A saved
-    mapping can be loaded instead.
+    A new mapping (``index`` ``None``) starts from the chosen file's headers
+    (:func:`pipeline.mapping_guess.guessed_mapping`), a field no header names
+    empty: never at a column that merely comes first. Changing the mapping at
+    ``index`` starts from it when the file has its columns, else from the headers
+    (:func:`pipeline.mapping_guess.starting_mapping`). The answer is kept in the
+    session (``MAPPING_KEY``) and used at once: the uploads are read again with it.
     """
-    name = st.selectbox("File", names, key="map_file")
+    suffix = "" if index is None else f"_{index}"
+    name = st.selectbox("File", names, key=f"map_file{suffix}")
     columns = candidates_in_upload(list(files), name)
     if not columns:
         st.warning(f"{name}: no table could be read from it, so it cannot be mapped.")
-    else:
-        start = form_defaults(columns, current)
-        events = columns + [f"always {e}" for e in EVENT_TYPES]
-        with st.form(key="mapping_form"):
-            person = st.selectbox(
-                "Person (email, phone or id)",
-                columns,
-                index=position(columns, start["person"]),
-                placeholder=CHOOSE,
-                key="mapf_person",
-            )
-            stamp = st.selectbox(
-                "Time",
-                columns,
-                index=position(columns, start["timestamp"]),
-                placeholder=CHOOSE,
-                key="mapf_timestamp",
-            )
-            event = st.selectbox(
-                "Event (a column, or one type for every row)",
-                events,
-                index=position(events, start["event"]),
-                placeholder="Choose a column or an event type",
-                key="mapf_event",
-            )
-            channel = st.selectbox(
-                "Channel",
-                [NONE, *columns],
-                index=position([NONE, *columns], start["channel"]) or 0,
-                key="mapf_channel",
-            )
-            value = st.selectbox(
-                "Value",
-                [NONE, *columns],
-                index=position([NONE, *columns], start["value"]) or 0,
-                key="mapf_value",
-            )
-            submitted = st.form_submit_button("Use this mapping")
-        if submitted:
-            if None in (person, stamp, event):
-                st.error(
-                    "Choose the columns of the person and the time, and the event "
-                    "(a column, or one event type for every row)."
-                )
-            else:
-                use_mapping(chosen_mapping(person, stamp, event, channel, value))
+        return
+    current = None if index is None else session_mappings()[index]
+    shown = json.dumps([name, current], sort_keys=True)
+    start_form(suffix, shown, form_defaults(columns, current))
+    events = columns + [f"always {e}" for e in EVENT_TYPES]
+    with st.form(key=f"mapping_form{suffix}"):
+        person = st.selectbox(
+            "Person (email, phone or id)",
+            columns,
+            placeholder=CHOOSE,
+            key=f"mapf{suffix}_person",
+        )
+        stamp = st.selectbox(
+            "Time",
+            columns,
+            placeholder=CHOOSE,
+            key=f"mapf{suffix}_timestamp",
+        )
+        event = st.selectbox(
+            "Event (a column, or one type for every row)",
+            events,
+            placeholder="Choose a column or an event type",
+            key=f"mapf{suffix}_event",
+        )
+        channel = st.selectbox(
+            "Channel",
+            [NONE, *columns],
+            key=f"mapf{suffix}_channel",
+        )
+        value = st.selectbox(
+            "Value",
+            [NONE, *columns],
+            key=f"mapf{suffix}_value",
+        )
+        submitted = st.form_submit_button("Use this mapping")
+    if not submitted:
+        return
+    if None in (person, stamp, event):
+        st.error(
+            "Choose the columns of the person and the time, and the event "
+            "(a column, or one event type for every row)."
+        )
+        return
+    use_mapping(chosen_mapping(person, stamp, event, channel, value), index)
 
+
+def start_form(suffix: str, shown: str, start: dict[str, str | None]) -> None:
+    """Set the form's fields to ``start`` whenever it is shown for another file or
+    mapping (``shown``), so that it starts from that file's own columns, never from
+    the answers for the last one (set through the session, so the browser's select
+    boxes follow too)."""
+    seen = f"_lens_map_form_shown{suffix}"
+    if st.session_state.get(seen) == shown:
+        return
+    for field, choice in start.items():
+        empty = NONE if field in ("channel", "value") else None
+        st.session_state[f"mapf{suffix}_{field}"] = choice or empty
+    st.session_state[seen] = shown
+
+
+def saved_mapping_loader() -> None:
+    """Load a saved mapping (or a list of them) as another mapping in use, once per
+    file uploaded."""
     preset = st.file_uploader("Or load a saved mapping", type="json", key="map_preset")
-    if preset is not None:
-        try:
-            loaded = json.loads(preset.getvalue())
-            validate_mapping(loaded, file=preset.name)
-        except (json.JSONDecodeError, UnicodeDecodeError, InputError) as exc:
-            st.error(f"{preset.name}: {exc}")
-        else:
-            use_mapping(loaded)
+    if preset is None or st.session_state.get(PRESET_KEY) == preset.file_id:
+        return
+    try:
+        loaded = json.loads(preset.getvalue())
+        for mapping in [loaded] if isinstance(loaded, dict) else loaded:
+            validate_mapping(mapping, file=preset.name)
+    except (json.JSONDecodeError, UnicodeDecodeError, TypeError, InputError) as exc:
+        st.error(f"{preset.name}: {exc}")
+        return
+    st.session_state[PRESET_KEY] = preset.file_id
+    for mapping in [loaded] if isinstance(loaded, dict) else loaded:
+        use_mapping(mapping, rerun=False)
+    st.rerun()
 
 
 def form_defaults(columns: list[str], current: dict | None) -> dict[str, str | None]:
-    """Where each field of the form starts: the current mapping's choices (a field
-    it leaves out, or a column the file lacks, empty), else the guesses from the
-    headers (``None``: empty).
+    """Where each field of the form starts: the ``current`` mapping's choices when
+    the file has its columns, else the guesses from the file's headers (``None``:
+    empty).
 
-    The event is an option of the form: a column, or ``always <event type>``.
+    The event is an option of the form: a column, or ``always <event type>``; a
+    constant of another field is not an option, and starts empty.
     """
-    start = guessed_mapping(columns)
-    if current:
-        start = dict.fromkeys(start)
-    lower = {c.strip().lower(): c for c in columns}
-    for field, target in (current or {}).items():
-        if field not in start:
-            continue
-        if target.startswith("="):
+    start = starting_mapping(columns, current)
+    for field, target in start.items():
+        if target is not None and target.startswith("="):
             start[field] = f"always {target[1:]}" if field == "event" else None
-        elif target.strip().lower() in lower:
-            start[field] = lower[target.strip().lower()]
-        elif field == "event" and target in EVENT_TYPES:
-            start[field] = f"always {target}"
     return start
-
-
-def position(options: list[str], choice: str | None) -> int | None:
-    """The index of ``choice`` in ``options``, or ``None`` (an empty select)."""
-    return options.index(choice) if choice in options else None
 
 
 def chosen_mapping(
@@ -217,16 +252,25 @@ def chosen_mapping(
     return mapping
 
 
-def use_mapping(mapping: dict) -> None:
-    """Keep ``mapping`` for this session and read the uploads again with it."""
-    if st.session_state.get(MAPPING_KEY) != mapping:
-        st.session_state[MAPPING_KEY] = mapping
-        st.rerun()
+def use_mapping(mapping: dict, index: int | None = None, rerun: bool = True) -> None:
+    """Keep ``mapping`` for this session, in place of the one at ``index`` or beside
+    the others, and read the uploads again with it."""
+    mappings = session_mappings()
+    if index is not None:
+        mappings[index] = mapping
+    elif mapping not in mappings:
+        mappings.append(mapping)
+    if st.session_state.get(MAPPING_KEY) != mappings:
+        st.session_state[MAPPING_KEY] = mappings
+        if rerun:
+            st.rerun()
 
 
-def clear_mapping() -> None:
-    """Button callback: forget the mapping, so the uploads are read without it."""
-    st.session_state.pop(MAPPING_KEY, None)
+def clear_mapping(index: int) -> None:
+    """Button callback: forget one mapping, so its files are read without it."""
+    mappings = session_mappings()
+    del mappings[index]
+    st.session_state[MAPPING_KEY] = mappings
 
 
 def date_order_step(ambiguous: dict[str, str]) -> None:

@@ -23,9 +23,14 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from pages.column_mapping import DAYFIRST_KEY, MAPPING_KEY, mapping_step
+from pages.column_mapping import (
+    DAYFIRST_KEY,
+    mapped_files,
+    mapping_step,
+    session_mappings,
+)
 from pages.sidebar_rules import load_preset, restore_default_rules, rules_from_widgets
-from pipeline.data_check import unusable_reasons
+from pipeline.commands._common import why_no_row_loaded
 from pipeline.ingest import load_files, unrecognised_files
 from pipeline.model import Dataset, FileReport, InputError, Problem
 from pipeline.rules import StageRules
@@ -86,7 +91,8 @@ def cached_dataset(
     mapping_json: str | None = None,
     dayfirst: bool | None = None,
 ) -> tuple[Dataset | None, list[FileReport]]:
-    """Load uploaded files once per distinct content and settings.
+    """Load uploaded files once per distinct content and settings (``mapping_json``:
+    the column mappings in use, a JSON list, one per layout).
 
     Returns the dataset, or ``None`` and every file's report saying why it could
     not be used (:func:`pipeline.ingest.unrecognised_files` tells which a column
@@ -192,7 +198,7 @@ def sidebar(title: str = "Pipeline Lens") -> None:
             st.stop()
         st.sidebar.caption("Showing the demo brand. Upload your exports to see yours.")
 
-    mapping = st.session_state.get(MAPPING_KEY)
+    mapping = session_mappings()
     dayfirst = st.session_state.get(DAYFIRST_KEY)
     dataset, failed = cached_dataset(
         files,
@@ -200,12 +206,14 @@ def sidebar(title: str = "Pipeline Lens") -> None:
         json.dumps(mapping, sort_keys=True) if mapping else None,
         dayfirst,
     )
+    if dataset is not None and not any(r.rows_loaded for r in dataset.reports):
+        failed, dataset = dataset.reports, None  # (read, but not one row loaded)
     if dataset is None:
         rule_settings()
         st.title(title)
         nothing_usable(failed)
         if not is_sample:
-            mapping_step(files, unrecognised_files(failed), [])
+            mapping_step(files, unrecognised_files(failed), mapped_files(failed))
         st.stop()
     key = content_key(files)
     if dataset.timezone != "UTC" or mapping or dayfirst is not None:
@@ -260,7 +268,8 @@ def rule_settings() -> StageRules:
 
 
 def nothing_usable(failed: list[FileReport]) -> None:
-    """Why no upload could be used: each file's reason with what to do."""
+    """Why no upload could be used: each file's reason with what to do (a file
+    that was read but loaded no row says why, a header and no rows included)."""
     if len(failed) == 1:
         head = "The uploaded file could not be used, so there is nothing to show yet."
     else:
@@ -269,13 +278,20 @@ def nothing_usable(failed: list[FileReport]) -> None:
             "nothing to show yet."
         )
     lines = "\n".join(
-        f"- **{name}**: {reason}" for name, reason in unusable_reasons(failed)
+        f"- **{name}**: {reason}" for name, reason in file_reasons(failed)
     )
     them = "it" if len(failed) == 1 else "them"
     st.error(
         f"{head} Replace {them} in the sidebar, or go back to the demo brand; the "
         f"stage rules there are kept.\n\n{lines}"
     )
+
+
+def file_reasons(reports: list[FileReport]) -> list[tuple[str, str]]:
+    """Each file with why it loaded nothing, ending with a full stop: a file that
+    could not be read gives its problem, one that was read the reason none of its
+    rows loaded (``"the file has a header and no rows: ..."``)."""
+    return [(r.file, why_no_row_loaded(r).rstrip(".") + ".") for r in reports]
 
 
 def current_view() -> View:

@@ -283,10 +283,11 @@ if len(rates):
 # which way round ambiguous dates are. The answers stay in this session and the
 # uploads are read again with them at once (pages.column_mapping).
 unknown = unrecognised_files(data.reports)
-mapped = [r.file for r in data.reports if r.kind == "mapped"]
 if not view.is_sample:
     column_mapping.mapping_step(
-        tuple(st.session_state.get(common.FILES_KEY) or ()), unknown, mapped
+        tuple(st.session_state.get(common.FILES_KEY) or ()),
+        unknown,
+        column_mapping.mapped_files(data.reports),
     )
     column_mapping.date_order_step(
         {

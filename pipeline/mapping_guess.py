@@ -3,13 +3,17 @@
 The column-mapping form starts from :func:`guessed_mapping`, so a table with headers
 such as ``Email, Joined, Source, Amount`` opens with the person, the time, the
 channel and the value already chosen, and a field no header names is left empty for
-the user to choose, never set to the first column.
+the user to choose, never set to the first column. :func:`starting_mapping` keeps a
+mapping in use only for a table it fits: another layout starts from its own headers.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+
+from pipeline.ingest.mapping import misfit_message
+from pipeline.model import EVENT_TYPES
 
 FIELD_WORDS: dict[str, tuple[tuple[str, ...], ...]] = {
     "person": (
@@ -49,6 +53,7 @@ FIELD_WORDS: dict[str, tuple[tuple[str, ...], ...]] = {
         ("medium",),
         ("referrer",),
         ("utm",),
+        ("platform",),
     ),
     "value": (
         ("value",),
@@ -117,3 +122,40 @@ def guessed_mapping(columns: Sequence[str]) -> dict[str, str | None]:
             (c for c in columns if c not in taken and words[c] == ID_ONLY), None
         )
     return guesses
+
+
+def starting_mapping(
+    columns: Sequence[str], mapping: dict[str, str] | None = None
+) -> dict[str, str | None]:
+    """Where a mapping form starts for a table: the user's ``mapping`` when the
+    table has every column it names, else the guesses from the table's own headers.
+
+    Parameters
+    ----------
+    columns
+        The table's headers, in its order.
+    mapping
+        A mapping in use (``{"person": "Email", "event": "=signup", ...}``), or
+        ``None``.
+
+    Returns
+    -------
+    dict
+        ``person``, ``timestamp``, ``event``, ``channel`` and ``value``: the
+        mapping's column (a field it leaves out ``None``) or constant (``"=signup"``)
+        when it fits; otherwise :func:`guessed_mapping`, so a table of another layout
+        never starts from a mapping made for other columns.
+    """
+    guesses = guessed_mapping(columns)
+    if not mapping or misfit_message(mapping, list(columns)) is not None:
+        return guesses
+    lower = {c.strip().lower(): c for c in columns}
+    start: dict[str, str | None] = dict.fromkeys(guesses)
+    for field, target in mapping.items():
+        if field not in start:
+            continue
+        if target.startswith("=") or (field == "event" and target in EVENT_TYPES):
+            start[field] = target if target.startswith("=") else f"={target}"
+        else:
+            start[field] = lower.get(target.strip().lower())
+    return start

@@ -1,5 +1,6 @@
 """Test that an upload of no known kind can be mapped in the app and then loads."""
 
+import json
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -28,12 +29,9 @@ def test_unknown_file_is_mapped_in_the_app_and_loads_as_orders():
     at.run()
 
     assert not at.exception
-    assert at.session_state["_lens_mapping"] == {
-        "person": "foo",
-        "timestamp": "bar",
-        "event": "=order",
-        "value": "baz",
-    }
+    assert at.session_state["_lens_mappings"] == [
+        {"person": "foo", "timestamp": "bar", "event": "=order", "value": "baz"}
+    ]
     report = at.session_state["_lens_view"].dataset.reports[0]
     assert (report.kind, report.rows_read, report.rows_loaded) == ("mapped", 2, 2)
     orders = at.session_state["_lens_view"].dataset.orders
@@ -78,7 +76,7 @@ def test_unknown_file_beside_a_known_one_is_mapped_on_the_overview():
     at.run()
 
     assert not at.exception
-    mapping = at.session_state["_lens_mapping"]
+    (mapping,) = at.session_state["_lens_mappings"]
     assert mapping == {
         "person": "foo",
         "timestamp": "bar",
@@ -90,7 +88,7 @@ def test_unknown_file_beside_a_known_one_is_mapped_on_the_overview():
     # the reload the mapping triggers is checked in a new session that has it.
     again = AppTest.from_file(APP, default_timeout=120)
     again.session_state["_lens_files"] = at.session_state["_lens_files"]
-    again.session_state["_lens_mapping"] = mapping
+    again.session_state["_lens_mappings"] = [mapping]
     again.run()
     assert not again.exception
     orders = again.session_state["_lens_view"].dataset.orders
@@ -125,7 +123,7 @@ def test_the_form_starts_from_the_headers_not_the_first_column():
     # using the form without an event says what is missing and maps nothing
     next(b for b in at.button if b.label == "Use this mapping").click()
     at.run()
-    assert "_lens_mapping" not in at.session_state
+    assert "_lens_mappings" not in at.session_state
     assert any(e.value.startswith("Choose the columns of the person") for e in at.error)
 
 
@@ -143,7 +141,7 @@ def test_an_applied_mapping_and_the_date_order_stay_on_the_page():
     }
     at = AppTest.from_file(APP, default_timeout=120)
     at.session_state["_lens_files"] = (("signups.csv", NEW_USER),)
-    at.session_state["_lens_mapping"] = mapping
+    at.session_state["_lens_mappings"] = [mapping]
     at.session_state["_lens_dayfirst"] = True
     at.run()
     assert not at.exception, at.exception
@@ -160,18 +158,18 @@ def test_an_applied_mapping_and_the_date_order_stay_on_the_page():
     }
     saved = at.get("download_button")
     assert any(b.proto.label == "Save this mapping" for b in saved)
-    chosen = {s.key: s.value for s in at.selectbox if s.key.startswith("mapf_")}
-    assert chosen["mapf_event"] == "always signup"
-    assert chosen["mapf_value"] == "(none)"
+    chosen = {s.key: s.value for s in at.selectbox if s.key.startswith("mapf_0_")}
+    assert chosen["mapf_0_event"] == "always signup"
+    assert chosen["mapf_0_value"] == "(none)"
 
     dates = at.radio(key="dates_dayfirst")
     assert dates.value == "day first (01/02 = 1 February)"
     assert "signups.csv" not in dates.label  # (named while unanswered only)
     assert "are read day first, as you answered" in dates.label
 
-    at.button(key="map_clear").click()
+    at.button(key="map_clear_0").click()
     at.run()
-    assert "_lens_mapping" not in at.session_state
+    assert at.session_state["_lens_mappings"] == []
 
 
 def test_no_usable_upload_keeps_the_page_and_the_sidebar():
@@ -198,3 +196,136 @@ def test_no_usable_upload_keeps_the_page_and_the_sidebar():
     assert "export it again in one of these formats." in text
     assert at.sidebar.slider(key="rule_engaged_opens_min_count").value == 5
     assert at.sidebar.checkbox(key="rule_intent_cart_enabled").value is True
+
+
+TWO_LAYOUTS = (
+    ("signups_unknown.csv", b"Email,Joined,Source,Amount\nann@x.com,2024-03-01,ig,\n"),
+    (
+        "leads_other.csv",
+        b"Contact Phone,Signed Up On,Platform,Spend\n"
+        b"+1 415 555 0101,2024-03-04,tiktok,12.50\n"
+        b"+1 415 555 0102,2024-03-05,instagram,\n",
+    ),
+    ("unknown3.csv", b"Who,When,What\nq@x.com,2024-05-01,signup\n"),
+)
+BY_EMAIL = {
+    "person": "Email",
+    "timestamp": "Joined",
+    "event": "=signup",
+    "channel": "Source",
+    "value": "Amount",
+}
+BY_PHONE = {
+    "person": "Contact Phone",
+    "timestamp": "Signed Up On",
+    "event": "=signup",
+    "channel": "Platform",
+    "value": "Spend",
+}
+
+
+def test_a_second_layout_gets_its_own_mapping_and_its_own_guesses():
+    """Test the new-user defects: mapping a second layout dropped the first (it went
+    back to "could not be recognised"), and its form started from the first
+    mapping (Person and Time "Choose a column", Value "(none)" beside a Spend
+    column, Event "always signup"). Now the form starts from the second file's
+    headers and its mapping is kept beside the first."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["_lens_files"] = TWO_LAYOUTS
+    at.session_state["_lens_mappings"] = [BY_EMAIL]
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="map_file").options == ["leads_other.csv", "unknown3.csv"]
+    chosen = {s.key: s.value for s in at.selectbox if s.key.startswith("mapf_")}
+    assert {k: v for k, v in chosen.items() if not k.startswith("mapf_0")} == {
+        "mapf_person": "Contact Phone",
+        "mapf_timestamp": "Signed Up On",
+        "mapf_event": None,
+        "mapf_channel": "Platform",
+        "mapf_value": "Spend",
+    }
+
+    # another file starts from its own headers, not from the last file's answers
+    at.selectbox(key="mapf_event").set_value("always signup")
+    at.selectbox(key="map_file").set_value("unknown3.csv")
+    at.run()
+    assert (
+        at.selectbox(key="mapf_timestamp").value,
+        at.selectbox(key="mapf_event").value,
+    ) == ("When", None)
+    at.selectbox(key="map_file").set_value("leads_other.csv")
+    at.run()
+    assert at.selectbox(key="mapf_value").value == "Spend"
+
+    at.selectbox(key="mapf_event").set_value("always signup")
+    next(b for b in at.button if b.label == "Use this mapping").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["_lens_mappings"] == [BY_EMAIL, BY_PHONE]
+
+    # (AppTest reruns only the page: the reload is checked in a new session)
+    again = AppTest.from_file(APP, default_timeout=120)
+    again.session_state["_lens_files"] = TWO_LAYOUTS
+    again.session_state["_lens_mappings"] = [BY_EMAIL, BY_PHONE]
+    again.run()
+    assert not again.exception, again.exception
+    reports = again.session_state["_lens_view"].dataset.reports
+    assert [(r.file, r.kind, r.rows_loaded) for r in reports] == [
+        ("signups_unknown.csv", "mapped", 1),
+        ("leads_other.csv", "mapped", 2),
+        ("unknown3.csv", "unknown", 0),
+    ]
+    assert [e.label for e in again.expander if e.label.startswith("Mapped")] == [
+        "Mapped files: signups_unknown.csv",
+        "Mapped files: leads_other.csv",
+    ]
+    assert again.selectbox(key="map_file").options == ["unknown3.csv"]
+    assert again.selectbox(key="mapf_1_person").value == "Contact Phone"
+    labels = [b.proto.label for b in again.get("download_button")]
+    assert labels.count("Save this mapping") == 2
+
+    again.button(key="map_clear_0").click()
+    again.run()
+    assert again.session_state["_lens_mappings"] == [BY_PHONE]
+
+
+def test_a_saved_single_mapping_still_loads():
+    """Test a mapping saved as one JSON object (as before lists) loads as a mapping
+    in use, beside the one there was, and only once."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["_lens_files"] = TWO_LAYOUTS
+    at.session_state["_lens_mappings"] = [BY_EMAIL]
+    at.run()
+    saved = json.dumps(BY_PHONE).encode()
+    preset = next(u for u in at.get("file_uploader") if u.key == "map_preset")
+    preset.set_value(("mapping.json", saved, "application/json"))
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["_lens_mappings"] == [BY_EMAIL, BY_PHONE]
+
+
+def test_a_header_only_file_beside_unusable_ones_is_nothing_usable():
+    """Test the new-user defect: a header-only file uploaded with unusable files
+    showed a dashboard of 0 and "—" tiles while the CLI said "no row of any file
+    could be used". Now the page says nothing could be used, with each file's
+    reason, the header-only file's included."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["_lens_files"] = (
+        ("header_only.csv", b"person,timestamp,event,value\n"),
+        ("random.csv", bytes(range(256)) * 12),
+    )
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Overview"
+    (error,) = at.error
+    assert error.value.startswith(
+        "None of the 2 uploaded files could be used, so there is nothing to show yet."
+    )
+    assert (
+        "- **header_only.csv**: the file has a header and no rows: export it again "
+        "for a date range that holds data." in error.value
+    )
+    assert "- **random.csv**: the file is neither text nor a supported format" in (
+        error.value
+    )
+    assert not at.metric  # (no tiles of 0 and —)
