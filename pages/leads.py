@@ -6,6 +6,7 @@ import streamlit as st
 
 from pages.charts_leads import calibration_chart, coefficient_chart
 from pages.common import current_view
+from pages.leads_reasons import no_intent_reason, no_leads_reason
 from pages.tables import show_table
 from pages.tables_leads import TEXT_LABELS, coefficients_table, in_words
 from pipeline import exports, report, scoring
@@ -18,10 +19,7 @@ leads = view.leads
 # Guard: scoring and exports need leads with an email or a phone.
 identified = leads[leads["identified"].astype("boolean").fillna(False)]
 if identified.empty:
-    st.info(
-        "No leads with an email or phone yet. Upload Shopify orders or customers, "
-        "Klaviyo profiles or an events CSV with emails to score and export leads."
-    )
+    st.info(no_leads_reason(view.dataset, view.as_of))
     st.stop()
 
 # Inputs.
@@ -99,7 +97,7 @@ if isinstance(model, scoring.LeadScoreModel):
     )
 table = exports.lead_table(leads, view.dataset.people, scores, values)
 currency = report.dataset_currency(view.dataset)
-in_currency = f" ({currency})" if currency else ""
+in_currency = f" ({currency})" if currency else " (no stated currency)"
 chosen = exports.segment(table, segment_name, high_value_top=top)
 
 # Output: the segment's leads.
@@ -222,14 +220,11 @@ st.subheader("High-value leads for one-to-one outreach")
 st.caption(
     "Purchase-intent leads ranked by expected value, P(win) × predicted CLV. "
     f"Top {fmt_int(len(high_value))}, worth "
-    f"{fmt_money(high_value['expected_value'].sum(), currency)} in expectation."
+    f"{fmt_money(high_value['expected_value'].sum(), currency)}"
+    f"{'' if currency else ' (no stated currency)'} in expectation."
 )
 if high_value.empty:
-    st.info(
-        "No lead is in purchase intent on this date. Carts, checkouts, repeated "
-        "product views and sizing-page views put leads there: upload Shopify "
-        "abandoned checkouts or Klaviyo and GA4 events."
-    )
+    st.info(no_intent_reason(view.dataset, view.rules, view.as_of))
 else:
     show_table(
         in_words(

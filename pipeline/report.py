@@ -28,14 +28,15 @@ from pipeline.rules import StageRules
 log = logging.getLogger(__name__)
 
 
-def dataset_currency(dataset: Dataset) -> str:
-    """The most common order currency of the data (USD when there are no orders).
+def dataset_currency(dataset: Dataset) -> str | None:
+    """The most common order currency of the data; ``None`` when no order states
+    one, so that amounts carry no currency rather than a guessed one.
 
     Kept for the Leads page; the report's money sections use
     :func:`pipeline.clv_currency.in_one_currency` instead.
     """
     currencies = dataset.orders["currency"].dropna().astype("string")
-    return str(currencies.mode().iloc[0]) if len(currencies) else "USD"
+    return str(currencies.mode().iloc[0]) if len(currencies) else None
 
 
 SectionBuilder = Callable[[], Section]
