@@ -91,10 +91,13 @@ def test_overview_shows_a_bad_file_as_an_error(real_dir):
     assert any("broken.csv" in e.value for e in at.error)
 
 
-def test_header_only_orders_file_is_named_on_the_customer_tile():
-    """Test QA's header-only orders export: a note and a customer tile that say so.
+def test_header_only_orders_file_is_named_with_its_reason():
+    """Test QA's header-only orders export: the page names the file and why.
 
-    Before, the tile said "no orders uploaded" though an orders export was uploaded.
+    Before, the tile said "no orders uploaded" though an orders export was uploaded;
+    then a dashboard of 0 and "—" tiles was drawn, while the CLI exits 2 with "no
+    row of any file could be used". Now, as no row loaded, the page says nothing
+    could be used, with the file's reason.
     """
     header = (
         "Name,Email,Financial Status,Paid at,Total,Refunded Amount,Created at,"
@@ -102,10 +105,15 @@ def test_header_only_orders_file_is_named_on_the_customer_tile():
     )
     at = uploaded(("header_only_orders.csv", header.encode()))
     assert not at.exception, at.exception
-    text = page_text(at)
-    assert "header_only_orders.csv: the file has a header and no rows" in text
-    assert "header_only_orders.csv was uploaded but has a header and no rows" in text
-    assert "no orders uploaded" not in text
+    (error,) = at.error
+    assert error.value.startswith(
+        "The uploaded file could not be used, so there is nothing to show yet."
+    )
+    assert (
+        "- **header_only_orders.csv**: the file has a header and no rows: export it "
+        "again for a date range that holds data." in error.value
+    )
+    assert "no orders uploaded" not in page_text(at)
 
 
 def test_customers_read_first_time_before_repeat_whatever_the_counts():
