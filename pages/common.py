@@ -30,7 +30,7 @@ from pages.column_mapping import (
     session_mappings,
 )
 from pages.sidebar_rules import load_preset, restore_default_rules, rules_from_widgets
-from pipeline.commands._common import why_no_row_loaded
+from pipeline.data_check import why_no_row_loaded
 from pipeline.ingest import load_files, unrecognised_files
 from pipeline.model import Dataset, FileReport, InputError, Problem
 from pipeline.rules import StageRules

@@ -4,13 +4,15 @@ where the rows of the uploads went.
 :func:`short_kind` names a file kind in a table heading or cell ("Shopify orders");
 :func:`data_check_verdict` says whether every row was used, or how many rows were
 rejected and where to see why; :func:`unusable_reasons` gives each upload that
-could not be used with its whole reason and what to do.
+could not be used with its whole reason and what to do, :func:`why_no_row_loaded`
+why a file loaded no row, and :func:`where` a problem's row and column in words.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pipeline.ingest.checks import HEADER_ONLY, plural
 from pipeline.model import FileReport
 
 SHORT_KINDS: dict[str, str] = {
@@ -41,11 +43,6 @@ def short_kind(kind: str) -> str:
     A kind without a short name is written with its underscores as spaces.
     """
     return SHORT_KINDS.get(kind, kind.replace("_", " "))
-
-
-def plural(count: int, noun: str) -> str:
-    """``plural(1, "row") == "1 row"``, ``plural(3, "row") == "3 rows"``."""
-    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 def data_check_verdict(
@@ -122,3 +119,44 @@ def unusable_reasons(reports: Sequence[FileReport]) -> list[tuple[str, str]]:
         (r.file, reason.rstrip(".") + ".")
         for r, reason in zip(reports, reasons, strict=True)
     ]
+
+
+def where(row: int | None, column: str | None) -> str:
+    """``"row 39, column 'Total': "``, or less, or nothing for a whole-file problem."""
+    parts = [
+        part
+        for part in (
+            f"row {row}" if row is not None else "",
+            f"column {column!r}" if column else "",
+        )
+        if part
+    ]
+    return ", ".join(parts) + ": " if parts else ""
+
+
+def why_no_row_loaded(report: FileReport) -> str:
+    """Why one file loaded no row, in a clause that says what to do when it can."""
+    header_only = [note for note in report.notes if HEADER_ONLY in note]
+    first = report.problems[0] if report.problems else None
+    if header_only:
+        return header_only[0]
+    if report.rows_read == 0 or report.meta.get("failed"):
+        return first.message if first else "the file holds no rows"
+    parts = []
+    if report.rows_rejected:
+        share = "all" if report.rows_rejected == report.rows_read else "some"
+        parts.append(f"{share} {plural(report.rows_rejected, 'row')} rejected")
+    if report.rows_excluded:
+        why = ", ".join(sorted(report.excluded_by))
+        parts.append(
+            f"{plural(report.rows_excluded, 'row')} excluded"
+            + (f" ({why})" if why else " by a rule")
+        )
+    if report.rows_duplicate:
+        parts.append(
+            f"{plural(report.rows_duplicate, 'row')} duplicate rows of another file"
+        )
+    reason = ", ".join(parts) or "no row loaded"
+    if first is not None:
+        reason += f"; the first, {where(first.row, first.column)}{first.message}"
+    return reason

@@ -15,8 +15,9 @@ import zoneinfo
 from collections.abc import Callable
 from pathlib import Path
 
+from pipeline.data_check import where, why_no_row_loaded
 from pipeline.ingest import read_paths
-from pipeline.ingest.checks import HEADER_ONLY, plural
+from pipeline.ingest.checks import plural
 from pipeline.ingest.mapping import load_mapping
 from pipeline.model import Dataset, FileReport, InputError
 from pipeline.rules import StageRules
@@ -273,19 +274,6 @@ def file_problems(report: FileReport, limit: int) -> None:
         err(f"  … and {len(report.problems) - limit} more")
 
 
-def where(row: int | None, column: str | None) -> str:
-    """``"row 39, column 'Total': "``, or less, or nothing for a whole-file problem."""
-    parts = [
-        part
-        for part in (
-            f"row {row}" if row is not None else "",
-            f"column {column!r}" if column else "",
-        )
-        if part
-    ]
-    return ", ".join(parts) + ": " if parts else ""
-
-
 INSPECT_HINT = "`python -m pipeline inspect FILE...` shows where every row went."
 """What the analysing commands add when nothing loaded."""
 
@@ -309,31 +297,3 @@ def nothing_loaded(dataset: Dataset, hint: str = INSPECT_HINT) -> str | None:
     if more > 0:
         reasons.append(f"And {plural(more, 'more file')}.")
     return " ".join(["no row of any file could be used.", *reasons, hint]).strip()
-
-
-def why_no_row_loaded(report: FileReport) -> str:
-    """Why one file loaded no row, in a clause that says what to do when it can."""
-    header_only = [note for note in report.notes if HEADER_ONLY in note]
-    first = report.problems[0] if report.problems else None
-    if header_only:
-        return header_only[0]
-    if report.rows_read == 0 or report.meta.get("failed"):
-        return first.message if first else "the file holds no rows"
-    parts = []
-    if report.rows_rejected:
-        share = "all" if report.rows_rejected == report.rows_read else "some"
-        parts.append(f"{share} {plural(report.rows_rejected, 'row')} rejected")
-    if report.rows_excluded:
-        why = ", ".join(sorted(report.excluded_by))
-        parts.append(
-            f"{plural(report.rows_excluded, 'row')} excluded"
-            + (f" ({why})" if why else " by a rule")
-        )
-    if report.rows_duplicate:
-        parts.append(
-            f"{plural(report.rows_duplicate, 'row')} duplicate rows of another file"
-        )
-    reason = ", ".join(parts) or "no row loaded"
-    if first is not None:
-        reason += f"; the first, {where(first.row, first.column)}{first.message}"
-    return reason
