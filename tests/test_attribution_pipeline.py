@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline import survival
 from pipeline.attribution import conversion_paths as cp
 from pipeline.attribution import pipeline_views as pv
 from pipeline.attribution.paths import path_set_from_lists
@@ -182,10 +183,14 @@ def worth(data):
     Captured: a bought 5.96 days after capture, b is open at 9.54 days: S = 1/2,
     P = 1/2. Engaged: a bought 4.4 days after, b open: P = 1/2. Purchase intent: a
     bought: P = 1. A new customer is worth 200; a, a customer already, 300.
+    Two leads are below the minimum for an estimate on the pages
+    (:data:`pipeline.survival.MIN_LEADS`): lowered here to check the arithmetic.
     """
-    return pv.transition_worth(
-        data[1], AS_OF, 200.0, pd.Series({"a": 300.0}), horizon_days=90
-    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(survival, "MIN_LEADS", 1)
+        return pv.transition_worth(
+            data[1], AS_OF, 200.0, pd.Series({"a": 300.0}), horizon_days=90
+        )
 
 
 def test_transition_worth_uses_km_win_probabilities(worth):

@@ -384,7 +384,8 @@ def test_overview_tables_fit_at_1280_px(browser, app_url, tmp_path):
             return [s.scrollWidth, s.clientWidth];
         })"""
     )
-    assert len(sizes) == 3  # files, rows excluded by a rule, people matched
+    # files, awareness traffic by channel, rows excluded by a rule, people matched
+    assert len(sizes) == 4
     for scroll, client in sizes:
         assert scroll <= client, sizes
     screenshot(page, tmp_path / "overview_1280.png")
