@@ -236,3 +236,17 @@ def test_clv_to_cac_uses_the_predicted_value_of_credited_customers(data, worth):
     spend = pv.pipeline_tables(dataset, leads, "linear", worth=worth)["spend"]
     assert spend.loc["Paid Social", "clv"] == pytest.approx(200.0)
     assert np.isnan(spend.loc["Paid Social", "clv_to_cac"])
+
+
+def test_too_few_leads_for_a_win_probability_is_said_in_the_worth(data):
+    """Test two leads (below the minimum of 10): the stages get no estimate, are
+    taken as 0, and the worth's sentence says so, naming the stages."""
+    worth = pv.transition_worth(
+        data[1], AS_OF, 200.0, pd.Series({"a": 300.0}), horizon_days=90
+    )
+    assert worth.win["captured"] == 0.0
+    assert (
+        ". Too few leads entered captured, engaged, purchase intent for a win "
+        "probability (fewer than 10): taken as 0, so the worth of reaching them goes "
+        "to the later steps"
+    ) in worth.how

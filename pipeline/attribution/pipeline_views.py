@@ -31,10 +31,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from pipeline import survival
 from pipeline.attribution.heuristics import HEURISTICS, touch_shares
 from pipeline.attribution.journeys import Journeys, JourneySettings, build_journeys
 from pipeline.attribution.models import ModelSettings, model_arrays
 from pipeline.attribution.paths import PathSet
+from pipeline.funnel import STAGE_LABELS
 from pipeline.model import Dataset
 from pipeline.survival import win_probability_by_stage
 
@@ -206,12 +208,24 @@ def transition_worth(
         if from_models
         else "average first purchase (customer models not usable)"
     )
+    few = [
+        STAGE_LABELS.get(stage, stage).lower()
+        for stage, note in table.set_index("stage")["note"].items()
+        if note
+    ]
+    caveat = (
+        f". Too few leads entered {', '.join(few)} for a win probability (fewer than "
+        f"{survival.MIN_LEADS}): taken as 0, so the worth of reaching "
+        f"{'it' if len(few) == 1 else 'them'} goes to the later steps"
+        if few
+        else ""
+    )
     return TransitionWorth(
         win,
         float(new_customer_value),
         customer_values if customer_values is not None else pd.Series(dtype=float),
         f"Kaplan-Meier P(customer within {horizon_days:,.0f} days | stage) × the "
-        f"lead's {value_text}",
+        f"lead's {value_text}{caveat}",
         from_models,
     )
 
