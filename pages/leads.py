@@ -6,11 +6,11 @@ import streamlit as st
 
 from pages.charts_leads import calibration_chart, coefficient_chart
 from pages.common import current_view
-from pages.leads_reasons import no_intent_reason, no_leads_reason
 from pages.tables import show_table
 from pages.tables_leads import TEXT_LABELS, coefficients_table, in_words
-from pipeline import exports, report, scoring
+from pipeline import clv_pricing, exports, report, scoring
 from pipeline.formatting import fmt_int, fmt_money, fmt_number, fmt_pct
+from pipeline.leads_reasons import no_intent_reason, no_leads_reason
 
 st.title("Leads and exports")
 view = current_view()
@@ -83,10 +83,18 @@ def fit_model():
 
 
 model = _cached("model", model_key, fit_model)
+# the customer models depend on the day, not the rules: fitted once per day
+models = _cached(
+    "models",
+    (view.as_of.isoformat(),),
+    lambda: clv_pricing.customer_models(view.dataset, view.as_of),
+)
 values, value_note = _cached(
     "values",
     (rules_key, view.as_of.isoformat()),
-    lambda: scoring.predicted_values(view.dataset, leads, as_of=view.as_of),
+    lambda: scoring.predicted_values(
+        view.dataset, leads, as_of=view.as_of, models=models
+    ),
 )
 scores = None
 if isinstance(model, scoring.LeadScoreModel):
@@ -109,23 +117,8 @@ c2.metric("Email consent", fmt_int(counts["email"]))
 c3.metric("SMS consent", fmt_int(counts["sms"]))
 c4.metric("No recorded consent", fmt_int(counts["neither"]))
 st.caption(value_note)
-SHOWN = [
-    "email",
-    "phone",
-    "stage",
-    "customer_kind",
-    "rule",
-    "signup_source",
-    "lead_score",
-    "p_win",
-    "predicted_clv",
-    "expected_value",
-    "orders",
-    "first_order_value",
-    "consent_email",
-    "consent_sms",
-    "person_id",
-]
+# the per-lead sheet's columns, its opaque id last
+SHOWN = [c for c in exports.LEAD_CSV_COLUMNS if c != "person_id"] + ["person_id"]
 
 show_table(
     in_words(chosen.head(5000)),

@@ -262,6 +262,7 @@ def predicted_values(
     leads: pd.DataFrame,
     horizon_days: float = 365.0,
     as_of: dt.date | None = None,
+    models: clv_pricing.CustomerModels | None = None,
 ) -> tuple[pd.Series, str]:
     """Predicted customer value per person, and a sentence on how it was made.
 
@@ -283,10 +284,14 @@ def predicted_values(
         How far ahead values are predicted.
     as_of
         The day the leads are evaluated at; ``None``: every purchase is used.
+    models
+        The models already fitted to ``as_of`` (they do not depend on the stage
+        rules, so a page fits them once per day); fitted here when ``None``.
     """
     stage = leads["stage"].astype("string")
     open_ids = leads.loc[stage.isin(OPEN_STAGES).fillna(False), "person_id"]
-    models = clv_pricing.customer_models(dataset, as_of)
+    if models is None:
+        models = clv_pricing.customer_models(dataset, as_of)
     new = clv_pricing.expected_new_customer_value(models, horizon_days)
     value = 0.0 if np.isnan(new.value) else new.value
     lead_values = pd.Series(value, index=open_ids.to_numpy(), dtype="float64")

@@ -119,17 +119,7 @@ def output_file(example: str) -> Callable[[str], str]:
                 f"{text!r} is a folder: give a file name in it, e.g. "
                 f"{str(path / example)!r}"
             )
-        folder = path.parent
-        if not folder.is_dir():
-            raise argparse.ArgumentTypeError(
-                f"the folder {str(folder)!r} of {text!r} does not exist: create it "
-                "first, or write into a folder that exists"
-            )
-        if not os.access(folder, os.W_OK):
-            raise argparse.ArgumentTypeError(
-                f"cannot write into the folder {str(folder)!r}: choose a folder "
-                "you may write to"
-            )
+        _check_writable(path.parent, text, "write into a folder that exists")
         return text
 
     return parse
@@ -148,17 +138,23 @@ def output_folder(text: str) -> str:
             "one is created)"
         )
     folder = path if path.is_dir() else path.parent
+    _check_writable(folder, text, "give a folder inside one that exists")
+    return text
+
+
+def _check_writable(folder: Path, text: str, instead: str) -> None:
+    """Raise ``argparse``'s error when ``folder`` (of the path ``text``) does not
+    exist, with what to do ``instead``, or cannot be written into."""
     if not folder.is_dir():
         raise argparse.ArgumentTypeError(
             f"the folder {str(folder)!r} of {text!r} does not exist: create it "
-            "first, or give a folder inside one that exists"
+            f"first, or {instead}"
         )
     if not os.access(folder, os.W_OK):
         raise argparse.ArgumentTypeError(
             f"cannot write into the folder {str(folder)!r}: choose a folder you "
             "may write to"
         )
-    return text
 
 
 def readable_files(paths: list[str]) -> list[tuple[str, bytes]]:

@@ -2,12 +2,16 @@
 
 Rows dated after the moment the data is loaded are kept but flagged (a typo such as
 2031 for 2021 must not move "as of" years ahead: the stage engine ignores days after
-today for its default), and orders whose net value is negative are rejected (a
-purchase cannot be worth less than nothing).
+today for its default), and so are rows dated before 1990 (a spreadsheet's blank
+date); orders whose net value is negative are rejected (a purchase cannot be worth
+less than nothing).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
 import pandas as pd
 
 from pipeline.model import FileReport, Problem
@@ -45,25 +49,37 @@ def flag_unlikely_dates(
     count = flag_future(report, ts, column, what, now)
     if not isinstance(ts.dtype, pd.DatetimeTZDtype):
         ts = pd.to_datetime(ts, utc=True)
-    old = ts.lt(EARLIEST).fillna(False).astype(bool).to_numpy()
-    for row in ts.index[old]:
+    if ts.empty or not ts.min() < EARLIEST:  # the common case, without a mask's pass
+        return count
+    old = _flag_rows(
+        report,
+        ts,
+        ts.lt(EARLIEST).fillna(False).to_numpy(dtype=bool),
+        column,
+        lambda stamp: f"dated {stamp}, before {EARLIEST.year}: the {what} is kept; "
+        "check the date (a blank date saved by a spreadsheet reads 1900-01-01 or "
+        "1970-01-01)",
+    )
+    report.notes.append(
+        f"{plural(old, what)} dated before {EARLIEST.year}: kept; check "
+        f"{'its date' if old == 1 else 'their dates'}"
+    )
+    sort_problems(report)
+    return count + old
+
+
+def _flag_rows(
+    report: FileReport,
+    ts: pd.Series,
+    mask: np.ndarray,
+    column: str,
+    message: Callable[[str], str],
+) -> int:
+    """One problem per masked row, its message made from the row's day; the count."""
+    for row in ts.index[mask]:
         stamp = pd.Timestamp(ts.at[row]).date().isoformat()
-        report.problems.append(
-            Problem(
-                int(row),
-                column,
-                f"dated {stamp}, before {EARLIEST.year}: the {what} is kept; check "
-                "the date (a blank date saved by a spreadsheet reads 1900-01-01 or "
-                "1970-01-01)",
-            )
-        )
-    if old.any():
-        report.notes.append(
-            f"{plural(int(old.sum()), what)} dated before {EARLIEST.year}: kept; check "
-            f"{'its date' if old.sum() == 1 else 'their dates'}"
-        )
-        sort_problems(report)
-    return count + int(old.sum())
+        report.problems.append(Problem(int(row), column, message(stamp)))
+    return int(mask.sum())
 
 
 def flag_future(
@@ -95,19 +111,16 @@ def flag_future(
         How many rows are dated in the future.
     """
     now = loaded_now() if now is None else now
-    future = future_mask(ts, now)
     today = now.date().isoformat()
-    for row in ts.index[future.to_numpy()]:
-        stamp = pd.Timestamp(ts.at[row]).date().isoformat()
-        report.problems.append(
-            Problem(
-                int(row),
-                column,
-                f"dated in the future ({stamp}, after {today}, the day the data was "
-                f"loaded): the {what} is kept but \"as of\" ignores it; check the date",
-            )
-        )
-    count = int(future.sum())
+    count = _flag_rows(
+        report,
+        ts,
+        future_mask(ts, now).to_numpy(dtype=bool),
+        column,
+        lambda stamp: f"dated in the future ({stamp}, after {today}, the day the "
+        f"data was loaded): the {what} is kept but \"as of\" ignores it; check the "
+        "date",
+    )
     if count:
         one = count == 1
         report.notes.append(

@@ -24,7 +24,7 @@ INTENT_KINDS = (*INTENT_EVENTS, "product_view")
 """Events that can put a lead in purchase intent."""
 
 
-def local_days(times: pd.Series, timezone: str) -> pd.Series:
+def _local_dates(times: pd.Series, timezone: str) -> pd.Series:
     """Timestamps as the store's local days, undated ones left out."""
     stamps = pd.to_datetime(times, utc=True).dropna()
     return stamps.dt.tz_convert(timezone).dt.date
@@ -34,9 +34,9 @@ def first_data_day(dataset: Dataset) -> dt.date | None:
     """The first local day of any event, order or sign-up (``None``: none dated)."""
     zone = dataset.timezone or "UTC"
     days = [
-        local_days(dataset.events["ts"], zone),
-        local_days(dataset.orders["ts"], zone),
-        local_days(dataset.people["first_seen"], zone),
+        _local_dates(dataset.events["ts"], zone),
+        _local_dates(dataset.orders["ts"], zone),
+        _local_dates(dataset.people["first_seen"], zone),
     ]
     firsts = [d.min() for d in days if len(d)]
     return min(firsts) if firsts else None
@@ -79,7 +79,7 @@ def no_intent_reason(dataset: Dataset, rules: StageRules, as_of: dt.date) -> str
             "switched off. Switch one on under Stage rules in the sidebar."
         )
     events = dataset.events
-    days = local_days(
+    days = _local_dates(
         events.loc[events["event"].isin(INTENT_KINDS), "ts"], dataset.timezone or "UTC"
     )
     first, last = (days.min(), days.max()) if len(days) else (as_of, as_of)
